@@ -1,0 +1,17 @@
+//! Schema migrations. Every migration is written with sea-query's portable
+//! builders so the same history runs on SQLite and PostgreSQL; the few
+//! backend-specific statements (triggers) branch on the backend explicitly.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial;
+mod m20261122_000002_audit_append_only;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration), Box::new(m20261122_000002_audit_append_only::Migration)]
+    }
+}

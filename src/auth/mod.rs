@@ -1,0 +1,185 @@
+//! Authentication at the edge: a bearer credential (a person's JWT or an API
+//! token) becomes a [`Principal`]. Nothing after this module reads headers.
+//!
+//! Every refusal is the same `UNAUTHENTICATED` error whatever the reason, so
+//! that a caller learns nothing about which part of a credential was wrong;
+//! the reason goes to the log.
+
+pub mod api_token;
+pub mod jwt;
+pub mod principal;
+
+use std::collections::HashMap;
+
+use entity::{accounts, api_tokens, role_bindings, site_group_members, users};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
+
+use crate::error::{AppError, AppResult};
+use crate::org::model::{Role, ScopeKind};
+pub use principal::{Actor, BindingScope, Principal, RoleBinding, TokenActor, UserActor};
+
+/// The one message for every refused credential.
+pub const REFUSED: &str = "invalid or expired credentials";
+/// How stale `api_tokens.last_used_at` may get before a use rewrites it.
+const LAST_USED_RESOLUTION_MICROS: i64 = 60 * 1_000_000;
+
+pub struct Authenticator {
+    db: DatabaseConnection,
+    jwt: jwt::JwtVerifier,
+}
+
+impl Authenticator {
+    pub fn new(db: DatabaseConnection, jwt: jwt::JwtVerifier) -> Self {
+        Self { db, jwt }
+    }
+
+    /// Turns an `Authorization` header value into a principal. No header is
+    /// `Ok(None)` (anonymous); a present but unusable credential is
+    /// `UNAUTHENTICATED`.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> AppResult<Option<Principal>> {
+        let Some(header) = authorization else {
+            return Ok(None);
+        };
+        let token = bearer_token(header).ok_or_else(|| refuse("not a bearer credential"))?;
+        let principal = if token.starts_with(api_token::PREFIX) {
+            self.api_token(token).await?
+        } else {
+            let claims = self.jwt.verify(token).map_err(|e| refuse(&e.to_string()))?;
+            self.user(&claims.sub).await?
+        };
+        Ok(Some(principal))
+    }
+
+    /// Loads a person as a principal: the user must exist, be active and be
+    /// allowed to log in.
+    pub async fn user(&self, user_id: &str) -> AppResult<Principal> {
+        let user = users::Entity::find_by_id(user_id).one(&self.db).await?.ok_or_else(|| refuse("unknown user"))?;
+        if !user.active || !user.can_login {
+            return Err(refuse("user is deactivated or cannot log in"));
+        }
+        let account = self.account(&user.account_id).await?;
+        let bindings = load_bindings(&self.db, &user.id).await?;
+        Ok(Principal {
+            organization_id: user.organization_id,
+            account_id: user.account_id,
+            root_account: account.parent_id.is_none(),
+            actor: Actor::User(UserActor { user_id: user.id, bindings }),
+        })
+    }
+
+    async fn api_token(&self, secret: &str) -> AppResult<Principal> {
+        if !api_token::is_well_formed(secret) {
+            return Err(refuse("malformed API token"));
+        }
+        let token = api_tokens::Entity::find()
+            .filter(api_tokens::Column::SecretHash.eq(api_token::hash(secret)))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| refuse("unknown API token"))?;
+        let now = crate::time::now_micros();
+        if token.revoked_at.is_some() {
+            return Err(refuse("revoked API token"));
+        }
+        if token.expires_at.is_some_and(|at| at <= now) {
+            return Err(refuse("expired API token"));
+        }
+        api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
+            .filter(api_tokens::Column::Id.eq(&token.id))
+            .filter(
+                Condition::any()
+                    .add(api_tokens::Column::LastUsedAt.is_null())
+                    .add(api_tokens::Column::LastUsedAt.lt(now - LAST_USED_RESOLUTION_MICROS)),
+            )
+            .exec(&self.db)
+            .await?;
+        let account = self.account(&token.account_id).await?;
+        let capabilities = serde_json::from_str(&token.capabilities)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("api_tokens.capabilities of {}: {e}", token.id)))?;
+        Ok(Principal {
+            organization_id: token.organization_id,
+            account_id: token.account_id,
+            root_account: account.parent_id.is_none(),
+            actor: Actor::Token(TokenActor {
+                token_id: token.id,
+                name: token.name,
+                capabilities,
+                partner_vendor_id: token.partner_vendor_id,
+            }),
+        })
+    }
+
+    async fn account(&self, id: &str) -> AppResult<accounts::Model> {
+        accounts::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("account {id} of a principal is missing")))
+    }
+}
+
+/// A user's role bindings with site groups resolved to their sites.
+pub async fn load_bindings(db: &DatabaseConnection, user_id: &str) -> AppResult<Vec<RoleBinding>> {
+    let rows = role_bindings::Entity::find().filter(role_bindings::Column::UserId.eq(user_id)).all(db).await?;
+    let group_ids: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.scope_kind == ScopeKind::SiteGroup.as_str())
+        .map(|r| r.scope_target.as_str())
+        .collect();
+    let mut group_sites: HashMap<String, Vec<String>> = HashMap::new();
+    if !group_ids.is_empty() {
+        for member in site_group_members::Entity::find()
+            .filter(site_group_members::Column::SiteGroupId.is_in(group_ids))
+            .all(db)
+            .await?
+        {
+            group_sites.entry(member.site_group_id).or_default().push(member.site_id);
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let role = Role::parse(&row.role);
+            let kind = ScopeKind::parse(&row.scope_kind);
+            let (Some(role), Some(kind)) = (role, kind) else {
+                return Err(AppError::internal(anyhow::anyhow!(
+                    "role binding of {user_id} has role {:?} scope {:?}",
+                    row.role,
+                    row.scope_kind
+                )));
+            };
+            let scope = match kind {
+                ScopeKind::Account => BindingScope::Account,
+                ScopeKind::Site => BindingScope::Site(row.scope_target),
+                ScopeKind::SiteGroup => BindingScope::SiteGroup {
+                    site_ids: group_sites.remove(&row.scope_target).unwrap_or_default(),
+                    id: row.scope_target,
+                },
+            };
+            Ok(RoleBinding { role, scope })
+        })
+        .collect()
+}
+
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn refuse(reason: &str) -> AppError {
+    tracing::info!(reason, "credential refused");
+    AppError::Unauthenticated(REFUSED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn only_bearer_credentials_are_read() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("abc"), None);
+    }
+}

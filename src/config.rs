@@ -1,0 +1,452 @@
+//! Typed configuration, read from the environment (and matching CLI flags) and
+//! validated once at start-up.
+//!
+//! Every variable is documented in the README's configuration table. A bad
+//! value is a [`ConfigError`] that names the variable; `main` prints it on one
+//! line and exits with code 2. Secrets are never printed: [`Secret`] redacts
+//! itself in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use rand::RngCore;
+
+/// The raw settings as the CLI parser sees them: strings straight from flags or
+/// environment variables, not yet validated.
+#[derive(Debug, Clone, Args)]
+pub struct RawConfig {
+    /// Database URL: `sqlite://FILE` or `postgres://...`.
+    #[arg(long, env = "WORKGATE_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Redis URL for the event bus; unset means an in-process bus.
+    #[arg(long, env = "WORKGATE_REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Redis pub/sub channel that carries order events between instances.
+    #[arg(long, env = "WORKGATE_REDIS_CHANNEL", global = true)]
+    pub redis_channel: Option<String>,
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "WORKGATE_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// HS256 shared secret for people's JWTs (at least 32 bytes).
+    #[arg(long, env = "WORKGATE_JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key (or a path to one) for RS256/EdDSA JWTs.
+    #[arg(long, env = "WORKGATE_JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<String>,
+    /// JWT algorithm: HS256, RS256 or EdDSA.
+    #[arg(long, env = "WORKGATE_JWT_ALG", global = true)]
+    pub jwt_alg: Option<String>,
+    /// Expected `iss` claim.
+    #[arg(long, env = "WORKGATE_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+    /// Expected `aud` claim.
+    #[arg(long, env = "WORKGATE_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+    /// `development` (default) or `production`.
+    #[arg(long = "env", env = "WORKGATE_ENV", global = true)]
+    pub environment: Option<String>,
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "WORKGATE_DATABASE_POOL", global = true)]
+    pub database_pool: Option<String>,
+}
+
+/// A configuration value that failed validation.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The environment variable the bad value came from.
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self { variable, message: message.into() }
+    }
+}
+
+/// A value that must never reach a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    Hs256,
+    Rs256,
+    EdDsa,
+}
+
+impl JwtAlgorithm {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "HS256" => Some(Self::Hs256),
+            "RS256" => Some(Self::Rs256),
+            "EdDSA" => Some(Self::EdDsa),
+            _ => None,
+        }
+    }
+}
+
+/// The one key that verifies people's tokens; its algorithm is pinned.
+#[derive(Debug, Clone)]
+pub enum JwtKey {
+    /// HS256 shared secret.
+    Hmac(Secret<Vec<u8>>),
+    /// RS256 or EdDSA public key in PEM.
+    Public { algorithm: JwtAlgorithm, pem: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    pub key: JwtKey,
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// Set when no key was configured and a development secret was generated
+    /// (or reused) beside the database.
+    pub dev_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_pool: u32,
+    pub redis_url: Option<String>,
+    pub redis_channel: String,
+    pub listen: SocketAddr,
+    pub jwt: JwtConfig,
+    pub environment: Environment,
+}
+
+/// Seconds of clock skew accepted on `exp` and `nbf`; stated in README.md.
+pub const JWT_LEEWAY_SECONDS: u64 = 30;
+const DEFAULT_DATABASE_URL: &str = "sqlite://workgate.db";
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_REDIS_CHANNEL: &str = "workgate:order-events";
+const DEV_SECRET_FILE: &str = ".workgate-dev-secret";
+const MIN_HMAC_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Validates the raw settings. May create the development JWT secret file
+    /// when no key is configured outside production.
+    pub fn from_raw(raw: &RawConfig) -> Result<Self, ConfigError> {
+        let environment = match raw.environment.as_deref().unwrap_or("development") {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => {
+                return Err(ConfigError::new(
+                    "WORKGATE_ENV",
+                    format!("expected `development` or `production`, got `{other}`"),
+                ));
+            }
+        };
+        let database_url = parse_database_url(raw.database_url.as_deref())?;
+        let database_pool = match raw.database_pool.as_deref() {
+            None => 10,
+            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                ConfigError::new("WORKGATE_DATABASE_POOL", format!("expected a number from 1 to 1000, got `{v}`"))
+            })?,
+        };
+        let redis_url = match raw.redis_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_owned()),
+            Some(_) => {
+                return Err(ConfigError::new("WORKGATE_REDIS_URL", "expected a redis:// or rediss:// URL"));
+            }
+        };
+        let redis_channel = match raw.redis_channel.as_deref() {
+            None => DEFAULT_REDIS_CHANNEL.to_owned(),
+            Some(c) if !c.trim().is_empty() => c.trim().to_owned(),
+            Some(_) => {
+                return Err(ConfigError::new("WORKGATE_REDIS_CHANNEL", "must not be empty"));
+            }
+        };
+        let listen_raw = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
+            ConfigError::new("WORKGATE_LISTEN", format!("expected an address like 127.0.0.1:8080, got `{listen_raw}`"))
+        })?;
+        let jwt = parse_jwt(raw, environment, &database_url)?;
+        Ok(Self { database_url, database_pool, redis_url, redis_channel, listen, jwt, environment })
+    }
+
+    /// The SQLite file behind `database_url`, if it names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        sqlite_path(&self.database_url)
+    }
+}
+
+fn parse_database_url(value: Option<&str>) -> Result<String, ConfigError> {
+    let url = value.map(str::trim).filter(|v| !v.is_empty()).unwrap_or(DEFAULT_DATABASE_URL);
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(url.to_owned());
+    }
+    if url.starts_with("sqlite:") {
+        if url.contains(":memory:") || url.contains("mode=") {
+            return Ok(url.to_owned());
+        }
+        // Create the file on first use.
+        let sep = if url.contains('?') { '&' } else { '?' };
+        return Ok(format!("{url}{sep}mode=rwc"));
+    }
+    Err(ConfigError::new("WORKGATE_DATABASE_URL", "expected a sqlite:// or postgres:// URL"))
+}
+
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+fn parse_jwt(raw: &RawConfig, environment: Environment, database_url: &str) -> Result<JwtConfig, ConfigError> {
+    fn non_empty(v: &Option<String>) -> Option<&str> {
+        v.as_deref().filter(|s| !s.trim().is_empty())
+    }
+    let algorithm = match non_empty(&raw.jwt_alg) {
+        None => None,
+        Some(a) => Some(JwtAlgorithm::parse(a.trim()).ok_or_else(|| {
+            ConfigError::new("WORKGATE_JWT_ALG", format!("expected HS256, RS256 or EdDSA, got `{a}`"))
+        })?),
+    };
+    let mut dev_secret_file = None;
+    let key = match (non_empty(&raw.jwt_secret), non_empty(&raw.jwt_public_key)) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "WORKGATE_JWT_PUBLIC_KEY",
+                "set either WORKGATE_JWT_SECRET or WORKGATE_JWT_PUBLIC_KEY, not both",
+            ));
+        }
+        (Some(secret), None) => {
+            if algorithm.is_some_and(|a| a != JwtAlgorithm::Hs256) {
+                return Err(ConfigError::new(
+                    "WORKGATE_JWT_ALG",
+                    "a shared secret (WORKGATE_JWT_SECRET) verifies only HS256",
+                ));
+            }
+            if secret.len() < MIN_HMAC_SECRET_BYTES {
+                return Err(ConfigError::new(
+                    "WORKGATE_JWT_SECRET",
+                    format!("must be at least {MIN_HMAC_SECRET_BYTES} bytes"),
+                ));
+            }
+            JwtKey::Hmac(Secret::new(secret.as_bytes().to_vec()))
+        }
+        (None, Some(key)) => {
+            let algorithm = match algorithm {
+                None | Some(JwtAlgorithm::Rs256) => JwtAlgorithm::Rs256,
+                Some(JwtAlgorithm::EdDsa) => JwtAlgorithm::EdDsa,
+                Some(JwtAlgorithm::Hs256) => {
+                    return Err(ConfigError::new(
+                        "WORKGATE_JWT_ALG",
+                        "a public key verifies RS256 or EdDSA, not HS256",
+                    ));
+                }
+            };
+            let pem = read_pem(key)?;
+            crate::auth::jwt::check_public_key(algorithm, &pem)
+                .map_err(|message| ConfigError::new("WORKGATE_JWT_PUBLIC_KEY", message))?;
+            JwtKey::Public { algorithm, pem }
+        }
+        (None, None) => {
+            if environment == Environment::Production {
+                return Err(ConfigError::new(
+                    "WORKGATE_JWT_SECRET",
+                    "production needs WORKGATE_JWT_SECRET or WORKGATE_JWT_PUBLIC_KEY",
+                ));
+            }
+            if algorithm.is_some_and(|a| a != JwtAlgorithm::Hs256) {
+                return Err(ConfigError::new(
+                    "WORKGATE_JWT_PUBLIC_KEY",
+                    "WORKGATE_JWT_ALG asks for a public key, but none is set",
+                ));
+            }
+            let dir = sqlite_path(database_url).and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
+            let path = dir.join(DEV_SECRET_FILE);
+            let secret = load_or_create_dev_secret(&path)?;
+            dev_secret_file = Some(path);
+            JwtKey::Hmac(Secret::new(secret))
+        }
+    };
+    let claim = |value: &Option<String>, variable: &'static str| match non_empty(value) {
+        None => Ok("workgate".to_owned()),
+        Some(v) if v.trim() == v => Ok(v.to_owned()),
+        Some(_) => Err(ConfigError::new(variable, "must not have surrounding spaces")),
+    };
+    Ok(JwtConfig {
+        key,
+        issuer: claim(&raw.jwt_issuer, "WORKGATE_JWT_ISSUER")?,
+        audience: claim(&raw.jwt_audience, "WORKGATE_JWT_AUDIENCE")?,
+        leeway: Duration::from_secs(JWT_LEEWAY_SECONDS),
+        dev_secret_file,
+    })
+}
+
+fn read_pem(value: &str) -> Result<String, ConfigError> {
+    if value.trim_start().starts_with("-----BEGIN") {
+        return Ok(value.to_owned());
+    }
+    std::fs::read_to_string(value)
+        .map_err(|e| ConfigError::new("WORKGATE_JWT_PUBLIC_KEY", format!("neither PEM text nor a readable file ({e})")))
+}
+
+/// Reads the development secret, creating it (readable by the owner only)
+/// when it does not exist yet.
+fn load_or_create_dev_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    const VAR: &str = "WORKGATE_JWT_SECRET";
+    match std::fs::read_to_string(path) {
+        Ok(existing) if existing.trim().len() >= MIN_HMAC_SECRET_BYTES => {
+            return Ok(existing.trim().as_bytes().to_vec());
+        }
+        Ok(_) => {
+            return Err(ConfigError::new(VAR, format!("not set, and {} is too short", path.display())));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(ConfigError::new(VAR, format!("not set, and {} is unreadable ({e})", path.display())));
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    write_private_file(path, &secret)
+        .map_err(|e| ConfigError::new(VAR, format!("not set, and {} could not be written ({e})", path.display())))?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawConfig {
+        RawConfig {
+            database_url: Some("sqlite::memory:".into()),
+            redis_url: None,
+            redis_channel: None,
+            listen: None,
+            jwt_secret: Some("x".repeat(32)),
+            jwt_public_key: None,
+            jwt_alg: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            environment: None,
+            database_pool: None,
+        }
+    }
+
+    fn error_variable(raw: &RawConfig) -> &'static str {
+        Config::from_raw(raw).expect_err("should be refused").variable
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = Config::from_raw(&raw()).expect("valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.jwt.issuer, "workgate");
+        assert_eq!(config.jwt.audience, "workgate");
+        assert!(config.redis_url.is_none());
+    }
+
+    #[test]
+    fn sqlite_urls_gain_create_mode_and_expose_their_path() {
+        let url = parse_database_url(Some("sqlite://data/wg.db")).expect("valid");
+        assert_eq!(url, "sqlite://data/wg.db?mode=rwc");
+        assert_eq!(sqlite_path(&url), Some(PathBuf::from("data/wg.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let mut r = raw();
+        r.listen = Some("nowhere".into());
+        assert_eq!(error_variable(&r), "WORKGATE_LISTEN");
+
+        let mut r = raw();
+        r.database_url = Some("mysql://x".into());
+        assert_eq!(error_variable(&r), "WORKGATE_DATABASE_URL");
+
+        let mut r = raw();
+        r.jwt_secret = Some("short".into());
+        assert_eq!(error_variable(&r), "WORKGATE_JWT_SECRET");
+
+        let mut r = raw();
+        r.jwt_alg = Some("HS512".into());
+        assert_eq!(error_variable(&r), "WORKGATE_JWT_ALG");
+
+        let mut r = raw();
+        r.jwt_alg = Some("RS256".into());
+        assert_eq!(error_variable(&r), "WORKGATE_JWT_ALG");
+
+        let mut r = raw();
+        r.redis_url = Some("http://x".into());
+        assert_eq!(error_variable(&r), "WORKGATE_REDIS_URL");
+
+        let mut r = raw();
+        r.environment = Some("staging".into());
+        assert_eq!(error_variable(&r), "WORKGATE_ENV");
+
+        let mut r = raw();
+        r.jwt_public_key = Some("-----BEGIN PUBLIC KEY-----\nnot a key\n".into());
+        r.jwt_secret = None;
+        assert_eq!(error_variable(&r), "WORKGATE_JWT_PUBLIC_KEY");
+    }
+
+    #[test]
+    fn production_requires_a_configured_key() {
+        let mut r = raw();
+        r.jwt_secret = None;
+        r.environment = Some("production".into());
+        assert_eq!(error_variable(&r), "WORKGATE_JWT_SECRET");
+    }
+
+    #[test]
+    fn development_secret_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r = raw();
+        r.jwt_secret = None;
+        r.database_url = Some(format!("sqlite://{}/wg.db", dir.path().display()));
+        let first = Config::from_raw(&r).expect("valid");
+        let second = Config::from_raw(&r).expect("valid");
+        let (JwtKey::Hmac(a), JwtKey::Hmac(b)) = (&first.jwt.key, &second.jwt.key) else {
+            panic!("expected HS256 keys");
+        };
+        assert_eq!(a.expose(), b.expose());
+        assert_eq!(first.jwt.dev_secret_file, Some(dir.path().join(DEV_SECRET_FILE)));
+        assert!(format!("{:?}", first).contains("<redacted>"));
+    }
+}

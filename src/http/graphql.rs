@@ -1,0 +1,306 @@
+//! `POST /graphql` and `GET /graphql`, as the GraphQL-over-HTTP spec says:
+//! JSON request bodies only (415 otherwise), the response media type the
+//! client's `Accept` asks for (406 when none fits), 400 for malformed
+//! requests, request errors as 400 under `application/graphql-response+json`
+//! (200 under `application/json`), mutations never over GET (405), and bad
+//! credentials as 401. Every error leaves with an `extensions.code`; internal
+//! ones leave as "internal error" plus the request id.
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, Request, ServerError, Variables};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::HttpState;
+use super::negotiate::{self, ResponseMedia};
+use crate::error::{AppError, ErrorCode, INTERNAL_MESSAGE};
+
+pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate::response_media(&headers) else {
+        return not_acceptable();
+    };
+    if !negotiate::is_json_body(&headers) {
+        return failure(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            ErrorCode::BadUserInput,
+            "a GraphQL POST needs `Content-Type: application/json`",
+        );
+    }
+    let batch = match parse_batch(&body) {
+        Ok(batch) => batch,
+        Err(problem) => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                &format!("the body is not a GraphQL request: {problem}"),
+            );
+        }
+    };
+    execute(&http, &headers, media, batch).await
+}
+
+/// A request object, or a batch of them, each with a `query` string (the
+/// spec's one required member; async-graphql alone would default it to "").
+fn parse_batch(body: &[u8]) -> Result<BatchRequest, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let requests: Vec<&serde_json::Value> = match &value {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    if requests.iter().any(|r| !r.get("query").is_some_and(serde_json::Value::is_string)) {
+        return Err("every request needs a `query` string".to_owned());
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+pub async fn get(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            ResponseMedia::Json,
+            ErrorCode::BadUserInput,
+            "malformed query string",
+        );
+    };
+    let Some(query) = params.query else {
+        if negotiate::prefers_html(&headers) && http.graphiql {
+            return Html(
+                async_graphql::http::GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .subscription_endpoint("/graphql/ws")
+                    .finish(),
+            )
+            .into_response();
+        }
+        return failure(
+            StatusCode::BAD_REQUEST,
+            ResponseMedia::Json,
+            ErrorCode::BadUserInput,
+            "the `query` parameter is required",
+        );
+    };
+    let Some(media) = negotiate::response_media(&headers) else {
+        return not_acceptable();
+    };
+    if is_mutation(&query, params.operation_name.as_deref()) {
+        let mut response = failure(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            ErrorCode::BadUserInput,
+            "mutations are accepted only over POST",
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let mut request = Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    for (name, raw) in [("variables", &params.variables), ("extensions", &params.extensions)] {
+        let Some(raw) = raw else { continue };
+        let parsed = match serde_json::from_str::<Value>(raw) {
+            Ok(value @ Value::Object(_)) => value,
+            _ => {
+                return failure(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    ErrorCode::BadUserInput,
+                    &format!("`{name}` must be a JSON object"),
+                );
+            }
+        };
+        if name == "variables" {
+            request = request.variables(Variables::from_json(parsed));
+        } else if let Ok(extensions) = serde_json::from_value(parsed) {
+            request.extensions = extensions;
+        }
+    }
+    execute(&http, &headers, media, BatchRequest::Single(request)).await
+}
+
+/// Whether the operation GET would run is a mutation. Documents that do not
+/// parse are left to execution, which reports the syntax error.
+fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let ty = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty)
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    ty == Some(OperationType::Mutation)
+}
+
+async fn execute(http: &HttpState, headers: &HeaderMap, media: ResponseMedia, batch: BatchRequest) -> Response {
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let authorization = match headers.get(header::AUTHORIZATION).map(HeaderValue::to_str).transpose() {
+        Ok(value) => value,
+        Err(_) => return unauthorized(media, crate::auth::REFUSED),
+    };
+    let principal = match http.state.auth.authenticate(authorization).await {
+        Ok(principal) => principal,
+        Err(AppError::Unauthenticated(message)) => return unauthorized(media, message),
+        Err(e) => {
+            // Converting logs the cause once, inside this request's span.
+            let _: async_graphql::Error = e.into();
+            return internal_failure(media, &request_id);
+        }
+    };
+    let batch = match principal {
+        Some(principal) => batch.data(principal),
+        None => batch,
+    };
+    let (status, body) = match http.schema.execute_batch(batch).await {
+        BatchResponse::Single(response) => {
+            let (body, request_error) = to_wire(response, &request_id);
+            let status = if request_error && media == ResponseMedia::GraphqlResponse {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            (status, body)
+        }
+        BatchResponse::Batch(responses) => {
+            let bodies = responses.into_iter().map(|r| to_wire(r, &request_id).0).collect();
+            (StatusCode::OK, Value::Array(bodies))
+        }
+    };
+    respond(status, media, &body)
+}
+
+/// Shapes one GraphQL response for the wire; the flag says whether it is a
+/// request error (no execution: the `data` entry is left out).
+fn to_wire(response: async_graphql::Response, request_id: &str) -> (Value, bool) {
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = serde_json::Map::new();
+    if !request_error {
+        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
+    }
+    if !response.errors.is_empty() {
+        let errors = response.errors.into_iter().map(|e| error_json(e, request_id)).collect();
+        body.insert("errors".into(), Value::Array(errors));
+    }
+    if !response.extensions.is_empty() {
+        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
+    }
+    (Value::Object(body), request_error)
+}
+
+/// Gives an error its `extensions.code` if it has none, and masks internal
+/// errors.
+fn error_json(mut error: ServerError, request_id: &str) -> Value {
+    let existing = error.extensions.as_ref().and_then(|e| match e.get("code") {
+        Some(async_graphql::Value::String(code)) => Some(code.clone()),
+        _ => None,
+    });
+    let code = match existing {
+        Some(code) => code,
+        None => {
+            let (code, field) = classify(&error);
+            let ext = error.extensions.get_or_insert_with(Default::default);
+            ext.set("code", code.as_str());
+            if let Some(field) = field {
+                ext.set("field", field);
+            }
+            code.as_str().to_owned()
+        }
+    };
+    if code == ErrorCode::Internal.as_str() {
+        if error.message != INTERNAL_MESSAGE {
+            tracing::error!(error = %error.message, "internal error");
+        }
+        error.message = INTERNAL_MESSAGE.to_owned();
+        error.extensions.get_or_insert_with(Default::default).set("requestId", request_id);
+    }
+    serde_json::to_value(&error).unwrap_or_else(|_| json!({ "message": INTERNAL_MESSAGE }))
+}
+
+/// Errors raised by async-graphql itself rather than by our resolvers: the
+/// document (parse, validation, variables), its cost, or argument coercion.
+fn classify(error: &ServerError) -> (ErrorCode, Option<String>) {
+    let message = error.message.as_str();
+    if message.starts_with("Query is too complex") || message.starts_with("Query is nested too deep") {
+        return (ErrorCode::QueryTooComplex, None);
+    }
+    let argument =
+        message.split_once("argument \"").and_then(|(_, rest)| rest.split_once('"')).map(|(name, _)| name.to_owned());
+    if error.path.is_empty() || argument.is_some() || message.starts_with("Failed to parse") {
+        return (ErrorCode::BadUserInput, argument);
+    }
+    (ErrorCode::Internal, None)
+}
+
+fn respond(status: StatusCode, media: ResponseMedia, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
+}
+
+/// A response that never reached execution: one error, no `data`.
+fn failure(status: StatusCode, media: ResponseMedia, code: ErrorCode, message: &str) -> Response {
+    respond(status, media, &json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }))
+}
+
+fn internal_failure(media: ResponseMedia, request_id: &str) -> Response {
+    let body = json!({ "errors": [{
+        "message": INTERNAL_MESSAGE,
+        "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id },
+    }] });
+    respond(StatusCode::INTERNAL_SERVER_ERROR, media, &body)
+}
+
+fn unauthorized(media: ResponseMedia, message: &str) -> Response {
+    let mut response = failure(StatusCode::UNAUTHORIZED, media, ErrorCode::Unauthenticated, message);
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    response
+}
+
+fn not_acceptable() -> Response {
+    failure(
+        StatusCode::NOT_ACCEPTABLE,
+        ResponseMedia::Json,
+        ErrorCode::BadUserInput,
+        "`Accept` must allow application/graphql-response+json or application/json",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_mutation;
+
+    #[test]
+    fn finds_the_operation_get_would_run() {
+        assert!(is_mutation("mutation { x }", None));
+        assert!(!is_mutation("{ me { id } }", None));
+        assert!(!is_mutation("query Q { me { id } }", None));
+        let doc = "query A { me { id } } mutation B { x }";
+        assert!(is_mutation(doc, Some("B")));
+        assert!(!is_mutation(doc, Some("A")));
+        assert!(!is_mutation(doc, None));
+        assert!(!is_mutation("mutation {", None));
+    }
+}

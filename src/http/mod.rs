@@ -1,0 +1,48 @@
+//! The HTTP surface: routes, request ids and tracing spans.
+
+pub mod graphql;
+pub mod health;
+pub mod negotiate;
+pub mod ws;
+
+use axum::Router;
+use axum::http::Request;
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Environment;
+use crate::graphql::AppSchema;
+use crate::state::AppState;
+
+/// What the handlers share: the application state and the schema built
+/// around it.
+#[derive(Clone)]
+pub struct HttpState {
+    pub state: AppState,
+    pub schema: AppSchema,
+    /// GraphiQL is served outside production only.
+    pub graphiql: bool,
+}
+
+pub fn router(state: AppState, schema: AppSchema) -> Router {
+    let graphiql = state.config.environment != Environment::Production;
+    let http = HttpState { state, schema, graphiql };
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::upgrade))
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .with_state(http)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                    let request_id =
+                        request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
+}

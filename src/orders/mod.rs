@@ -1,0 +1,4 @@
+//! Orders: work orders and procurement orders.
+
+pub mod model;
+pub mod numbering;

@@ -1,0 +1,104 @@
+//! Order vocabulary: kinds, priorities and statuses, with their stored names.
+
+use async_graphql::Enum;
+
+macro_rules! stored_enum {
+    ($name:ident { $($variant:ident => $stored:literal),+ $(,)? }) => {
+        impl $name {
+            pub const ALL: &'static [$name] = &[$(Self::$variant),+];
+
+            /// The name stored in the database (the GraphQL enum value).
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $stored),+ }
+            }
+
+            pub fn parse(value: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == value)
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+pub enum OrderKind {
+    Work,
+    Part,
+    Service,
+    Capital,
+}
+stored_enum!(OrderKind { Work => "WORK", Part => "PART", Service => "SERVICE", Capital => "CAPITAL" });
+
+impl OrderKind {
+    /// Number prefix: work orders and purchase (vendor) orders count apart.
+    pub const fn number_prefix(self) -> &'static str {
+        match self {
+            Self::Work => "WO",
+            Self::Part | Self::Service | Self::Capital => "PO",
+        }
+    }
+}
+
+/// Stored as its rank (LOW = 0 .. URGENT = 3) so that it sorts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Enum)]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const fn rank(self) -> i32 {
+        self as i32
+    }
+
+    pub fn from_rank(rank: i32) -> Option<Self> {
+        [Self::Low, Self::Medium, Self::High, Self::Urgent].into_iter().find(|p| p.rank() == rank)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+pub enum OrderStatus {
+    PendingApproval,
+    Rejected,
+    Open,
+    Sent,
+    SendFailed,
+    InProgress,
+    PendingReview,
+    ActionNeeded,
+    Closed,
+    Cancelled,
+}
+stored_enum!(OrderStatus {
+    PendingApproval => "PENDING_APPROVAL",
+    Rejected => "REJECTED",
+    Open => "OPEN",
+    Sent => "SENT",
+    SendFailed => "SEND_FAILED",
+    InProgress => "IN_PROGRESS",
+    PendingReview => "PENDING_REVIEW",
+    ActionNeeded => "ACTION_NEEDED",
+    Closed => "CLOSED",
+    Cancelled => "CANCELLED",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_match_graphql_names_and_round_trip() {
+        for kind in OrderKind::ALL {
+            assert_eq!(OrderKind::parse(kind.as_str()), Some(*kind));
+        }
+        for status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(*status));
+        }
+        for rank in 0..4 {
+            assert_eq!(Priority::from_rank(rank).map(Priority::rank), Some(rank));
+        }
+        assert_eq!(Priority::from_rank(4), None);
+        assert_eq!(OrderKind::Capital.number_prefix(), "PO");
+    }
+}

@@ -1,0 +1,66 @@
+//! Lookups of organization records by id, always within the caller's
+//! organization: a record of another organization is simply not found.
+
+use entity::{accounts, role_bindings, site_group_members, site_groups, sites, users};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::error::AppResult;
+
+pub async fn user(db: &DatabaseConnection, organization_id: &str, id: &str) -> AppResult<Option<users::Model>> {
+    Ok(users::Entity::find_by_id(id).filter(users::Column::OrganizationId.eq(organization_id)).one(db).await?)
+}
+
+pub async fn account(db: &DatabaseConnection, organization_id: &str, id: &str) -> AppResult<Option<accounts::Model>> {
+    Ok(accounts::Entity::find_by_id(id).filter(accounts::Column::OrganizationId.eq(organization_id)).one(db).await?)
+}
+
+pub async fn child_accounts(
+    db: &DatabaseConnection,
+    organization_id: &str,
+    parent_id: &str,
+) -> AppResult<Vec<accounts::Model>> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::OrganizationId.eq(organization_id))
+        .filter(accounts::Column::ParentId.eq(parent_id))
+        .order_by_asc(accounts::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn site(db: &DatabaseConnection, organization_id: &str, id: &str) -> AppResult<Option<sites::Model>> {
+    Ok(sites::Entity::find_by_id(id).filter(sites::Column::OrganizationId.eq(organization_id)).one(db).await?)
+}
+
+pub async fn site_group(
+    db: &DatabaseConnection,
+    organization_id: &str,
+    id: &str,
+) -> AppResult<Option<site_groups::Model>> {
+    Ok(site_groups::Entity::find_by_id(id)
+        .filter(site_groups::Column::OrganizationId.eq(organization_id))
+        .one(db)
+        .await?)
+}
+
+pub async fn sites_of_group(db: &DatabaseConnection, group_id: &str) -> AppResult<Vec<sites::Model>> {
+    let site_ids: Vec<String> = site_group_members::Entity::find()
+        .filter(site_group_members::Column::SiteGroupId.eq(group_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.site_id)
+        .collect();
+    Ok(sites::Entity::find()
+        .filter(sites::Column::Id.is_in(site_ids))
+        .order_by_asc(sites::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn role_bindings(db: &DatabaseConnection, user_id: &str) -> AppResult<Vec<role_bindings::Model>> {
+    Ok(role_bindings::Entity::find()
+        .filter(role_bindings::Column::UserId.eq(user_id))
+        .order_by_asc(role_bindings::Column::CreatedAt)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,87 @@
+//! `Application::build`: the one boot path shared by `main`, the CLI and
+//! every test. It connects, migrates, starts the event bus, binds the
+//! listener (port 0 picks a free port) and reports the address it got.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::auth::{Authenticator, jwt::JwtVerifier};
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{db, events, graphql, http};
+
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        let bus = events::from_config(config.redis_url.as_deref(), &config.redis_channel)?;
+        let auth = Authenticator::new(db.clone(), JwtVerifier::new(&config.jwt)?);
+        let listen = config.listen;
+        let state = AppState::new(config, db, bus, auth);
+        let schema = graphql::build(state.clone());
+        let router = http::router(state.clone(), schema);
+        let listener =
+            TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (WORKGATE_LISTEN)"))?;
+        let address = listener.local_addr()?;
+        Ok(Self { listener, address, router, state })
+    }
+
+    /// The address actually bound (with the real port when 0 was asked).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes.
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        tracing::info!(address = %self.address, "listening");
+        axum::serve(self.listener, self.router).with_graceful_shutdown(signal).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

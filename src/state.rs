@@ -1,0 +1,32 @@
+//! The application state built once at start-up and shared by every request.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::events::EventBus;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    pub bus: Arc<dyn EventBus>,
+    pub auth: Authenticator,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: DatabaseConnection, bus: Arc<dyn EventBus>, auth: Authenticator) -> Self {
+        Self(Arc::new(Inner { config, db, bus, auth }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

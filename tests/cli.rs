@@ -1,0 +1,226 @@
+//! The `workgate` command as an operator runs it: configuration errors,
+//! `bootstrap`, `token`, `schema`, and `serve --demo`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_workgate");
+
+/// The command with a clean environment: only what the test sets.
+fn workgate(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("WORKGATE_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("RUST_LOG", "warn");
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("workgate runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn bad_configuration_stops_with_one_line_naming_the_variable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (variable, value) in [
+        ("WORKGATE_LISTEN", "not-an-address"),
+        ("WORKGATE_DATABASE_URL", "mysql://nope"),
+        ("WORKGATE_JWT_SECRET", "too-short"),
+        ("WORKGATE_JWT_ALG", "none"),
+        ("WORKGATE_JWT_PUBLIC_KEY", "/no/such/key.pem"),
+        ("WORKGATE_REDIS_URL", "http://localhost"),
+        ("WORKGATE_ENV", "staging"),
+        ("WORKGATE_DATABASE_POOL", "0"),
+    ] {
+        let output = run(workgate(dir.path()).arg("migrate").env(variable, value));
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "one line for {variable}: {stderr}");
+        assert!(stderr.contains(variable), "{variable} named: {stderr}");
+        assert!(!stderr.contains(value) || variable != "WORKGATE_JWT_SECRET", "secrets are not echoed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_is_idempotent_and_token_mints_a_working_jwt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = common::SECRET;
+    let bootstrap = |email: &str| {
+        run(workgate(dir.path()).env("WORKGATE_JWT_SECRET", secret).args([
+            "bootstrap",
+            "--org",
+            "Acme Facilities",
+            "--admin-name",
+            "Ann Admin",
+            "--admin-email",
+            email,
+        ]))
+    };
+    let first = bootstrap("ann@acme.example");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let ids: Value = serde_json::from_str(stdout(&first).trim()).expect("one JSON line");
+    assert_eq!(ids["created"], true);
+    for key in ["organizationId", "accountId", "adminUserId"] {
+        assert!(ids[key].as_str().is_some_and(|v| !v.is_empty()), "{key}");
+    }
+    let second = bootstrap("someone-else@acme.example");
+    assert!(second.status.success());
+    let again: Value = serde_json::from_str(stdout(&second).trim()).expect("one JSON line");
+    assert_eq!(again["created"], false);
+    for key in ["organizationId", "accountId", "adminUserId"] {
+        assert_eq!(again[key], ids[key], "{key} unchanged");
+    }
+    let invalid = bootstrap("not-an-email");
+    assert!(!invalid.status.success());
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("adminEmail"));
+
+    let admin = ids["adminUserId"].as_str().expect("id");
+    let token =
+        run(workgate(dir.path()).env("WORKGATE_JWT_SECRET", secret).args(["token", "--user", admin, "--ttl", "10m"]));
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    let token = stdout(&token).trim().to_owned();
+    assert_eq!(token.split('.').count(), 3, "a JWT");
+    let unknown = run(workgate(dir.path()).env("WORKGATE_JWT_SECRET", secret).args(["token", "--user", "usr_nobody"]));
+    assert_eq!(unknown.status.code(), Some(1));
+
+    // The minted token signs the admin in on a server over the same database.
+    let server = Server::start(workgate(dir.path()).env("WORKGATE_JWT_SECRET", secret).arg("serve"));
+    let me = server.me(&token).await;
+    assert_eq!(me["data"]["me"]["name"], "Ann Admin", "{me}");
+}
+
+#[test]
+fn schema_command_prints_the_committed_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(workgate(dir.path()).arg("schema"));
+    assert!(output.status.success());
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql is committed");
+    assert!(
+        stdout(&output) == committed,
+        "schema.graphql differs from `workgate schema`: run `cargo run -- schema > schema.graphql` and commit it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_prints_tokens_that_answer_me() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(workgate(dir.path()).args(["serve", "--demo"]));
+    assert!(server.lines.iter().any(|l| l.contains("development mode")), "says it is development mode");
+    assert!(dir.path().join(".workgate-dev-secret").exists(), "the generated secret is kept beside the database");
+    let tokens: Vec<(String, String)> = server
+        .lines
+        .iter()
+        .filter_map(|line| {
+            let (label, token) = line.split_once("Bearer ")?;
+            Some((label.split_whitespace().next()?.to_owned(), token.trim().to_owned()))
+        })
+        .collect();
+    let labels: Vec<&str> = tokens.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["ADMIN", "PLANNER", "APPROVER", "TECHNICIAN", "REQUESTER", "VIEWER"]);
+    for (label, token) in &tokens {
+        let me = server.me(token).await;
+        assert!(me.get("errors").is_none(), "{label}: {me}");
+        assert!(me["data"]["me"]["name"].as_str().is_some_and(|n| !n.is_empty()), "{label}: {me}");
+        let roles: Vec<&str> = me["data"]["me"]["roleBindings"]
+            .as_array()
+            .expect("bindings")
+            .iter()
+            .filter_map(|b| b["role"].as_str())
+            .collect();
+        assert!(roles.contains(&label.as_str()), "{label} holds its role: {me}");
+    }
+    drop(server);
+
+    // A second start seeds nothing new and prints tokens for the same people.
+    let server = Server::start(workgate(dir.path()).args(["serve", "--demo"]));
+    let count = server.lines.iter().filter(|l| l.contains("Bearer ")).count();
+    assert_eq!(count, 6);
+}
+
+/// A `workgate serve` child process on a free port, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    lines: Vec<String>,
+}
+
+impl Server {
+    /// Starts the server and reads its start-up lines until the demo tokens
+    /// (if any) are printed, with a deadline.
+    fn start(command: &mut Command) -> Self {
+        let mut child = command
+            .env("WORKGATE_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("server starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let demo = command.get_args().any(|a| a == "--demo");
+        loop {
+            let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+            let line =
+                rx.recv_timeout(remaining).unwrap_or_else(|_| panic!("server start-up output incomplete: {lines:?}"));
+            lines.push(line);
+            let tokens = lines.iter().filter(|l| l.contains("Bearer ")).count();
+            let has_base = lines.iter().any(|l| l.starts_with("GraphiQL: "));
+            if has_base && (!demo || tokens == 6) {
+                break;
+            }
+        }
+        let base = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("GraphiQL: "))
+            .and_then(|url| url.strip_suffix("/graphql"))
+            .expect("GraphiQL address printed")
+            .to_owned();
+        Self { child, base, lines }
+    }
+
+    async fn me(&self, token: &str) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(10))
+            .json(&json!({ "query": "{ me { id name roleBindings { role } } }" }))
+            .send()
+            .await
+            .expect("server answers")
+            .json()
+            .await
+            .expect("JSON body")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
