@@ -1,5 +1,7 @@
 //! Database connection and migrations, for SQLite and PostgreSQL alike.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,6 +15,28 @@ use crate::config::Config;
 /// a busy timeout, so readers never block the writer.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     connect_url(&config.database_url, config.database_pool).await
+}
+
+/// Counts the SQL statements a connection pool runs: an operational figure,
+/// and how tests prove that a page of orders costs a fixed number of queries.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// [`connect`], counting every statement the pool runs.
+pub async fn connect_counted(config: &Config) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+    let mut db = connect(config).await?;
+    let counter = StatementCounter::default();
+    let count = counter.0.clone();
+    db.set_metric_callback(move |_| {
+        count.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
 }
 
 pub async fn connect_url(url: &str, pool: u32) -> anyhow::Result<DatabaseConnection> {

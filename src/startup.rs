@@ -23,12 +23,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::connect(&config).await?;
+        let (db, statements) = db::connect_counted(&config).await?;
         db::migrate(&db).await?;
         let bus = events::from_config(config.redis_url.as_deref(), &config.redis_channel)?;
         let auth = Authenticator::new(db.clone(), JwtVerifier::new(&config.jwt)?);
         let listen = config.listen;
-        let state = AppState::new(config, db, bus, auth);
+        let state = AppState::new(config, db, bus, auth, statements);
         let schema = graphql::build(state.clone());
         let router = http::router(state.clone(), schema);
         let listener =

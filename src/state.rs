@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::db::StatementCounter;
 use crate::events::EventBus;
 
 #[derive(Clone)]
@@ -16,11 +17,18 @@ pub struct Inner {
     pub db: DatabaseConnection,
     pub bus: Arc<dyn EventBus>,
     pub auth: Authenticator,
+    pub statements: StatementCounter,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: DatabaseConnection, bus: Arc<dyn EventBus>, auth: Authenticator) -> Self {
-        Self(Arc::new(Inner { config, db, bus, auth }))
+    pub fn new(
+        config: Config,
+        db: DatabaseConnection,
+        bus: Arc<dyn EventBus>,
+        auth: Authenticator,
+        statements: StatementCounter,
+    ) -> Self {
+        Self(Arc::new(Inner { config, db, bus, auth, statements }))
     }
 }
 

@@ -11,12 +11,12 @@ pub mod principal;
 
 use std::collections::HashMap;
 
-use entity::{accounts, api_tokens, role_bindings, site_group_members, users};
+use entity::{account_settings, accounts, api_tokens, role_bindings, site_group_members, users};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 
 use crate::error::{AppError, AppResult};
 use crate::org::model::{Role, ScopeKind};
-pub use principal::{Actor, BindingScope, Principal, RoleBinding, TokenActor, UserActor};
+pub use principal::{AccountSwitches, Actor, BindingScope, Principal, RoleBinding, TokenActor, UserActor};
 
 /// The one message for every refused credential.
 pub const REFUSED: &str = "invalid or expired credentials";
@@ -58,11 +58,13 @@ impl Authenticator {
             return Err(refuse("user is deactivated or cannot log in"));
         }
         let account = self.account(&user.account_id).await?;
+        let settings = self.settings(&user.account_id).await?;
         let bindings = load_bindings(&self.db, &user.id).await?;
         Ok(Principal {
             organization_id: user.organization_id,
             account_id: user.account_id,
             root_account: account.parent_id.is_none(),
+            settings,
             actor: Actor::User(UserActor { user_id: user.id, bindings }),
         })
     }
@@ -94,12 +96,14 @@ impl Authenticator {
             .exec(&self.db)
             .await?;
         let account = self.account(&token.account_id).await?;
+        let settings = self.settings(&token.account_id).await?;
         let capabilities = serde_json::from_str(&token.capabilities)
             .map_err(|e| AppError::internal(anyhow::anyhow!("api_tokens.capabilities of {}: {e}", token.id)))?;
         Ok(Principal {
             organization_id: token.organization_id,
             account_id: token.account_id,
             root_account: account.parent_id.is_none(),
+            settings,
             actor: Actor::Token(TokenActor {
                 token_id: token.id,
                 name: token.name,
@@ -107,6 +111,15 @@ impl Authenticator {
                 partner_vendor_id: token.partner_vendor_id,
             }),
         })
+    }
+
+    async fn settings(&self, account_id: &str) -> AppResult<AccountSwitches> {
+        let row = account_settings::Entity::find_by_id(account_id).one(&self.db).await?;
+        Ok(row.map_or_else(AccountSwitches::default, |s| AccountSwitches {
+            requester_sees_asset_orders: s.requester_sees_asset_orders,
+            non_admin_vendor_override: s.non_admin_vendor_override,
+            planner_may_delete: s.planner_may_delete,
+        }))
     }
 
     async fn account(&self, id: &str) -> AppResult<accounts::Model> {
@@ -150,7 +163,7 @@ pub async fn load_bindings(db: &DatabaseConnection, user_id: &str) -> AppResult<
                 ScopeKind::Account => BindingScope::Account,
                 ScopeKind::Site => BindingScope::Site(row.scope_target),
                 ScopeKind::SiteGroup => BindingScope::SiteGroup {
-                    site_ids: group_sites.remove(&row.scope_target).unwrap_or_default(),
+                    site_ids: group_sites.get(&row.scope_target).cloned().unwrap_or_default(),
                     id: row.scope_target,
                 },
             };

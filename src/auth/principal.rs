@@ -11,7 +11,18 @@ pub struct Principal {
     /// The principal's account is the organization's root account (no scope
     /// tag: it sees every scope).
     pub root_account: bool,
+    /// The switches of the principal's account (DOMAIN.md "where the account
+    /// allows it"), loaded with the principal on every request.
+    pub settings: AccountSwitches,
     pub actor: Actor,
+}
+
+/// Account settings the policy consults; all off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountSwitches {
+    pub requester_sees_asset_orders: bool,
+    pub non_admin_vendor_override: bool,
+    pub planner_may_delete: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +59,12 @@ pub enum BindingScope {
     Account,
     Site(String),
     SiteGroup { id: String, site_ids: Vec<String> },
+}
+
+impl TokenActor {
+    pub fn has_capability(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
 }
 
 impl Principal {

@@ -1,26 +1,43 @@
 //! Schema assembly: the merged root types, the context accessors resolvers
 //! use, and the SDL export that `schema.graphql` is compared with.
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+pub mod loaders;
+pub mod node;
+pub mod scalars;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The query root, merged from each domain folder's queries.
 #[derive(MergedObject, Default)]
-pub struct Query(crate::org::graphql::OrgQuery);
+pub struct Query(crate::org::graphql::OrgQuery, crate::orders::graphql::OrderQuery, node::NodeQuery);
+
+/// The mutation root, merged from each domain folder's mutations.
+#[derive(MergedObject, Default)]
+pub struct Mutation(crate::org::mutations::OrgMutation);
+
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).register_output_type::<node::Node>()
+}
 
 /// Builds the executable schema around the application state.
 pub fn build(state: AppState) -> AppSchema {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).data(state).finish()
+    builder().data(state).finish()
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).finish().sdl()
+    builder().finish().sdl()
+}
+
+/// The per-request data every operation gets with its principal.
+pub fn request_data(state: &AppState, principal: &Principal) -> loaders::Loaders {
+    loaders::for_request(state.db.clone(), principal.organization_id.clone())
 }
 
 /// Typed access to what every resolver needs, without `unwrap()`.
@@ -28,6 +45,8 @@ pub trait ContextExt {
     fn state(&self) -> AppResult<&AppState>;
     /// The authenticated caller; `UNAUTHENTICATED` for anonymous requests.
     fn principal(&self) -> AppResult<&Principal>;
+    /// The request's batched loaders (present whenever a principal is).
+    fn loaders(&self) -> AppResult<&loaders::Loaders>;
 }
 
 impl ContextExt for Context<'_> {
@@ -38,5 +57,10 @@ impl ContextExt for Context<'_> {
 
     fn principal(&self) -> AppResult<&Principal> {
         self.data_opt::<Principal>().ok_or(AppError::Unauthenticated("authentication required"))
+    }
+
+    fn loaders(&self) -> AppResult<&loaders::Loaders> {
+        self.data::<loaders::Loaders>()
+            .map_err(|_| AppError::internal(anyhow::anyhow!("request loaders missing from the request data")))
     }
 }

@@ -170,7 +170,7 @@ async fn execute(http: &HttpState, headers: &HeaderMap, media: ResponseMedia, ba
         }
     };
     let batch = match principal {
-        Some(principal) => batch.data(principal),
+        Some(principal) => batch.data(crate::graphql::request_data(&http.state, &principal)).data(principal),
         None => batch,
     };
     let (status, body) = match http.schema.execute_batch(batch).await {

@@ -19,6 +19,7 @@ pub async fn upgrade(State(http): State<HttpState>, protocol: GraphQLProtocol, u
                 let principal = state.auth.authenticate(authorization).await.map_err(async_graphql::Error::from)?;
                 let mut data = Data::default();
                 if let Some(principal) = principal {
+                    data.insert(crate::graphql::request_data(&state, &principal));
                     data.insert(principal);
                 }
                 Ok(data)

@@ -1,4 +1,7 @@
 //! Orders: work orders and procurement orders.
 
+pub mod graphql;
+pub mod list;
 pub mod model;
 pub mod numbering;
+pub mod record;

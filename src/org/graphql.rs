@@ -1,14 +1,20 @@
 //! GraphQL types of the organization: `User`, `Account`, `Site`,
 //! `SiteGroup`, `RoleBinding`, and the `me` query.
 
-use async_graphql::{Context, ID, Object, Result};
-use entity::{accounts, role_bindings, site_groups, sites, users};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{account_settings, accounts, api_tokens, assets, role_bindings, site_groups, sites, users};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::model::{Role, ScopeKind};
 use super::read;
 use crate::error::AppError;
 use crate::graphql::ContextExt;
-use crate::policy;
+use crate::graphql::loaders::{VendorById, to_app};
+use crate::orders::graphql::{Asset, visible_order};
+use crate::policy::{self, Action, admin};
+use crate::time::from_micros;
+use crate::vendors::graphql::Vendor;
 
 #[derive(Default)]
 pub struct OrgQuery;
@@ -27,6 +33,150 @@ impl OrgQuery {
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("authenticated user {user_id} is missing")))?;
         Ok(User::from(user))
     }
+
+    /// The people of the accounts the caller sees.
+    async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let principal = ctx.principal()?;
+        let rows = users::Entity::find()
+            .filter(admin::visible_users(principal))
+            .order_by_asc(users::Column::Name)
+            .order_by_asc(users::Column::Id)
+            .all(&ctx.state()?.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// The sites of the accounts the caller sees.
+    async fn sites(&self, ctx: &Context<'_>) -> Result<Vec<Site>> {
+        let principal = ctx.principal()?;
+        let rows = sites::Entity::find()
+            .filter(admin::visible_sites(principal))
+            .order_by_asc(sites::Column::Name)
+            .order_by_asc(sites::Column::Id)
+            .all(&ctx.state()?.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(Site).collect())
+    }
+
+    /// The assets at the sites the caller sees, or at one of them.
+    async fn assets(&self, ctx: &Context<'_>, site_id: Option<ID>) -> Result<Vec<Asset>> {
+        let principal = ctx.principal()?;
+        let mut query = assets::Entity::find().filter(admin::visible_assets(principal));
+        if let Some(site) = site_id {
+            query = query.filter(assets::Column::SiteId.eq(site.as_str()));
+        }
+        let rows = query
+            .order_by_asc(assets::Column::Name)
+            .order_by_asc(assets::Column::Id)
+            .all(&ctx.state()?.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(Asset).collect())
+    }
+
+    /// API tokens of the accounts the caller administers (ADMIN).
+    async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
+        let principal = ctx.principal()?;
+        let rows = api_tokens::Entity::find()
+            .filter(admin::visible_api_tokens(principal))
+            .order_by_desc(api_tokens::Column::CreatedAt)
+            .order_by_desc(api_tokens::Column::Id)
+            .all(&ctx.state()?.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(ApiToken).collect())
+    }
+
+    /// Whether `userId` may perform `action` on the order now, and the rule
+    /// that decided. ADMIN over that user's account; the order must be
+    /// visible to the caller.
+    async fn explain_access(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        action: Action,
+        order_id: ID,
+    ) -> Result<AccessExplanation> {
+        let principal = ctx.principal()?;
+        let state = ctx.state()?;
+        let user = users::Entity::find()
+            .filter(admin::visible_users(principal))
+            .filter(users::Column::Id.eq(user_id.as_str()))
+            .one(&state.db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::bad_input("userId", "no such user"))?;
+        let decision = admin::explain(principal, &user.account_id);
+        if !decision.allowed {
+            return Err(AppError::forbidden(decision.reason).into());
+        }
+        let order = visible_order(ctx, &order_id).await?;
+        if !user.active || !user.can_login {
+            return Ok(AccessExplanation {
+                allowed: false,
+                reason: "the user is deactivated or cannot sign in".to_owned(),
+            });
+        }
+        let subject = state.auth.user(&user.id).await?;
+        let decision = policy::decide(&subject, action, &order.0.facts());
+        Ok(AccessExplanation { allowed: decision.allowed, reason: decision.reason.to_owned() })
+    }
+}
+
+/// `explainAccess`'s answer: the decision and the rule that made it.
+#[derive(SimpleObject)]
+pub struct AccessExplanation {
+    allowed: bool,
+    reason: String,
+}
+
+pub struct ApiToken(pub(crate) api_tokens::Model);
+
+#[Object]
+impl ApiToken {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn capabilities(&self) -> Result<Vec<String>> {
+        Ok(serde_json::from_str(&self.0.capabilities)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("api_tokens.capabilities of {}: {e}", self.0.id)))?)
+    }
+    async fn partner_vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
+        let Some(id) = &self.0.partner_vendor_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(VendorById(id.clone())).await.map_err(to_app)?.map(Vendor))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        from_micros(self.0.created_at)
+    }
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at.map(from_micros)
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at.map(from_micros)
+    }
+    async fn revoked(&self) -> bool {
+        self.0.revoked_at.is_some()
+    }
+}
+
+/// `createApiToken`'s result: the only place the secret ever appears.
+#[derive(SimpleObject)]
+pub struct CreatedApiToken {
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+/// An account's switches (DOMAIN.md "where the account allows it").
+#[derive(SimpleObject)]
+pub struct AccountSettings {
+    requester_sees_asset_orders: bool,
+    non_admin_vendor_override: bool,
+    planner_may_delete: bool,
 }
 
 pub struct User {
@@ -60,7 +210,7 @@ impl User {
 
 #[Object]
 impl User {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.id.clone())
     }
     async fn name(&self) -> &str {
@@ -93,11 +243,11 @@ impl User {
     }
 }
 
-pub struct Account(accounts::Model);
+pub struct Account(pub(crate) accounts::Model);
 
 #[Object]
 impl Account {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
     async fn name(&self) -> &str {
@@ -111,6 +261,29 @@ impl Account {
         let parent = read::account(&ctx.state()?.db, &principal.organization_id, parent_id).await?;
         Ok(parent.filter(|a| policy::account_visible(principal, &a.id, a.parent_id.is_none()).allowed).map(Account))
     }
+    /// ADMIN over the account.
+    async fn settings(&self, ctx: &Context<'_>) -> Result<Option<AccountSettings>> {
+        let decision = admin::administer(ctx.principal()?, &self.0.id);
+        if !decision.allowed {
+            return Err(AppError::forbidden(decision.reason).into());
+        }
+        let row = account_settings::Entity::find_by_id(self.0.id.as_str())
+            .one(&ctx.state()?.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Some(row.map_or(
+            AccountSettings {
+                requester_sees_asset_orders: false,
+                non_admin_vendor_override: false,
+                planner_may_delete: false,
+            },
+            |r| AccountSettings {
+                requester_sees_asset_orders: r.requester_sees_asset_orders,
+                non_admin_vendor_override: r.non_admin_vendor_override,
+                planner_may_delete: r.planner_may_delete,
+            },
+        )))
+    }
     /// Child accounts the caller may see.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
         let principal = ctx.principal()?;
@@ -123,11 +296,11 @@ impl Account {
     }
 }
 
-pub struct Site(sites::Model);
+pub struct Site(pub(crate) sites::Model);
 
 #[Object]
 impl Site {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
     async fn name(&self) -> &str {
@@ -146,11 +319,11 @@ impl Site {
     }
 }
 
-pub struct SiteGroup(site_groups::Model);
+pub struct SiteGroup(pub(crate) site_groups::Model);
 
 #[Object]
 impl SiteGroup {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
     async fn name(&self) -> &str {

@@ -5,5 +5,6 @@ pub mod demo;
 pub mod graphql;
 pub mod input;
 pub mod model;
+pub mod mutations;
 pub mod read;
 pub mod service;

@@ -342,6 +342,111 @@ pub async fn grant_role<C: ConnectionTrait>(
     .await
 }
 
+/// Revokes a role binding; revoking one the user does not hold changes
+/// nothing. The next request of that user runs without it.
+pub async fn revoke_role<C: ConnectionTrait>(
+    conn: &C,
+    actor: AuditActor<'_>,
+    organization_id: &str,
+    user_id: &str,
+    role: Role,
+    scope_kind: ScopeKind,
+    scope_target: &str,
+) -> AppResult<()> {
+    let removed = role_bindings::Entity::delete_by_id((
+        user_id.to_owned(),
+        role.as_str().to_owned(),
+        scope_kind.as_str().to_owned(),
+        scope_target.to_owned(),
+    ))
+    .exec(conn)
+    .await?
+    .rows_affected;
+    if removed == 0 {
+        return Ok(());
+    }
+    let binding = json!({ "role": role.as_str(), "scopeKind": scope_kind.as_str(), "scope": scope_target });
+    audit_change(
+        conn,
+        actor,
+        organization_id,
+        "user.revoke_role",
+        "user",
+        user_id,
+        json!({ "roleBindings": [binding, null] }),
+    )
+    .await
+}
+
+/// New values for an account's switches; `None` leaves one as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SettingsChange {
+    pub requester_sees_asset_orders: Option<bool>,
+    pub non_admin_vendor_override: Option<bool>,
+    pub planner_may_delete: Option<bool>,
+}
+
+/// Changes an account's settings, recording each switch that changed.
+pub async fn update_account_settings<C: ConnectionTrait>(
+    conn: &C,
+    actor: AuditActor<'_>,
+    organization_id: &str,
+    account_id: &str,
+    change: SettingsChange,
+) -> AppResult<account_settings::Model> {
+    let current = match account_settings::Entity::find_by_id(account_id).one(conn).await? {
+        Some(row) => row,
+        None => {
+            account_settings::ActiveModel {
+                account_id: Set(account_id.to_owned()),
+                requester_sees_asset_orders: Set(false),
+                non_admin_vendor_override: Set(false),
+                planner_may_delete: Set(false),
+                updated_at: Set(now_micros()),
+            }
+            .insert(conn)
+            .await?
+        }
+    };
+    let mut changes = serde_json::Map::new();
+    let mut model: account_settings::ActiveModel = current.clone().into();
+    let mut apply = |name: &str, before: bool, after: Option<bool>, field: &mut sea_orm::ActiveValue<bool>| {
+        if let Some(after) = after.filter(|a| *a != before) {
+            changes.insert(name.to_owned(), json!([before, after]));
+            *field = Set(after);
+        }
+    };
+    apply(
+        "requesterSeesAssetOrders",
+        current.requester_sees_asset_orders,
+        change.requester_sees_asset_orders,
+        &mut model.requester_sees_asset_orders,
+    );
+    apply(
+        "nonAdminVendorOverride",
+        current.non_admin_vendor_override,
+        change.non_admin_vendor_override,
+        &mut model.non_admin_vendor_override,
+    );
+    apply("plannerMayDelete", current.planner_may_delete, change.planner_may_delete, &mut model.planner_may_delete);
+    if changes.is_empty() {
+        return Ok(current);
+    }
+    model.updated_at = Set(now_micros());
+    let updated = model.update(conn).await?;
+    audit_change(
+        conn,
+        actor,
+        organization_id,
+        "account.update_settings",
+        "account",
+        account_id,
+        serde_json::Value::Object(changes),
+    )
+    .await?;
+    Ok(updated)
+}
+
 /// Activates or deactivates a user; a deactivated user's tokens stop working
 /// on their next request.
 pub async fn set_user_active<C: ConnectionTrait>(

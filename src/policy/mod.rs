@@ -1,8 +1,22 @@
 //! The policy: the one place that decides what a principal may see and do.
 //! Pure: it reads the principal and the facts it is given and does no I/O.
 //!
-//! This first part covers the organization's own records; the order model
-//! (actions, visibility filter, field guards) builds on it.
+//! - [`order::decide`]: every action of the contract on one order, with the
+//!   rule that decided it;
+//! - [`filter::visible_orders`]: the same View rule as an SQL condition;
+//! - field guards (costs, notes, history, partner fields) in [`order`];
+//! - the organization's own records (users, accounts, administration) here.
+
+mod action;
+pub mod admin;
+pub mod filter;
+pub mod order;
+pub mod queues;
+pub mod scope;
+pub mod vendor_filter;
+
+pub use action::Action;
+pub use order::{CostAccess, OrderFacts, PendingStep, decide};
 
 use crate::auth::{Actor, BindingScope, Principal};
 use crate::org::model::Role;
@@ -15,10 +29,10 @@ pub struct Decision {
 }
 
 impl Decision {
-    const fn allow(reason: &'static str) -> Self {
+    pub const fn allow(reason: &'static str) -> Self {
         Self { allowed: true, reason }
     }
-    const fn deny(reason: &'static str) -> Self {
+    pub const fn deny(reason: &'static str) -> Self {
         Self { allowed: false, reason }
     }
 }
@@ -59,6 +73,21 @@ pub fn read_user_private(principal: &Principal, user_id: &str, user_account_id: 
     }
 }
 
+/// Vendor and rule configuration (`Vendor.contactEmails`, `.approvers`,
+/// `.conditions`, `ApprovalStep.approvers`): ADMIN, and PLANNER read-only.
+pub fn read_procurement_config(principal: &Principal) -> Decision {
+    let Actor::User(user) = &principal.actor else {
+        return Decision::deny("API tokens do not read vendor and rule configuration");
+    };
+    if user.bindings.iter().any(|b| b.role == Role::Admin) {
+        Decision::allow("ADMIN")
+    } else if user.bindings.iter().any(|b| b.role == Role::Planner) {
+        Decision::allow("PLANNER reads procurement configuration")
+    } else {
+        Decision::deny("vendor and rule configuration is read by ADMIN and PLANNER")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +98,7 @@ mod tests {
             organization_id: "org_1".into(),
             account_id: account.into(),
             root_account: root,
+            settings: Default::default(),
             actor: Actor::User(UserActor {
                 user_id: id.into(),
                 bindings: roles.iter().map(|&role| RoleBinding { role, scope: BindingScope::Account }).collect(),

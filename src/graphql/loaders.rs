@@ -1,0 +1,307 @@
+//! Batched reads for nested fields. A page of 50 orders asks for its
+//! creators, sites, notes ... through these, and each kind of thing costs one
+//! statement for the whole page. One `DataLoader` per request (no cache
+//! across requests, so nothing stale and nothing of another caller's).
+//!
+//! These loaders fetch by id or by order id only; whether the caller may see
+//! the order was decided before, by the policy, and which children of it they
+//! may see is part of the key (for example `NotesOf::internal`), so the
+//! narrowing happens in SQL.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{
+    accounts, approval_step_approvers, approval_steps, assets, attachments, audit_events, cost_lines, notes,
+    part_usages, procedure_steps, sites, time_entries, users, vendors,
+};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::error::AppError;
+
+/// What a loader fails with (`DataLoader` needs a `Clone` error).
+pub type LoadError = Arc<anyhow::Error>;
+
+pub fn to_app(error: LoadError) -> AppError {
+    AppError::internal(anyhow::anyhow!("{error:#}"))
+}
+
+/// The source behind every loader of one request.
+pub struct Db {
+    conn: DatabaseConnection,
+    organization_id: String,
+}
+
+pub type Loaders = Arc<DataLoader<Db>>;
+
+/// A request's loaders, reading within the caller's organization only.
+pub fn for_request(conn: DatabaseConnection, organization_id: String) -> Loaders {
+    Arc::new(DataLoader::new(Db { conn, organization_id }, tokio::spawn))
+}
+
+fn fail(e: sea_orm::DbErr) -> LoadError {
+    Arc::new(e.into())
+}
+
+fn by_key<K: std::hash::Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, V> {
+    rows.into_iter().map(|r| (key(&r), r)).collect()
+}
+
+fn grouped<K: std::hash::Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = HashMap::new();
+    for row in rows {
+        map.entry(key(&row)).or_default().push(row);
+    }
+    map
+}
+
+/// Defines a key type and its loader: `$entity` rows of the caller's
+/// organization by id, one statement per batch.
+macro_rules! by_id {
+    ($(#[$doc:meta])* $key:ident => $entity:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub String);
+
+        impl Loader<$key> for Db {
+            type Value = $entity::Model;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(ids))
+                    .filter($entity::Column::OrganizationId.eq(self.organization_id.as_str()))
+                    .all(&self.conn)
+                    .await
+                    .map_err(fail)?;
+                Ok(by_key(rows, |r| $key(r.id.clone())))
+            }
+        }
+    };
+}
+
+by_id!(
+    /// A user by id.
+    UserById => users
+);
+by_id!(
+    /// A site by id.
+    SiteById => sites
+);
+by_id!(
+    /// An asset by id.
+    AssetById => assets
+);
+by_id!(
+    /// A vendor by id.
+    VendorById => vendors
+);
+by_id!(
+    /// An account by id.
+    AccountById => accounts
+);
+
+/// Defines a key type whose value is every `$entity` row of one order.
+macro_rules! children_of_order {
+    ($(#[$doc:meta])* $key:ident => $entity:ident ordered $order:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub String);
+
+        impl Loader<$key> for Db {
+            type Value = Vec<$entity::Model>;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::OrderId.is_in(ids))
+                    .order_by_asc($entity::Column::$order)
+                    .order_by_asc($entity::Column::Id)
+                    .all(&self.conn)
+                    .await
+                    .map_err(fail)?;
+                Ok(grouped(rows, |r| $key(r.order_id.clone())))
+            }
+        }
+    };
+}
+
+children_of_order!(
+    /// An order's attachments, oldest first.
+    AttachmentsOf => attachments ordered CreatedAt
+);
+children_of_order!(
+    /// An order's time entries, oldest first.
+    TimeEntriesOf => time_entries ordered LoggedAt
+);
+children_of_order!(
+    /// The parts used on an order, oldest first.
+    PartsOf => part_usages ordered CreatedAt
+);
+children_of_order!(
+    /// An order's procedure, in order.
+    StepsOf => procedure_steps ordered Position
+);
+children_of_order!(
+    /// An order's approval steps, in order.
+    ApprovalStepsOf => approval_steps ordered Position
+);
+
+/// An order's notes; `internal: false` leaves INTERNAL ones out (in SQL).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NotesOf {
+    pub order_id: String,
+    pub internal: bool,
+}
+
+impl Loader<NotesOf> for Db {
+    type Value = Vec<notes::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[NotesOf]) -> Result<HashMap<NotesOf, Self::Value>, Self::Error> {
+        let mut out = HashMap::new();
+        for internal in [false, true] {
+            let ids: Vec<&str> = keys.iter().filter(|k| k.internal == internal).map(|k| k.order_id.as_str()).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let mut query = notes::Entity::find().filter(notes::Column::OrderId.is_in(ids));
+            if !internal {
+                query = query.filter(notes::Column::Visibility.eq("PUBLIC"));
+            }
+            let rows = query
+                .order_by_asc(notes::Column::CreatedAt)
+                .order_by_asc(notes::Column::Id)
+                .all(&self.conn)
+                .await
+                .map_err(fail)?;
+            for (order_id, notes) in grouped(rows, |r| r.order_id.clone()) {
+                out.insert(NotesOf { order_id, internal }, notes);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An order's cost lines; with `added_by`, only the lines that user added.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CostLinesOf {
+    pub order_id: String,
+    pub added_by: Option<String>,
+}
+
+impl Loader<CostLinesOf> for Db {
+    type Value = Vec<cost_lines::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CostLinesOf]) -> Result<HashMap<CostLinesOf, Self::Value>, Self::Error> {
+        let mut by_filter: HashMap<Option<String>, Vec<&str>> = HashMap::new();
+        for key in keys {
+            by_filter.entry(key.added_by.clone()).or_default().push(key.order_id.as_str());
+        }
+        let mut out = HashMap::new();
+        for (added_by, ids) in by_filter {
+            let mut query = cost_lines::Entity::find().filter(cost_lines::Column::OrderId.is_in(ids));
+            if let Some(user) = &added_by {
+                query = query.filter(cost_lines::Column::AddedBy.eq(user.as_str()));
+            }
+            let rows = query
+                .order_by_asc(cost_lines::Column::CreatedAt)
+                .order_by_asc(cost_lines::Column::Id)
+                .all(&self.conn)
+                .await
+                .map_err(fail)?;
+            for (order_id, lines) in grouped(rows, |r| r.order_id.clone()) {
+                out.insert(CostLinesOf { order_id, added_by: added_by.clone() }, lines);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The sum of an order's cost lines and time-entry costs, in cents.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ActualCostOf(pub String);
+
+impl Loader<ActualCostOf> for Db {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ActualCostOf]) -> Result<HashMap<ActualCostOf, i64>, Self::Error> {
+        let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let lines: Vec<(String, Option<i64>)> = cost_lines::Entity::find()
+            .select_only()
+            .column(cost_lines::Column::OrderId)
+            .column_as(Expr::col(cost_lines::Column::AmountCents).sum(), "total")
+            .filter(cost_lines::Column::OrderId.is_in(ids.clone()))
+            .group_by(cost_lines::Column::OrderId)
+            .into_tuple()
+            .all(&self.conn)
+            .await
+            .map_err(fail)?;
+        let time: Vec<(String, Option<i64>)> = time_entries::Entity::find()
+            .select_only()
+            .column(time_entries::Column::OrderId)
+            .column_as(Expr::col(time_entries::Column::CostCents).sum(), "total")
+            .filter(time_entries::Column::OrderId.is_in(ids))
+            .group_by(time_entries::Column::OrderId)
+            .into_tuple()
+            .all(&self.conn)
+            .await
+            .map_err(fail)?;
+        let mut out: HashMap<ActualCostOf, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
+        for (order_id, total) in lines.into_iter().chain(time) {
+            *out.entry(ActualCostOf(order_id)).or_default() += total.unwrap_or(0);
+        }
+        Ok(out)
+    }
+}
+
+/// An order's audit history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HistoryOf(pub String);
+
+impl Loader<HistoryOf> for Db {
+    type Value = Vec<audit_events::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, Self::Error> {
+        let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let rows = audit_events::Entity::find()
+            .filter(audit_events::Column::OrganizationId.eq(self.organization_id.as_str()))
+            .filter(audit_events::Column::OrderId.is_in(ids))
+            .order_by_asc(audit_events::Column::At)
+            .order_by_asc(audit_events::Column::Id)
+            .all(&self.conn)
+            .await
+            .map_err(fail)?;
+        Ok(grouped(rows, |r| HistoryOf(r.order_id.clone().unwrap_or_default())))
+    }
+}
+
+/// The designated approvers of each approval step, by step id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StepApprovers(pub String);
+
+impl Loader<StepApprovers> for Db {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[StepApprovers]) -> Result<HashMap<StepApprovers, Self::Value>, Self::Error> {
+        let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let rows = approval_step_approvers::Entity::find()
+            .filter(approval_step_approvers::Column::StepId.is_in(ids))
+            .all(&self.conn)
+            .await
+            .map_err(fail)?;
+        let mut out: HashMap<StepApprovers, Vec<String>> = HashMap::new();
+        for row in rows {
+            out.entry(StepApprovers(row.step_id)).or_default().push(row.user_id);
+        }
+        Ok(out)
+    }
+}

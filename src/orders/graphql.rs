@@ -1,0 +1,677 @@
+//! GraphQL types of orders: `Order` and what hangs off it, `ViewerCan`, the
+//! connection types, and the order queries (`order`, `orders`, `queue`).
+//!
+//! Every field asks the policy: partner tokens read only their fields, costs
+//! and history are guarded, INTERNAL notes are left out (in SQL) for callers
+//! who may not read them. A guarded field the caller may not read is `null`
+//! with a FORBIDDEN error at its path; the rest of the response stands.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{
+    approval_steps, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, time_entries,
+};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+
+use super::list::{self, OrderFilter, OrderSort, PageRequest};
+use super::model::{OrderKind, OrderStatus, Priority};
+use super::record::{self, OrderRecord};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::graphql::ContextExt;
+use crate::graphql::loaders::{
+    AccountById, ActualCostOf, ApprovalStepsOf, AssetById, AttachmentsOf, CostLinesOf, HistoryOf, NotesOf, PartsOf,
+    SiteById, StepApprovers, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
+};
+use crate::graphql::scalars::{Cursor, Money};
+use crate::org::graphql::{Account, Site, User};
+use crate::policy::{self, Action, CostAccess, filter::visible_orders};
+use crate::time::from_micros;
+use crate::vendors::graphql::Vendor;
+
+/// An order the caller may see (the policy decided before it was built).
+#[derive(Clone)]
+pub struct Order(pub Arc<OrderRecord>);
+
+impl Order {
+    fn guard<'c>(&self, ctx: &'c Context<'_>, field: &str) -> Result<&'c Principal> {
+        let principal = ctx.principal()?;
+        let decision = policy::order::read_order_field(principal, field);
+        if decision.allowed { Ok(principal) } else { Err(AppError::forbidden(decision.reason).into()) }
+    }
+
+    fn key(&self) -> String {
+        self.0.model.id.clone()
+    }
+}
+
+async fn users(ctx: &Context<'_>, ids: &[String]) -> Result<Vec<User>> {
+    let loaded = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
+    Ok(ids.iter().filter_map(|id| loaded.get(&UserById(id.clone())).cloned().map(User::from)).collect())
+}
+
+async fn user(ctx: &Context<'_>, id: Option<&str>) -> Result<Option<User>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(ctx.loaders()?.load_one(UserById(id.to_owned())).await.map_err(to_app)?.map(User::from))
+}
+
+#[Object]
+impl Order {
+    pub async fn id(&self) -> ID {
+        ID(self.key())
+    }
+    async fn number(&self) -> &str {
+        &self.0.model.number
+    }
+    async fn kind(&self) -> OrderKind {
+        self.0.kind
+    }
+    async fn title(&self) -> &str {
+        &self.0.model.title
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.model.description.as_deref()
+    }
+    async fn priority(&self) -> Result<Priority> {
+        Ok(Priority::from_rank(self.0.model.priority).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("order {} has priority {}", self.0.model.id, self.0.model.priority))
+        })?)
+    }
+    async fn status(&self) -> OrderStatus {
+        self.0.status
+    }
+    async fn archived(&self, ctx: &Context<'_>) -> Result<bool> {
+        self.guard(ctx, "archived")?;
+        Ok(self.0.model.archived)
+    }
+    /// Increases with every change; mutations take it back to detect
+    /// concurrent edits (CONFLICT).
+    async fn version(&self, ctx: &Context<'_>) -> Result<i32> {
+        self.guard(ctx, "version")?;
+        Ok(i32::try_from(self.0.model.version).unwrap_or(i32::MAX))
+    }
+    async fn site(&self, ctx: &Context<'_>) -> Result<Option<Site>> {
+        self.guard(ctx, "site")?;
+        let Some(id) = &self.0.model.site_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(SiteById(id.clone())).await.map_err(to_app)?.map(Site))
+    }
+    async fn asset(&self, ctx: &Context<'_>) -> Result<Option<Asset>> {
+        self.guard(ctx, "asset")?;
+        let Some(id) = &self.0.model.asset_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(AssetById(id.clone())).await.map_err(to_app)?.map(Asset))
+    }
+    async fn tags(&self, ctx: &Context<'_>) -> Result<&[String]> {
+        self.guard(ctx, "tags")?;
+        Ok(&self.0.tags)
+    }
+    /// The account whose scope the order is in; null: organization-wide.
+    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        self.guard(ctx, "scope")?;
+        let Some(id) = &self.0.model.scope_account_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+    }
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        self.guard(ctx, "creator")?;
+        user(ctx, Some(&self.0.model.creator_id)).await
+    }
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        self.guard(ctx, "owner")?;
+        user(ctx, Some(&self.0.model.owner_id)).await
+    }
+    async fn assignees(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        self.guard(ctx, "assignees")?;
+        users(ctx, &self.0.assignee_ids).await
+    }
+    async fn vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
+        self.guard(ctx, "vendor")?;
+        let Some(id) = &self.0.model.vendor_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(VendorById(id.clone())).await.map_err(to_app)?.map(Vendor))
+    }
+    /// Readable by whoever sees the order, except partner tokens.
+    async fn estimated_cost(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let principal = self.guard(ctx, "estimatedCost")?;
+        let decision = policy::order::read_estimated_cost(principal);
+        if !decision.allowed {
+            return Err(AppError::forbidden(decision.reason).into());
+        }
+        Ok(self.0.model.estimated_cost_cents.map(Money))
+    }
+    /// Cost lines plus labour: ADMIN and PLANNER in scope, designated
+    /// approvers.
+    async fn actual_cost(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let principal = self.guard(ctx, "actualCost")?;
+        if policy::order::cost_access(principal, &self.0.facts()) != CostAccess::All {
+            return Err(AppError::forbidden(policy::order::COSTS_DENIED).into());
+        }
+        let total = ctx.loaders()?.load_one(ActualCostOf(self.key())).await.map_err(to_app)?;
+        Ok(Some(Money(total.unwrap_or(0))))
+    }
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.model.due_at.map(from_micros)
+    }
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        self.guard(ctx, "createdAt")?;
+        Ok(from_micros(self.0.model.created_at))
+    }
+    async fn updated_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        self.guard(ctx, "updatedAt")?;
+        Ok(from_micros(self.0.model.updated_at))
+    }
+    /// INTERNAL notes are left out for callers who may not read them.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
+        let principal = self.guard(ctx, "notes")?;
+        let internal = policy::order::read_internal_notes(principal, &self.0.facts());
+        let notes = ctx.loaders()?.load_one(NotesOf { order_id: self.key(), internal }).await.map_err(to_app)?;
+        Ok(notes.unwrap_or_default().into_iter().map(Note).collect())
+    }
+    async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<Attachment>> {
+        self.guard(ctx, "attachments")?;
+        let rows = ctx.loaders()?.load_one(AttachmentsOf(self.key())).await.map_err(to_app)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Attachment).collect())
+    }
+    async fn time_entries(&self, ctx: &Context<'_>) -> Result<Vec<TimeEntry>> {
+        let principal = self.guard(ctx, "timeEntries")?;
+        let access = policy::order::cost_access(principal, &self.0.facts());
+        let me = principal.user_id().map(str::to_owned);
+        let rows = ctx.loaders()?.load_one(TimeEntriesOf(self.key())).await.map_err(to_app)?;
+        Ok(rows.unwrap_or_default().into_iter().map(|m| TimeEntry { m, access, me: me.clone() }).collect())
+    }
+    /// ADMIN and PLANNER in scope and designated approvers read every line;
+    /// an assignee reads the lines they added.
+    async fn cost_lines(&self, ctx: &Context<'_>) -> Result<Option<Vec<CostLine>>> {
+        let principal = self.guard(ctx, "costLines")?;
+        let added_by = match policy::order::cost_access(principal, &self.0.facts()) {
+            CostAccess::All => None,
+            CostAccess::Own => principal.user_id().map(str::to_owned),
+            CostAccess::None => return Err(AppError::forbidden(policy::order::COSTS_DENIED).into()),
+        };
+        let rows = ctx.loaders()?.load_one(CostLinesOf { order_id: self.key(), added_by }).await.map_err(to_app)?;
+        Ok(Some(rows.unwrap_or_default().into_iter().map(CostLine).collect()))
+    }
+    async fn parts(&self, ctx: &Context<'_>) -> Result<Vec<PartUsage>> {
+        self.guard(ctx, "parts")?;
+        let rows = ctx.loaders()?.load_one(PartsOf(self.key())).await.map_err(to_app)?;
+        Ok(rows.unwrap_or_default().into_iter().map(PartUsage).collect())
+    }
+    async fn procedure(&self, ctx: &Context<'_>) -> Result<Vec<ProcedureStep>> {
+        self.guard(ctx, "procedure")?;
+        let rows = ctx.loaders()?.load_one(StepsOf(self.key())).await.map_err(to_app)?;
+        Ok(rows.unwrap_or_default().into_iter().map(ProcedureStep).collect())
+    }
+    async fn approval_steps(&self, ctx: &Context<'_>) -> Result<Vec<ApprovalStep>> {
+        self.guard(ctx, "approvalSteps")?;
+        let rows = ctx.loaders()?.load_one(ApprovalStepsOf(self.key())).await.map_err(to_app)?;
+        Ok(rows.unwrap_or_default().into_iter().map(ApprovalStep).collect())
+    }
+    /// ADMIN, and PLANNER in scope.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<AuditEvent>>> {
+        let principal = self.guard(ctx, "history")?;
+        let decision = policy::order::read_history(principal, &self.0.facts());
+        if !decision.allowed {
+            return Err(AppError::forbidden(decision.reason).into());
+        }
+        let rows = ctx.loaders()?.load_one(HistoryOf(self.key())).await.map_err(to_app)?;
+        Ok(Some(rows.unwrap_or_default().into_iter().map(AuditEvent).collect()))
+    }
+    /// What the caller may do to this order now.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<ViewerCan> {
+        let principal = self.guard(ctx, "viewerCan")?;
+        Ok(ViewerCan::of(principal, &self.0))
+    }
+}
+
+/// For each action, whether the caller may perform it now.
+#[derive(SimpleObject)]
+pub struct ViewerCan {
+    view: bool,
+    edit_details: bool,
+    approve: bool,
+    reject: bool,
+    resubmit: bool,
+    assign: bool,
+    start: bool,
+    submit_for_review: bool,
+    close_review: bool,
+    request_rework: bool,
+    send: bool,
+    resend: bool,
+    mark_fulfilled: bool,
+    cancel: bool,
+    archive: bool,
+    unarchive: bool,
+    override_vendor: bool,
+    add_note: bool,
+    add_internal_note: bool,
+    log_work: bool,
+    request_deletion: bool,
+    delete: bool,
+}
+
+impl ViewerCan {
+    pub fn of(principal: &Principal, order: &OrderRecord) -> Self {
+        let facts = order.facts();
+        let can = |action| policy::decide(principal, action, &facts).allowed;
+        Self {
+            view: can(Action::View),
+            edit_details: can(Action::EditDetails),
+            approve: can(Action::Approve),
+            reject: can(Action::Reject),
+            resubmit: can(Action::Resubmit),
+            assign: can(Action::Assign),
+            start: can(Action::Start),
+            submit_for_review: can(Action::SubmitForReview),
+            close_review: can(Action::CloseReview),
+            request_rework: can(Action::RequestRework),
+            send: can(Action::Send),
+            resend: can(Action::Resend),
+            mark_fulfilled: can(Action::MarkFulfilled),
+            cancel: can(Action::Cancel),
+            archive: can(Action::Archive),
+            unarchive: can(Action::Unarchive),
+            override_vendor: can(Action::OverrideVendor),
+            add_note: can(Action::AddNote),
+            add_internal_note: can(Action::AddInternalNote),
+            log_work: can(Action::LogWork),
+            request_deletion: can(Action::RequestDeletion),
+            delete: can(Action::Delete),
+        }
+    }
+}
+
+pub struct Asset(pub assets::Model);
+
+#[Object]
+impl Asset {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn site(&self, ctx: &Context<'_>) -> Result<Site> {
+        let site = ctx.loaders()?.load_one(SiteById(self.0.site_id.clone())).await.map_err(to_app)?;
+        Ok(site.map(Site).ok_or_else(|| AppError::internal(anyhow::anyhow!("site of asset {} missing", self.0.id)))?)
+    }
+    async fn tags(&self) -> Result<Vec<String>> {
+        Ok(serde_json::from_str(&self.0.tags)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("assets.tags of {}: {e}", self.0.id)))?)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum NoteVisibility {
+    Public,
+    Internal,
+}
+
+pub struct Note(notes::Model);
+
+#[Object]
+impl Note {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn author(&self, ctx: &Context<'_>) -> Result<User> {
+        required_user(ctx, &self.0.author_id).await
+    }
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    async fn visibility(&self) -> NoteVisibility {
+        if self.0.visibility == "INTERNAL" { NoteVisibility::Internal } else { NoteVisibility::Public }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        from_micros(self.0.created_at)
+    }
+}
+
+async fn required_user(ctx: &Context<'_>, id: &str) -> Result<User> {
+    user(ctx, Some(id)).await?.ok_or_else(|| AppError::internal(anyhow::anyhow!("user {id} is missing")).into())
+}
+
+pub struct Attachment(attachments::Model);
+
+#[Object]
+impl Attachment {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn filename(&self) -> &str {
+        &self.0.filename
+    }
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    async fn size_bytes(&self) -> i32 {
+        i32::try_from(self.0.size_bytes).unwrap_or(i32::MAX)
+    }
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    async fn uploaded_by(&self, ctx: &Context<'_>) -> Result<User> {
+        required_user(ctx, &self.0.uploaded_by).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        from_micros(self.0.created_at)
+    }
+}
+
+pub struct TimeEntry {
+    m: time_entries::Model,
+    access: CostAccess,
+    me: Option<String>,
+}
+
+#[Object]
+impl TimeEntry {
+    pub async fn id(&self) -> ID {
+        ID(self.m.id.clone())
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        required_user(ctx, &self.m.user_id).await
+    }
+    async fn hours(&self) -> f64 {
+        self.m.hours
+    }
+    async fn note(&self) -> Option<&str> {
+        self.m.note.as_deref()
+    }
+    /// Guarded like `Order.costLines`: an assignee reads their own entries'.
+    async fn cost(&self) -> Result<Option<Money>> {
+        let readable = match self.access {
+            CostAccess::All => true,
+            CostAccess::Own => self.me.as_deref() == Some(self.m.user_id.as_str()),
+            CostAccess::None => false,
+        };
+        if !readable {
+            return Err(AppError::forbidden(policy::order::COSTS_DENIED).into());
+        }
+        Ok(self.m.cost_cents.map(Money))
+    }
+    async fn logged_at(&self) -> DateTime<Utc> {
+        from_micros(self.m.logged_at)
+    }
+}
+
+pub struct CostLine(cost_lines::Model);
+
+#[Object]
+impl CostLine {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn category(&self) -> &str {
+        &self.0.category
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn amount(&self) -> Money {
+        Money(self.0.amount_cents)
+    }
+    async fn added_by(&self, ctx: &Context<'_>) -> Result<User> {
+        required_user(ctx, &self.0.added_by).await
+    }
+}
+
+pub struct PartUsage(part_usages::Model);
+
+#[Object]
+impl PartUsage {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn part_number(&self) -> &str {
+        &self.0.part_number
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn quantity(&self) -> f64 {
+        self.0.quantity
+    }
+}
+
+pub struct ProcedureStep(procedure_steps::Model);
+
+#[Object]
+impl ProcedureStep {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    async fn done(&self) -> bool {
+        self.0.done
+    }
+    async fn done_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user(ctx, self.0.done_by.as_deref()).await
+    }
+    async fn done_at(&self) -> Option<DateTime<Utc>> {
+        self.0.done_at.map(from_micros)
+    }
+}
+
+pub struct ApprovalStep(approval_steps::Model);
+
+#[Object]
+impl ApprovalStep {
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    /// "intake", "rule:<name>" or "vendor:<name>".
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    /// Guarded like `Vendor.approvers`: ADMIN and PLANNER.
+    async fn approvers(&self, ctx: &Context<'_>) -> Result<Option<Vec<User>>> {
+        let decision = policy::read_procurement_config(ctx.principal()?);
+        if !decision.allowed {
+            return Err(AppError::forbidden(decision.reason).into());
+        }
+        let ids = ctx.loaders()?.load_one(StepApprovers(self.0.id.clone())).await.map_err(to_app)?;
+        Ok(Some(users(ctx, &ids.unwrap_or_default()).await?))
+    }
+    /// Null while pending, else APPROVED or REJECTED.
+    async fn decision(&self) -> Option<&str> {
+        self.0.decision.as_deref()
+    }
+    async fn decided_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user(ctx, self.0.decided_by.as_deref()).await
+    }
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.decided_at.map(from_micros)
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+}
+
+pub struct AuditEvent(pub audit_events::Model);
+
+#[Object]
+impl AuditEvent {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        from_micros(self.0.at)
+    }
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user(ctx, self.0.actor_id.as_deref()).await
+    }
+    /// The token's name, when a token acted.
+    async fn via_token(&self) -> Option<&str> {
+        self.0.token_name.as_deref()
+    }
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn order_id(&self) -> Option<ID> {
+        self.0.order_id.clone().map(ID)
+    }
+    /// JSON: `{ field: [before, after] }`.
+    async fn changes(&self) -> &str {
+        &self.0.changes
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    has_next_page: bool,
+    has_previous_page: bool,
+    start_cursor: Option<Cursor>,
+    end_cursor: Option<Cursor>,
+}
+
+#[derive(SimpleObject)]
+pub struct OrderEdge {
+    cursor: Cursor,
+    node: Order,
+}
+
+/// A page of orders. `totalCount` runs its count only when asked for.
+pub struct OrderConnection {
+    edges: Vec<OrderEdge>,
+    page_info: PageInfo,
+    condition: Condition,
+}
+
+#[Object]
+impl OrderConnection {
+    async fn edges(&self) -> &[OrderEdge] {
+        &self.edges
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let count = list::count(&ctx.state()?.db, self.condition.clone()).await?;
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+}
+
+/// Runs one page of a list whose `condition` already holds the policy's
+/// visibility condition.
+pub async fn connection(
+    ctx: &Context<'_>,
+    condition: Condition,
+    sort: OrderSort,
+    request: &PageRequest,
+) -> Result<OrderConnection> {
+    let db = &ctx.state()?.db;
+    let page = list::page(db, condition.clone(), sort, request).await?;
+    let (cursors, models): (Vec<String>, Vec<_>) = page.rows.into_iter().unzip();
+    let records = record::load(db, models).await?;
+    let edges: Vec<OrderEdge> = cursors
+        .into_iter()
+        .zip(records)
+        .map(|(cursor, record)| OrderEdge { cursor: Cursor(cursor), node: Order(Arc::new(record)) })
+        .collect();
+    Ok(OrderConnection {
+        page_info: PageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        },
+        edges,
+        condition,
+    })
+}
+
+/// The order `id` if the caller may see it. Anything else, whether it does
+/// not exist, was deleted or is outside the caller's organization or scope,
+/// is the same NOT_FOUND, after the same single query.
+pub async fn visible_order(ctx: &Context<'_>, id: &str) -> Result<Order, AppError> {
+    let principal = ctx.principal()?;
+    let db = &ctx.state()?.db;
+    let model = entity::orders::Entity::find()
+        .filter(visible_orders(principal))
+        .filter(entity::orders::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let record = record::load(db, vec![model]).await?.pop().ok_or(AppError::NotFound)?;
+    Ok(Order(Arc::new(record)))
+}
+
+/// The contract's saved views. MY_WORK and MY_REQUESTS are served here; the
+/// others arrive with the workflow and vendor features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum Queue {
+    Approvals,
+    Review,
+    DeletionRequests,
+    FailedSends,
+    MyWork,
+    MyRequests,
+}
+
+#[derive(Default)]
+pub struct OrderQuery;
+
+#[Object]
+impl OrderQuery {
+    /// One order; NOT_FOUND when it does not exist or is not visible.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+        Ok(Some(visible_order(ctx, &id).await?))
+    }
+
+    /// The orders the caller may see, filtered, sorted and paginated.
+    #[allow(clippy::too_many_arguments)]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrderFilter>,
+        sort: Option<OrderSort>,
+        first: Option<i32>,
+        after: Option<Cursor>,
+        last: Option<i32>,
+        before: Option<Cursor>,
+    ) -> Result<OrderConnection> {
+        let principal = ctx.principal()?;
+        let condition = visible_orders(principal).add(filter.unwrap_or_default().condition()?);
+        let request = PageRequest { first, after: after.map(|c| c.0), last, before: before.map(|c| c.0) };
+        connection(ctx, condition, sort.unwrap_or_default(), &request).await
+    }
+
+    /// A saved view (DOMAIN.md section 8), within what the caller may see.
+    async fn queue(
+        &self,
+        ctx: &Context<'_>,
+        queue: Queue,
+        site_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<Cursor>,
+    ) -> Result<OrderConnection> {
+        let principal = ctx.principal()?;
+        let Some(me) = principal.user_id() else {
+            return Err(AppError::forbidden("queues are for people; an API token has none").into());
+        };
+        let (contents, sort) = match queue {
+            Queue::MyWork => (policy::queues::my_work(me), OrderSort::PriorityDesc),
+            Queue::MyRequests => (policy::queues::my_requests(me), OrderSort::CreatedDesc),
+            Queue::Approvals | Queue::Review | Queue::DeletionRequests | Queue::FailedSends => {
+                return Err(
+                    AppError::bad_input("queue", "this queue arrives with the workflow and vendor features").into()
+                );
+            }
+        };
+        let mut condition = visible_orders(principal).add(contents);
+        if let Some(site) = site_id {
+            condition = condition.add(entity::orders::Column::SiteId.eq(site.as_str()));
+        }
+        let request = PageRequest { first, after: after.map(|c| c.0), last: None, before: None };
+        connection(ctx, condition, sort, &request).await
+    }
+}

@@ -1,0 +1,282 @@
+//! Order lists: the policy's visibility condition, the caller's filter, a
+//! sort and keyset pagination. A cursor carries the sort it belongs to, the
+//! sort key and the id, so any page costs what the first page costs.
+
+use async_graphql::{Enum, InputObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::{order_assignees, order_tags, orders};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+use super::model::{OrderKind, OrderStatus};
+use crate::error::{AppError, AppResult};
+use crate::org::input::Tag;
+use crate::time::to_micros;
+
+/// Page size when the client gives none, and the most it may ask for.
+pub const DEFAULT_PAGE: u64 = 20;
+pub const MAX_PAGE: u64 = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderSort {
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    UpdatedDesc,
+    PriorityDesc,
+    DueAsc,
+}
+
+/// The contract's `OrderFilter`. Archived orders are left out unless
+/// `archived` says otherwise (`true`: only archived ones).
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct OrderFilter {
+    pub status: Option<Vec<OrderStatus>>,
+    pub kind: Option<Vec<OrderKind>>,
+    pub site_id: Option<async_graphql::ID>,
+    pub asset_id: Option<async_graphql::ID>,
+    pub assignee_id: Option<async_graphql::ID>,
+    pub owner_id: Option<async_graphql::ID>,
+    pub vendor_id: Option<async_graphql::ID>,
+    /// Orders carrying every one of these tags.
+    pub tags: Option<Vec<String>>,
+    pub archived: Option<bool>,
+    /// Case-insensitive substring of the title, description or number.
+    pub search: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+impl OrderFilter {
+    /// The filter as SQL; BAD_USER_INPUT (naming the field) for bad values.
+    pub fn condition(&self) -> AppResult<Condition> {
+        let mut c = Condition::all().add(orders::Column::Archived.eq(self.archived.unwrap_or(false)));
+        if let Some(statuses) = &self.status {
+            c = c.add(orders::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(kinds) = &self.kind {
+            c = c.add(orders::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+        }
+        if let Some(site) = &self.site_id {
+            c = c.add(orders::Column::SiteId.eq(site.as_str()));
+        }
+        if let Some(asset) = &self.asset_id {
+            c = c.add(orders::Column::AssetId.eq(asset.as_str()));
+        }
+        if let Some(owner) = &self.owner_id {
+            c = c.add(orders::Column::OwnerId.eq(owner.as_str()));
+        }
+        if let Some(vendor) = &self.vendor_id {
+            c = c.add(orders::Column::VendorId.eq(vendor.as_str()));
+        }
+        if let Some(assignee) = &self.assignee_id {
+            c = c.add(
+                orders::Column::Id.in_subquery(
+                    Query::select()
+                        .column(order_assignees::Column::OrderId)
+                        .from(order_assignees::Entity)
+                        .and_where(order_assignees::Column::UserId.eq(assignee.as_str()))
+                        .take(),
+                ),
+            );
+        }
+        for tag in self.tags.iter().flatten() {
+            let tag = Tag::parse("filter.tags", tag)?;
+            c = c.add(
+                orders::Column::Id.in_subquery(
+                    Query::select()
+                        .column(order_tags::Column::OrderId)
+                        .from(order_tags::Entity)
+                        .and_where(order_tags::Column::Tag.eq(tag.as_str()))
+                        .take(),
+                ),
+            );
+        }
+        if let Some(search) = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            if search.chars().count() > 200 {
+                return Err(AppError::bad_input("filter.search", "must be at most 200 characters"));
+            }
+            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+            let like = |column: orders::Column| {
+                Expr::expr(Func::lower(Expr::col((orders::Entity, column))))
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+            };
+            c = c.add(
+                Condition::any()
+                    .add(like(orders::Column::Title))
+                    .add(like(orders::Column::Description))
+                    .add(like(orders::Column::Number)),
+            );
+        }
+        if let Some(after) = self.created_after {
+            c = c.add(orders::Column::CreatedAt.gt(to_micros(after)));
+        }
+        if let Some(before) = self.created_before {
+            c = c.add(orders::Column::CreatedAt.lt(to_micros(before)));
+        }
+        Ok(c)
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The requested window: `first`/`after` forwards or `last`/`before`
+/// backwards.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    #[serde(rename = "s")]
+    sort: OrderSort,
+    #[serde(rename = "k")]
+    key: i64,
+    #[serde(rename = "i")]
+    id: String,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    fn decode(field: &str, value: &str, sort: OrderSort) -> AppResult<Self> {
+        let invalid = || AppError::bad_input(field, "not a cursor of this list");
+        let bytes = URL_SAFE_NO_PAD.decode(value).map_err(|_| invalid())?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if cursor.sort != sort {
+            return Err(AppError::bad_input(field, "the cursor belongs to another sort order"));
+        }
+        Ok(cursor)
+    }
+}
+
+/// The sort key of each sort as an expression, its direction and the key of
+/// a row. DUE_ASC puts orders without a due date last.
+fn sort_key(sort: OrderSort) -> (SimpleExpr, Order) {
+    let col = |c: orders::Column| Expr::col((orders::Entity, c));
+    match sort {
+        OrderSort::CreatedDesc => (col(orders::Column::CreatedAt), Order::Desc),
+        OrderSort::CreatedAsc => (col(orders::Column::CreatedAt), Order::Asc),
+        OrderSort::UpdatedDesc => (col(orders::Column::UpdatedAt), Order::Desc),
+        OrderSort::PriorityDesc => (col(orders::Column::Priority), Order::Desc),
+        OrderSort::DueAsc => {
+            let due: SimpleExpr = col(orders::Column::DueAt);
+            (Func::coalesce([due, Expr::val(i64::MAX)]).into(), Order::Asc)
+        }
+    }
+}
+
+fn key_of(sort: OrderSort, m: &orders::Model) -> i64 {
+    match sort {
+        OrderSort::CreatedDesc | OrderSort::CreatedAsc => m.created_at,
+        OrderSort::UpdatedDesc => m.updated_at,
+        OrderSort::PriorityDesc => i64::from(m.priority),
+        OrderSort::DueAsc => m.due_at.unwrap_or(i64::MAX),
+    }
+}
+
+fn reverse(order: &Order) -> Order {
+    match order {
+        Order::Asc => Order::Desc,
+        _ => Order::Asc,
+    }
+}
+
+/// Rows strictly after `cursor` when walking in `direction`.
+fn beyond(key: &SimpleExpr, direction: &Order, cursor: &Cursor) -> Condition {
+    let id = Expr::col((orders::Entity, orders::Column::Id));
+    let (key_past, id_past) = match direction {
+        Order::Asc => (key.clone().gt(cursor.key), id.gt(cursor.id.as_str())),
+        _ => (key.clone().lt(cursor.key), id.lt(cursor.id.as_str())),
+    };
+    Condition::any().add(key_past).add(Condition::all().add(key.clone().eq(cursor.key)).add(id_past))
+}
+
+/// One page of orders and where it sits.
+pub struct Page {
+    pub rows: Vec<(String, orders::Model)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+fn page_size(field: &str, value: Option<i32>) -> AppResult<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(n) if (0..=MAX_PAGE as i32).contains(&n) => Ok(Some(n as u64)),
+        Some(_) => Err(AppError::bad_input(field, format!("must be between 0 and {MAX_PAGE}"))),
+    }
+}
+
+/// Fetches one page of the orders matching `condition` (which must already
+/// hold the policy's visibility condition).
+pub async fn page<C: ConnectionTrait>(
+    conn: &C,
+    condition: Condition,
+    sort: OrderSort,
+    request: &PageRequest,
+) -> AppResult<Page> {
+    let first = page_size("first", request.first)?;
+    let last = page_size("last", request.last)?;
+    if first.is_some() && last.is_some() {
+        return Err(AppError::bad_input("last", "give `first` or `last`, not both"));
+    }
+    let after = request.after.as_deref().map(|c| Cursor::decode("after", c, sort)).transpose()?;
+    let before = request.before.as_deref().map(|c| Cursor::decode("before", c, sort)).transpose()?;
+    let backwards = last.is_some();
+    let limit = last.or(first).unwrap_or(DEFAULT_PAGE);
+
+    let (key, direction) = sort_key(sort);
+    let mut condition = condition;
+    if let Some(after) = &after {
+        condition = condition.add(beyond(&key, &direction, after));
+    }
+    if let Some(before) = &before {
+        condition = condition.add(beyond(&key, &reverse(&direction), before));
+    }
+    let walk = if backwards { reverse(&direction) } else { direction };
+    let mut rows = orders::Entity::find()
+        .filter(condition)
+        .order_by(key, walk.clone())
+        .order_by(orders::Column::Id, walk)
+        .limit(limit + 1)
+        .all(conn)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let rows =
+        rows.into_iter().map(|m| (Cursor { sort, key: key_of(sort, &m), id: m.id.clone() }.encode(), m)).collect();
+    Ok(Page {
+        rows,
+        has_next_page: if backwards { before.is_some() } else { more },
+        has_previous_page: if backwards { more } else { after.is_some() },
+    })
+}
+
+/// How many orders match `condition`.
+pub async fn count<C: ConnectionTrait>(conn: &C, condition: Condition) -> AppResult<u64> {
+    Ok(orders::Entity::find().filter(condition).count(conn).await?)
+}

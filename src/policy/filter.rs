@@ -1,0 +1,107 @@
+//! The SQL form of `decide(View)`: the orders a principal may see, as one
+//! condition on the `orders` table. Lists, counts, pages and queues all add
+//! it to their query, so nothing is fetched to be thrown away in Rust.
+//!
+//! It must agree with [`super::decide`] for `Action::View` on every order;
+//! the property test in `tests/visibility.rs` checks exactly that.
+
+use entity::{approval_step_approvers, order_assignees, orders};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition};
+
+use super::order::ORDERS_READ;
+use super::scope::{Reach, reach};
+use crate::auth::{Actor, Principal};
+use crate::org::model::Role;
+
+/// Roles that see every order they cover.
+const VIEWING_ROLES: [Role; 5] = [Role::Admin, Role::Planner, Role::Approver, Role::Technician, Role::Viewer];
+
+/// The orders `principal` may see (not deleted, in its organization).
+pub fn visible_orders(principal: &Principal) -> Condition {
+    let base = Condition::all()
+        .add(orders::Column::OrganizationId.eq(principal.organization_id.as_str()))
+        .add(orders::Column::DeletedAt.is_null());
+    match &principal.actor {
+        Actor::Token(token) => {
+            if !token.has_capability(ORDERS_READ) {
+                return base.add(nothing());
+            }
+            let base = with_scope(base, principal);
+            match &token.partner_vendor_id {
+                Some(vendor) => base.add(orders::Column::VendorId.eq(vendor.as_str())),
+                None => base,
+            }
+        }
+        Actor::User(user) => {
+            let me = user.user_id.as_str();
+            let mut any = Condition::any()
+                .add(orders::Column::CreatorId.eq(me))
+                .add(orders::Column::OwnerId.eq(me))
+                .add(
+                    orders::Column::Id.in_subquery(
+                        Query::select()
+                            .column(order_assignees::Column::OrderId)
+                            .from(order_assignees::Entity)
+                            .and_where(order_assignees::Column::UserId.eq(me))
+                            .take(),
+                    ),
+                )
+                .add(
+                    orders::Column::Id.in_subquery(
+                        Query::select()
+                            .column(approval_step_approvers::Column::OrderId)
+                            .from(approval_step_approvers::Entity)
+                            .and_where(approval_step_approvers::Column::UserId.eq(me))
+                            .take(),
+                    ),
+                );
+            if let Some(by_role) = covered(principal, reach(user, &VIEWING_ROLES), None) {
+                any = any.add(by_role);
+            }
+            if principal.settings.requester_sees_asset_orders {
+                let asset_orders = Condition::all().add(orders::Column::AssetId.is_not_null());
+                if let Some(by_role) = covered(principal, reach(user, &[Role::Requester]), Some(asset_orders)) {
+                    any = any.add(by_role);
+                }
+            }
+            base.add(any)
+        }
+    }
+}
+
+/// Orders in the principal's visible scope within `reach`, and `extra`.
+fn covered(principal: &Principal, reach: Reach, extra: Option<Condition>) -> Option<Condition> {
+    let mut condition = with_scope(Condition::all(), principal);
+    match reach {
+        Reach::Nowhere => return None,
+        Reach::Everywhere => {}
+        Reach::Sites(sites) => condition = condition.add(orders::Column::SiteId.is_in(sites)),
+    }
+    if let Some(extra) = extra {
+        condition = condition.add(extra);
+    }
+    // An empty `all` (a root principal with an account-wide role) is TRUE.
+    Some(if condition.is_empty() { Condition::all().add(everything()) } else { condition })
+}
+
+/// Adds the scope rule of DOMAIN.md section 1 (nothing for the root).
+fn with_scope(condition: Condition, principal: &Principal) -> Condition {
+    if principal.root_account {
+        condition
+    } else {
+        condition.add(
+            Condition::any()
+                .add(orders::Column::ScopeAccountId.is_null())
+                .add(orders::Column::ScopeAccountId.eq(principal.account_id.as_str())),
+        )
+    }
+}
+
+fn nothing() -> Expr {
+    Expr::val(1).eq(0)
+}
+
+fn everything() -> Expr {
+    Expr::val(1).eq(1)
+}

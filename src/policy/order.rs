@@ -1,0 +1,472 @@
+//! Decisions about one order: `decide(principal, action, facts)` for every
+//! action of the contract, and the field guards of DOMAIN.md section 6.
+//!
+//! Reading order: [`Standing`] works out, once, which roles cover the order
+//! and how the principal relates to it; every action is then a short rule
+//! over that standing and the order's status. Every action requires that the
+//! principal can see the order at all.
+
+use super::Decision;
+use super::scope::{RoleSet, scope_visible};
+use crate::auth::{Actor, Principal, TokenActor, UserActor};
+use crate::orders::model::{OrderKind, OrderStatus};
+use crate::org::model::Role;
+use crate::policy::Action;
+
+/// Token capability to read orders.
+pub const ORDERS_READ: &str = "orders:read";
+/// Token capability to create orders on behalf of a user.
+pub const ORDERS_WRITE: &str = "orders:write";
+/// Token capability to read vendors.
+pub const VENDORS_READ: &str = "vendors:read";
+/// Every capability a token may be given.
+pub const CAPABILITIES: [&str; 3] = [ORDERS_READ, ORDERS_WRITE, VENDORS_READ];
+
+/// Who decides the approval step an order is waiting on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingStep<'a> {
+    /// Intake approval: APPROVER, PLANNER or ADMIN in scope.
+    Intake,
+    /// A rule's or vendor's spend approval: its designated approvers.
+    Designated(&'a [String]),
+}
+
+/// What the policy needs to know about an order.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderFacts<'a> {
+    pub organization_id: &'a str,
+    pub scope_account_id: Option<&'a str>,
+    pub site_id: Option<&'a str>,
+    pub asset_id: Option<&'a str>,
+    pub kind: OrderKind,
+    pub status: OrderStatus,
+    pub archived: bool,
+    pub deleted: bool,
+    pub creator_id: &'a str,
+    pub owner_id: &'a str,
+    pub vendor_id: Option<&'a str>,
+    pub assignee_ids: &'a [String],
+    /// Users who logged time, costs or parts on the order.
+    pub work_logger_ids: &'a [String],
+    /// Users designated on any of the order's approval steps.
+    pub designated_approver_ids: &'a [String],
+    /// The first undecided approval step, if any.
+    pub pending_step: Option<PendingStep<'a>>,
+}
+
+/// How a user stands to one order.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    roles: RoleSet,
+    creator: bool,
+    owner: bool,
+    assignee: bool,
+    logger: bool,
+    designated: bool,
+}
+
+impl Standing {
+    fn of(principal: &Principal, user: &UserActor, facts: &OrderFacts<'_>) -> Self {
+        let me = user.user_id.as_str();
+        let contains = |ids: &[String]| ids.iter().any(|id| id == me);
+        Self {
+            roles: RoleSet::covering(principal, user, facts.scope_account_id, facts.site_id),
+            creator: facts.creator_id == me,
+            owner: facts.owner_id == me,
+            assignee: contains(facts.assignee_ids),
+            logger: contains(facts.work_logger_ids),
+            designated: contains(facts.designated_approver_ids),
+        }
+    }
+
+    fn related(&self) -> bool {
+        self.creator || self.owner || self.assignee || self.designated
+    }
+
+    /// The first of `roles` held in scope, as an allowing decision.
+    fn by_role(&self, roles: &[Role]) -> Option<Decision> {
+        roles.iter().find(|r| self.roles.has(**r)).map(|r| Decision::allow(in_scope(*r)))
+    }
+
+    /// A VIEWER (or REQUESTER seeing asset orders) with no relation to the
+    /// order: may look, not speak.
+    fn only_looks(&self) -> bool {
+        !self.related()
+            && ![Role::Admin, Role::Planner, Role::Approver, Role::Technician].iter().any(|r| self.roles.has(*r))
+    }
+}
+
+const fn in_scope(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "ADMIN in scope",
+        Role::Planner => "PLANNER in scope",
+        Role::Approver => "APPROVER in scope",
+        Role::Technician => "TECHNICIAN in scope",
+        Role::Requester => "REQUESTER in scope",
+        Role::Viewer => "VIEWER in scope",
+    }
+}
+
+/// May `principal` perform `action` on the order described by `facts` now?
+pub fn decide(principal: &Principal, action: Action, facts: &OrderFacts<'_>) -> Decision {
+    if principal.organization_id != facts.organization_id {
+        return Decision::deny("another organization");
+    }
+    if facts.deleted {
+        return Decision::deny("the order was deleted");
+    }
+    match &principal.actor {
+        Actor::Token(token) => decide_token(principal, token, action, facts),
+        Actor::User(user) => decide_user(principal, user, action, facts),
+    }
+}
+
+fn decide_token(principal: &Principal, token: &TokenActor, action: Action, facts: &OrderFacts<'_>) -> Decision {
+    if !token.has_capability(ORDERS_READ) {
+        return Decision::deny("the token lacks the orders:read capability");
+    }
+    if !scope_visible(principal, facts.scope_account_id) {
+        return Decision::deny("outside the token's account scope");
+    }
+    let view = match &token.partner_vendor_id {
+        Some(vendor) if facts.vendor_id != Some(vendor.as_str()) => {
+            return Decision::deny("a partner token reads only the orders routed to its vendor");
+        }
+        Some(_) => Decision::allow("partner token of the order's vendor"),
+        None => Decision::allow("API token with orders:read in its account's scope"),
+    };
+    if action == Action::View {
+        view
+    } else {
+        Decision::deny("API tokens only read orders and create them on behalf of a user")
+    }
+}
+
+fn decide_user(principal: &Principal, user: &UserActor, action: Action, facts: &OrderFacts<'_>) -> Decision {
+    use OrderStatus::{
+        ActionNeeded, Cancelled, Closed, InProgress, Open, PendingApproval, PendingReview, Rejected, SendFailed, Sent,
+    };
+    let s = Standing::of(principal, user, facts);
+    let view = view(principal, &s, facts);
+    if !view.allowed || action == Action::View {
+        return view;
+    }
+    if facts.archived && !matches!(action, Action::Unarchive | Action::RequestDeletion | Action::Delete) {
+        return Decision::deny("archived orders are read-only; unarchive first");
+    }
+    let status = facts.status;
+    let managers = [Role::Admin, Role::Planner];
+    match action {
+        Action::View => view,
+        Action::EditDetails => {
+            if matches!(status, Closed | Cancelled) {
+                return Decision::deny("closed and cancelled orders are not edited");
+            }
+            s.by_role(&managers)
+                .or_else(|| s.owner.then(|| Decision::allow("the owner edits their order")))
+                .or_else(|| {
+                    (s.creator && matches!(status, PendingApproval | Rejected))
+                        .then(|| Decision::allow("the creator edits until the order is approved"))
+                })
+                .unwrap_or(Decision::deny(
+                    "details are edited by PLANNER, ADMIN, the owner, or the creator before approval",
+                ))
+        }
+        Action::Approve | Action::Reject => {
+            if status != PendingApproval {
+                return Decision::deny("only orders pending approval are approved or rejected");
+            }
+            if s.creator {
+                return Decision::deny("separation of duties: nobody approves an order they created");
+            }
+            match facts.pending_step {
+                None => Decision::deny("no approval step is pending"),
+                Some(PendingStep::Intake) => s
+                    .by_role(&[Role::Admin, Role::Planner, Role::Approver])
+                    .unwrap_or(Decision::deny("intake approval needs APPROVER, PLANNER or ADMIN in scope")),
+                Some(PendingStep::Designated(approvers)) => {
+                    if approvers.contains(&user.user_id) {
+                        Decision::allow("a designated approver of the current step")
+                    } else {
+                        Decision::deny("only the current step's designated approvers decide it")
+                    }
+                }
+            }
+        }
+        Action::Resubmit => {
+            if status != Rejected {
+                return Decision::deny("only rejected orders are resubmitted");
+            }
+            relation(s.creator, "the creator resubmits", s.owner, "the owner resubmits")
+                .unwrap_or(Decision::deny("only the creator or the owner resubmits"))
+        }
+        Action::Assign => {
+            if !matches!(status, Open | InProgress | ActionNeeded) {
+                return Decision::deny("assignees are set while the order is open, in progress or needs action");
+            }
+            s.by_role(&managers)
+                .or_else(|| relation(s.owner, "the owner assigns", s.assignee, "an assignee may reassign"))
+                .unwrap_or(Decision::deny("PLANNER, ADMIN, the owner or an assignee assigns"))
+        }
+        Action::Start => {
+            if facts.kind != OrderKind::Work {
+                return Decision::deny("vendor orders are sent, not started");
+            }
+            if !matches!(status, Open | ActionNeeded) {
+                return Decision::deny("work starts on open orders or orders sent back for rework");
+            }
+            assignee_only(&s, "an assignee starts the work")
+        }
+        Action::SubmitForReview => {
+            if status != InProgress {
+                return Decision::deny("only work in progress is submitted for review");
+            }
+            assignee_only(&s, "an assignee submits the resolution")
+        }
+        Action::CloseReview | Action::RequestRework => {
+            if status != PendingReview {
+                return Decision::deny("only orders pending review are reviewed");
+            }
+            if s.assignee {
+                return Decision::deny("separation of duties: an assignee does not review their own work");
+            }
+            if s.logger {
+                return Decision::deny("separation of duties: you logged work on this order");
+            }
+            s.by_role(&managers)
+                .or_else(|| s.owner.then(|| Decision::allow("the owner reviews the resolution")))
+                .unwrap_or(Decision::deny("PLANNER, ADMIN in scope or the owner reviews"))
+        }
+        Action::Send | Action::Resend => {
+            let from = if action == Action::Send { Open } else { SendFailed };
+            if facts.kind == OrderKind::Work {
+                return Decision::deny("work orders are not sent to vendors");
+            }
+            if status != from {
+                return Decision::deny(if action == Action::Send {
+                    "only open vendor orders are sent"
+                } else {
+                    "only orders whose send failed are resent"
+                });
+            }
+            if facts.vendor_id.is_none() {
+                return Decision::deny("the order has no vendor to send to");
+            }
+            s.by_role(&[Role::Admin]).unwrap_or(Decision::deny("sending to vendors is for ADMIN"))
+        }
+        Action::MarkFulfilled => {
+            if status != Sent {
+                return Decision::deny("only sent orders are marked fulfilled");
+            }
+            s.by_role(&managers)
+                .or_else(|| s.owner.then(|| Decision::allow("the owner confirms fulfilment")))
+                .unwrap_or(Decision::deny("ADMIN, PLANNER or the owner marks an order fulfilled"))
+        }
+        Action::Cancel => {
+            if matches!(status, Closed | Cancelled) {
+                return Decision::deny("the order is already closed or cancelled");
+            }
+            if let Some(admin) = s.by_role(&[Role::Admin]) {
+                return admin;
+            }
+            if !matches!(status, PendingApproval | Rejected | Open) {
+                return Decision::deny("once work started or the order was sent, only ADMIN cancels");
+            }
+            relation(
+                s.creator,
+                "the creator cancels before work starts",
+                s.owner,
+                "the owner cancels before work starts",
+            )
+            .unwrap_or(Decision::deny("the creator, the owner or ADMIN cancels"))
+        }
+        Action::Archive => {
+            if !matches!(status, Closed | Cancelled | Rejected) {
+                return Decision::deny("only closed, cancelled or rejected orders are archived");
+            }
+            s.by_role(&managers).unwrap_or(Decision::deny("PLANNER or ADMIN archives"))
+        }
+        Action::Unarchive => {
+            if !facts.archived {
+                return Decision::deny("the order is not archived");
+            }
+            s.by_role(&managers).unwrap_or(Decision::deny("PLANNER or ADMIN unarchives"))
+        }
+        Action::OverrideVendor => {
+            if facts.kind == OrderKind::Work {
+                return Decision::deny("work orders have no vendor");
+            }
+            if !matches!(status, PendingApproval | Rejected | Open | SendFailed) {
+                return Decision::deny("the vendor is fixed once the order was sent");
+            }
+            if let Some(admin) = s.by_role(&[Role::Admin]) {
+                return admin;
+            }
+            if !principal.settings.non_admin_vendor_override {
+                return Decision::deny("only ADMIN overrides the vendor (the account does not allow others)");
+            }
+            if s.roles.has(Role::Planner) {
+                Decision::allow("PLANNER in scope, where the account allows vendor overrides")
+            } else if s.owner {
+                Decision::allow("the owner, where the account allows vendor overrides")
+            } else {
+                Decision::deny("ADMIN, or PLANNER and the owner where the account allows it, override the vendor")
+            }
+        }
+        Action::AddNote | Action::RequestDeletion => {
+            if s.only_looks() {
+                Decision::deny("read-only access: a VIEWER without a relation to the order")
+            } else if action == Action::AddNote {
+                Decision::allow("anyone who sees the order and is not read-only adds notes")
+            } else {
+                Decision::allow("anyone who sees the order and is not read-only may request its deletion")
+            }
+        }
+        Action::AddInternalNote => s
+            .by_role(&[Role::Admin, Role::Planner, Role::Approver, Role::Technician])
+            .or_else(|| relation(s.owner, "the owner", s.assignee, "an assignee"))
+            .unwrap_or(Decision::deny("internal notes are for staff in scope, the owner and assignees")),
+        Action::LogWork => {
+            if !matches!(status, InProgress | ActionNeeded) {
+                return Decision::deny("work is logged while the order is in progress or needs action");
+            }
+            s.assignee
+                .then(|| Decision::allow("an assignee logs their work"))
+                .or_else(|| s.by_role(&managers))
+                .unwrap_or(Decision::deny("assignees, PLANNER and ADMIN log work"))
+        }
+        Action::Delete => {
+            if let Some(admin) = s.by_role(&[Role::Admin]) {
+                return admin;
+            }
+            if s.roles.has(Role::Planner) {
+                return if principal.settings.planner_may_delete {
+                    Decision::allow("PLANNER in scope, where the account allows planners to delete")
+                } else {
+                    Decision::deny("only ADMIN deletes (the account does not allow planners to)")
+                };
+            }
+            Decision::deny("only ADMIN deletes orders; others request deletion")
+        }
+    }
+}
+
+fn view(principal: &Principal, s: &Standing, facts: &OrderFacts<'_>) -> Decision {
+    if s.creator {
+        return Decision::allow("the creator sees their order");
+    }
+    if s.owner {
+        return Decision::allow("the owner sees their order");
+    }
+    if s.assignee {
+        return Decision::allow("an assignee sees the order");
+    }
+    if s.designated {
+        return Decision::allow("a designated approver sees the order");
+    }
+    if let Some(role) = s.by_role(&[Role::Admin, Role::Planner, Role::Approver, Role::Technician, Role::Viewer]) {
+        return role;
+    }
+    if s.roles.has(Role::Requester) && principal.settings.requester_sees_asset_orders && facts.asset_id.is_some() {
+        return Decision::allow("REQUESTER sees the orders of assets in scope (account setting)");
+    }
+    Decision::deny("no role covering the order and no relation to it")
+}
+
+fn relation(first: bool, first_reason: &'static str, second: bool, second_reason: &'static str) -> Option<Decision> {
+    if first {
+        Some(Decision::allow(first_reason))
+    } else if second {
+        Some(Decision::allow(second_reason))
+    } else {
+        None
+    }
+}
+
+fn assignee_only(s: &Standing, reason: &'static str) -> Decision {
+    if s.assignee { Decision::allow(reason) } else { Decision::deny("only an assignee does this") }
+}
+
+/// Who reads an order's costs (`costLines`, `actualCost`, `TimeEntry.cost`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostAccess {
+    /// Every line.
+    All,
+    /// Only the lines this user logged (an assignee).
+    Own,
+    None,
+}
+
+/// Cost guard of section 6, for a principal who can see the order.
+pub fn cost_access(principal: &Principal, facts: &OrderFacts<'_>) -> CostAccess {
+    let Actor::User(user) = &principal.actor else {
+        return CostAccess::None;
+    };
+    let s = Standing::of(principal, user, facts);
+    if s.roles.has(Role::Admin) || s.roles.has(Role::Planner) || s.designated {
+        CostAccess::All
+    } else if s.assignee {
+        CostAccess::Own
+    } else {
+        CostAccess::None
+    }
+}
+
+pub const COSTS_DENIED: &str =
+    "costs are read by ADMIN and PLANNER in scope, designated approvers, and assignees for their own lines";
+
+/// `Order.estimatedCost`: anyone who sees the order, except partner tokens.
+pub fn read_estimated_cost(principal: &Principal) -> Decision {
+    if is_partner(principal) {
+        Decision::deny("partner tokens do not read cost estimates")
+    } else {
+        Decision::allow("anyone who sees the order reads its estimate")
+    }
+}
+
+/// INTERNAL notes: not partner tokens; not a REQUESTER (or a creator) whose
+/// only standing is that, unless they own the order.
+pub fn read_internal_notes(principal: &Principal, facts: &OrderFacts<'_>) -> bool {
+    match &principal.actor {
+        Actor::Token(token) => token.partner_vendor_id.is_none(),
+        Actor::User(user) => {
+            let s = Standing::of(principal, user, facts);
+            s.owner
+                || s.assignee
+                || s.designated
+                || [Role::Admin, Role::Planner, Role::Approver, Role::Technician, Role::Viewer]
+                    .iter()
+                    .any(|r| s.roles.has(*r))
+        }
+    }
+}
+
+/// `Order.history`: ADMIN, and PLANNER in scope.
+pub fn read_history(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
+    let Actor::User(user) = &principal.actor else {
+        return Decision::deny("API tokens do not read order history");
+    };
+    Standing::of(principal, user, facts)
+        .by_role(&[Role::Admin, Role::Planner])
+        .unwrap_or(Decision::deny("order history is read by ADMIN and PLANNER in scope"))
+}
+
+/// Order fields a partner token may read (section 6); `site` means the
+/// site's name only.
+pub const PARTNER_ORDER_FIELDS: [&str; 10] =
+    ["id", "number", "title", "description", "kind", "status", "priority", "site", "dueAt", "vendor"];
+
+pub fn is_partner(principal: &Principal) -> bool {
+    matches!(&principal.actor, Actor::Token(t) if t.partner_vendor_id.is_some())
+}
+
+/// Partner tokens read only [`PARTNER_ORDER_FIELDS`] of an order.
+pub fn read_order_field(principal: &Principal, field: &str) -> Decision {
+    if is_partner(principal) && !PARTNER_ORDER_FIELDS.contains(&field) {
+        Decision::deny(
+            "partner tokens read only an order's id, number, title, description, kind, status, priority, site name, due date and vendor",
+        )
+    } else {
+        Decision::allow("readable by whoever sees the order")
+    }
+}

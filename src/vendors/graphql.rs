@@ -1,0 +1,73 @@
+//! The `Vendor` type. Its configuration (contact e-mails, approvers,
+//! conditions) is read by ADMIN and PLANNER only.
+
+use async_graphql::{Context, ID, Object, Result};
+use entity::{vendor_approvers, vendors};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::error::AppError;
+use crate::graphql::ContextExt;
+use crate::graphql::loaders::{AccountById, UserById, to_app};
+use crate::org::graphql::{Account, User};
+use crate::policy;
+
+pub struct Vendor(pub vendors::Model);
+
+impl Vendor {
+    fn guard_config(ctx: &Context<'_>) -> Result<()> {
+        let decision = policy::read_procurement_config(ctx.principal()?);
+        if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason).into()) }
+    }
+
+    fn json_list(&self, column: &str, text: &str) -> Result<Vec<String>> {
+        Ok(serde_json::from_str(text)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("vendors.{column} of {}: {e}", self.0.id)))?)
+    }
+}
+
+#[Object]
+impl Vendor {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    async fn requires_approval(&self) -> bool {
+        self.0.requires_approval
+    }
+    async fn manual_send(&self) -> bool {
+        self.0.manual_send
+    }
+    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(id) = &self.0.scope_account_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+    }
+    /// ADMIN and PLANNER.
+    async fn contact_emails(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        Self::guard_config(ctx)?;
+        Ok(Some(self.json_list("contact_emails", &self.0.contact_emails)?))
+    }
+    /// ADMIN and PLANNER.
+    async fn approvers(&self, ctx: &Context<'_>) -> Result<Option<Vec<User>>> {
+        Self::guard_config(ctx)?;
+        let ids: Vec<String> = vendor_approvers::Entity::find()
+            .filter(vendor_approvers::Column::VendorId.eq(self.0.id.as_str()))
+            .all(&ctx.state()?.db)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|a| a.user_id)
+            .collect();
+        let users = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
+        Ok(Some(ids.iter().filter_map(|id| users.get(&UserById(id.clone())).cloned().map(User::from)).collect()))
+    }
+    /// ADMIN and PLANNER.
+    async fn conditions(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        Self::guard_config(ctx)?;
+        Ok(Some(self.json_list("conditions", &self.0.conditions)?))
+    }
+}
