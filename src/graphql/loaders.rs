@@ -1,7 +1,11 @@
 //! Batched reads for nested fields. A page of 50 orders asks for its
 //! creators, sites, notes ... through these, and each kind of thing costs one
-//! statement for the whole page. One `DataLoader` per request (no cache
-//! across requests, so nothing stale and nothing of another caller's).
+//! statement for the whole page. One `DataLoader` per request, caching for
+//! that request only (nothing stale across requests, nothing of another
+//! caller's): a page primes it with one batch per relation (see
+//! `orders::graphql::prime`), and the nested resolvers read from it. Every
+//! loader answers for every key it is asked, empty lists included, so an
+//! order without notes is not asked about again.
 //!
 //! These loaders fetch by id or by order id only; whether the caller may see
 //! the order was decided before, by the policy, and which children of it they
@@ -11,12 +15,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     accounts, approval_step_approvers, approval_steps, assets, attachments, audit_events, cost_lines, notes,
     part_usages, procedure_steps, sites, time_entries, users, vendors,
 };
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::AppError;
@@ -34,11 +38,11 @@ pub struct Db {
     organization_id: String,
 }
 
-pub type Loaders = Arc<DataLoader<Db>>;
+pub type Loaders = Arc<DataLoader<Db, HashMapCache>>;
 
 /// A request's loaders, reading within the caller's organization only.
 pub fn for_request(conn: DatabaseConnection, organization_id: String) -> Loaders {
-    Arc::new(DataLoader::new(Db { conn, organization_id }, tokio::spawn))
+    Arc::new(DataLoader::with_cache(Db { conn, organization_id }, tokio::spawn, HashMapCache::default()))
 }
 
 fn fail(e: sea_orm::DbErr) -> LoadError {
@@ -49,8 +53,9 @@ fn by_key<K: std::hash::Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> Ha
     rows.into_iter().map(|r| (key(&r), r)).collect()
 }
 
-fn grouped<K: std::hash::Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
-    let mut map: HashMap<K, Vec<V>> = HashMap::new();
+/// `rows` grouped by `key`, with an empty group for every key of `keys`.
+fn grouped<K: std::hash::Hash + Eq + Clone, V>(keys: &[K], rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
     for row in rows {
         map.entry(key(&row)).or_default().push(row);
     }
@@ -124,7 +129,7 @@ macro_rules! children_of_order {
                     .all(&self.conn)
                     .await
                     .map_err(fail)?;
-                Ok(grouped(rows, |r| $key(r.order_id.clone())))
+                Ok(grouped(keys, rows, |r| $key(r.order_id.clone())))
             }
         }
     };
@@ -163,7 +168,7 @@ impl Loader<NotesOf> for Db {
     type Error = LoadError;
 
     async fn load(&self, keys: &[NotesOf]) -> Result<HashMap<NotesOf, Self::Value>, Self::Error> {
-        let mut out = HashMap::new();
+        let mut out: HashMap<NotesOf, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for internal in [false, true] {
             let ids: Vec<&str> = keys.iter().filter(|k| k.internal == internal).map(|k| k.order_id.as_str()).collect();
             if ids.is_empty() {
@@ -179,8 +184,8 @@ impl Loader<NotesOf> for Db {
                 .all(&self.conn)
                 .await
                 .map_err(fail)?;
-            for (order_id, notes) in grouped(rows, |r| r.order_id.clone()) {
-                out.insert(NotesOf { order_id, internal }, notes);
+            for note in rows {
+                out.entry(NotesOf { order_id: note.order_id.clone(), internal }).or_default().push(note);
             }
         }
         Ok(out)
@@ -203,7 +208,7 @@ impl Loader<CostLinesOf> for Db {
         for key in keys {
             by_filter.entry(key.added_by.clone()).or_default().push(key.order_id.as_str());
         }
-        let mut out = HashMap::new();
+        let mut out: HashMap<CostLinesOf, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for (added_by, ids) in by_filter {
             let mut query = cost_lines::Entity::find().filter(cost_lines::Column::OrderId.is_in(ids));
             if let Some(user) = &added_by {
@@ -215,8 +220,10 @@ impl Loader<CostLinesOf> for Db {
                 .all(&self.conn)
                 .await
                 .map_err(fail)?;
-            for (order_id, lines) in grouped(rows, |r| r.order_id.clone()) {
-                out.insert(CostLinesOf { order_id, added_by: added_by.clone() }, lines);
+            for line in rows {
+                out.entry(CostLinesOf { order_id: line.order_id.clone(), added_by: added_by.clone() })
+                    .or_default()
+                    .push(line);
             }
         }
         Ok(out)
@@ -236,7 +243,7 @@ impl Loader<ActualCostOf> for Db {
         let lines: Vec<(String, Option<i64>)> = cost_lines::Entity::find()
             .select_only()
             .column(cost_lines::Column::OrderId)
-            .column_as(Expr::col(cost_lines::Column::AmountCents).sum(), "total")
+            .column_as(sum_as_bigint(cost_lines::Column::AmountCents), "total")
             .filter(cost_lines::Column::OrderId.is_in(ids.clone()))
             .group_by(cost_lines::Column::OrderId)
             .into_tuple()
@@ -246,7 +253,7 @@ impl Loader<ActualCostOf> for Db {
         let time: Vec<(String, Option<i64>)> = time_entries::Entity::find()
             .select_only()
             .column(time_entries::Column::OrderId)
-            .column_as(Expr::col(time_entries::Column::CostCents).sum(), "total")
+            .column_as(sum_as_bigint(time_entries::Column::CostCents), "total")
             .filter(time_entries::Column::OrderId.is_in(ids))
             .group_by(time_entries::Column::OrderId)
             .into_tuple()
@@ -259,6 +266,11 @@ impl Loader<ActualCostOf> for Db {
         }
         Ok(out)
     }
+}
+
+/// `SUM(column)` as a 64-bit integer (PostgreSQL sums BIGINT as NUMERIC).
+fn sum_as_bigint(column: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
+    Func::cast_as(Func::sum(Expr::col(column)), "BIGINT").into()
 }
 
 /// An order's audit history, oldest first.
@@ -279,7 +291,7 @@ impl Loader<HistoryOf> for Db {
             .all(&self.conn)
             .await
             .map_err(fail)?;
-        Ok(grouped(rows, |r| HistoryOf(r.order_id.clone().unwrap_or_default())))
+        Ok(grouped(keys, rows, |r| HistoryOf(r.order_id.clone().unwrap_or_default())))
     }
 }
 
@@ -298,7 +310,7 @@ impl Loader<StepApprovers> for Db {
             .all(&self.conn)
             .await
             .map_err(fail)?;
-        let mut out: HashMap<StepApprovers, Vec<String>> = HashMap::new();
+        let mut out: HashMap<StepApprovers, Vec<String>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for row in rows {
             out.entry(StepApprovers(row.step_id)).or_default().push(row.user_id);
         }

@@ -3,6 +3,7 @@
 
 pub mod loaders;
 pub mod node;
+mod null_on_error;
 pub mod scalars;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
@@ -22,7 +23,9 @@ pub struct Query(crate::org::graphql::OrgQuery, crate::orders::graphql::OrderQue
 pub struct Mutation(crate::org::mutations::OrgMutation);
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).register_output_type::<node::Node>()
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .register_output_type::<node::Node>()
+        .extension(null_on_error::NullOnError)
 }
 
 /// Builds the executable schema around the application state.

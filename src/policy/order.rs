@@ -88,8 +88,8 @@ impl Standing {
         roles.iter().find(|r| self.roles.has(**r)).map(|r| Decision::allow(in_scope(*r)))
     }
 
-    /// A VIEWER (or REQUESTER seeing asset orders) with no relation to the
-    /// order: may look, not speak.
+    /// A VIEWER, or a REQUESTER seeing the orders of an asset by the account
+    /// setting, with no relation to the order: may look, not speak.
     fn only_looks(&self) -> bool {
         !self.related()
             && ![Role::Admin, Role::Planner, Role::Approver, Role::Technician].iter().any(|r| self.roles.has(*r))
@@ -315,7 +315,9 @@ fn decide_user(principal: &Principal, user: &UserActor, action: Action, facts: &
         }
         Action::AddNote | Action::RequestDeletion => {
             if s.only_looks() {
-                Decision::deny("read-only access: a VIEWER without a relation to the order")
+                Decision::deny(
+                    "read-only access: seen by VIEWER role or the asset setting, without a relation to the order",
+                )
             } else if action == Action::AddNote {
                 Decision::allow("anyone who sees the order and is not read-only adds notes")
             } else {

@@ -8,6 +8,8 @@
 //! of each test prints one "skipped" line, unless `CI=true`, where it fails.
 #![allow(dead_code)]
 
+pub mod world;
+
 use std::io::Write;
 use std::sync::Once;
 use std::time::Duration;
@@ -74,6 +76,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub config: Config,
     pub backend: Backend,
+    /// Counts every SQL statement the app runs.
+    pub statements: workgate::db::StatementCounter,
     _dir: tempfile::TempDir,
     _pg: Option<PgDatabase>,
 }
@@ -116,6 +120,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut RawConfig)
     let app = Application::build(config.clone()).await.expect("application starts");
     let address = format!("http://{}", app.address());
     let db = app.state().db.clone();
+    let statements = app.state().statements.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -123,6 +128,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut RawConfig)
         db,
         config,
         backend,
+        statements,
         _dir: dir,
         _pg: pg,
     }

@@ -1,0 +1,522 @@
+//! Reading orders through GraphQL: row visibility by organization, scope,
+//! role and relation; pagination, filters and sorts; field guards; the
+//! fixed statement count of a page; role changes taking effect at once.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::world::{Bind, OrderSpec};
+use common::{Backend, TestApp, spawn_app};
+use serde_json::{Value, json};
+use workgate::orders::model::{OrderKind, OrderStatus, Priority};
+use workgate::org::model::Role;
+
+backend_tests!(
+    lists_show_what_scope_role_and_relation_allow,
+    invisible_orders_are_not_found_like_missing_ones,
+    pages_filters_and_sorts,
+    a_page_costs_the_same_statements_whatever_its_size,
+    guarded_fields_are_null_with_forbidden_and_the_rest_intact,
+    viewer_can_and_explain_access_follow_the_policy,
+    revoked_roles_and_deactivated_users_stop_on_the_next_request,
+    partner_tokens_read_their_vendors_orders_and_few_fields,
+    my_work_and_my_requests,
+);
+
+/// One organization with two child accounts and people in several roles.
+struct World {
+    org: String,
+    root: String,
+    north: String,
+    south: String,
+    admin: String,
+    /// North's sites.
+    n1: String,
+    n2: String,
+    /// South's site.
+    s1: String,
+    group: String,
+    creator: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let boot = app.bootstrap("Acme").await;
+    let (org, root) = (boot.organization_id, boot.account_id);
+    let north = app.account(&org, &root, "North").await;
+    let south = app.account(&org, &root, "South").await;
+    let n1 = app.site(&org, &north, "North 1").await;
+    let n2 = app.site(&org, &north, "North 2").await;
+    let s1 = app.site(&org, &south, "South 1").await;
+    let group = app.site_group(&org, "North group", std::slice::from_ref(&n2)).await;
+    let creator = app.user(&org, &north, "Rita Requester").await;
+    app.grant(&org, &creator, Role::Requester, &Bind::Site(n1.clone())).await;
+    World { org, root, north, south, admin: boot.admin_user_id, n1, n2, s1, group, creator }
+}
+
+impl World {
+    fn spec(&self, site: &str, scope: &str) -> OrderSpec {
+        let mut spec = OrderSpec::new(&self.org, &self.creator);
+        spec.site = Some(site.to_owned());
+        spec.scope = Some(scope.to_owned());
+        spec
+    }
+}
+
+const IDS: &str = "query($f: OrderFilter) { orders(first: 100, filter: $f) { totalCount edges { node { id } } } }";
+
+async fn visible(app: &TestApp, token: &str) -> BTreeSet<String> {
+    let response = app.graphql(Some(token), IDS, json!({})).await;
+    let data = response.assert_ok();
+    let ids: BTreeSet<String> = data["orders"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(data["orders"]["totalCount"], json!(ids.len()), "totalCount disagrees with the list");
+    ids
+}
+
+fn set(ids: &[&String]) -> BTreeSet<String> {
+    ids.iter().map(|s| (*s).clone()).collect()
+}
+
+async fn lists_show_what_scope_role_and_relation_allow(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let at_n1 = app.order(&w.spec(&w.n1, &w.north)).await;
+    let at_n2 = app.order(&w.spec(&w.n2, &w.north)).await;
+    let org_wide = app
+        .order(&{
+            let mut s = w.spec(&w.n2, &w.north);
+            s.scope = None;
+            s
+        })
+        .await;
+    let south_admin = app.user(&w.org, &w.south, "Sol Admin").await;
+    let at_s1 = app
+        .order(&{
+            let mut s = w.spec(&w.s1, &w.south);
+            s.creator = south_admin.clone();
+            s
+        })
+        .await;
+    let deleted = app
+        .order(&{
+            let mut s = w.spec(&w.n1, &w.north);
+            s.deleted = true;
+            s
+        })
+        .await;
+    let other = app.bootstrap("Other").await;
+    let foreign = app.order(&OrderSpec::new(&other.organization_id, &other.admin_user_id)).await;
+
+    // A technician bound at one site sees that site's orders, and the order assigned elsewhere.
+    let tech = app.user(&w.org, &w.north, "Tom Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let assigned = app
+        .order(&{
+            let mut s = w.spec(&w.s1, &w.south);
+            s.assignees = vec![tech.clone()];
+            s
+        })
+        .await;
+    assert_eq!(visible(&app, &app.token_for(&tech)).await, set(&[&at_n1, &assigned]));
+
+    // A site-group binding covers the group's sites.
+    let approver = app.user(&w.org, &w.north, "Ann Approver").await;
+    app.grant(&w.org, &approver, Role::Approver, &Bind::Group(w.group.clone())).await;
+    assert_eq!(visible(&app, &app.token_for(&approver)).await, set(&[&at_n2, &org_wide]));
+
+    // An account-wide planner of a child account: its scope and organization-wide orders, not South's.
+    let planner = app.user(&w.org, &w.north, "Pat Planner").await;
+    app.grant(&w.org, &planner, Role::Planner, &Bind::Account).await;
+    assert_eq!(visible(&app, &app.token_for(&planner)).await, set(&[&at_n1, &at_n2, &org_wide]));
+
+    // The root admin sees every scope, never another organization or a tombstone.
+    let all = visible(&app, &app.token_for(&w.admin)).await;
+    assert_eq!(all, set(&[&at_n1, &at_n2, &org_wide, &at_s1, &assigned]));
+    assert!(!all.contains(&foreign) && !all.contains(&deleted));
+
+    // The requester sees what they created; a user with no role and no relation sees nothing.
+    assert_eq!(visible(&app, &app.token_for(&w.creator)).await, set(&[&at_n1, &at_n2, &org_wide, &assigned]));
+    let nobody = app.user(&w.org, &w.root, "No Body").await;
+    assert!(visible(&app, &app.token_for(&nobody)).await.is_empty());
+    // A designated approver with no role sees the order waiting on them.
+    let cfo = app.user(&w.org, &w.root, "Cora CFO").await;
+    let awaiting = app
+        .order(&{
+            let mut s = w.spec(&w.s1, &w.south);
+            s.kind = OrderKind::Capital;
+            s.status = OrderStatus::PendingApproval;
+            s.designated = vec![cfo.clone()];
+            s
+        })
+        .await;
+    assert_eq!(visible(&app, &app.token_for(&cfo)).await, set(&[&awaiting]));
+}
+
+async fn invisible_orders_are_not_found_like_missing_ones(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let south_order = app.order(&w.spec(&w.s1, &w.south)).await;
+    let other = app.bootstrap("Other").await;
+    let foreign = app.order(&OrderSpec::new(&other.organization_id, &other.admin_user_id)).await;
+    let planner = app.user(&w.org, &w.north, "Pat Planner").await;
+    app.grant(&w.org, &planner, Role::Planner, &Bind::Account).await;
+    let token = app.token_for(&planner);
+
+    let query = "query($id: ID!) { order(id: $id) { id title } }";
+    let missing = app.graphql(Some(&token), query, json!({ "id": "ord_00000000000000000000000000" })).await;
+    assert_eq!(missing.code(), Some("NOT_FOUND"));
+    for id in [&south_order, &foreign] {
+        let response = app.graphql(Some(&token), query, json!({ "id": id })).await;
+        assert_eq!(response.code(), Some("NOT_FOUND"), "{}", response.body);
+        assert_eq!(response.body["errors"][0]["message"], missing.body["errors"][0]["message"]);
+        assert_eq!(response.body["data"], json!({ "order": null }), "{}", response.body);
+        // node() answers the same way and leaks nothing.
+        let node = app.graphql(Some(&token), "query($id: ID!) { node(id: $id) { id } }", json!({ "id": id })).await;
+        assert_eq!(node.body["data"]["node"], Value::Null, "{}", node.body);
+        assert!(!node.body.to_string().contains("Other"));
+    }
+    // Filtering by another organization's site finds nothing, not an error naming it.
+    let data = app.graphql(Some(&token), IDS, json!({ "f": { "siteId": w.s1 } })).await;
+    assert_eq!(data.assert_ok()["orders"]["totalCount"], json!(0));
+}
+
+async fn pages_filters_and_sorts(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let base = 1_700_000_000_000_000_i64;
+    let hour = 3_600_000_000_i64;
+    let mut ids = Vec::new();
+    for i in 0..7_i64 {
+        let mut spec = w.spec(&w.n1, &w.north);
+        spec.title = format!("Pump {i}");
+        spec.created_at = Some(base + i * hour);
+        spec.priority = [Priority::Low, Priority::Urgent, Priority::Medium, Priority::High][i as usize % 4];
+        spec.status = if i % 2 == 0 { OrderStatus::Open } else { OrderStatus::InProgress };
+        spec.tags = if i % 3 == 0 { vec!["hvac".into(), "north".into()] } else { vec!["hvac".into()] };
+        spec.due_at = Some(base + (7 - i) * hour);
+        ids.push(app.order(&spec).await);
+    }
+    let token = app.token_for(&w.admin);
+    let page = "query($first: Int, $after: Cursor, $last: Int, $before: Cursor, $sort: OrderSort, $f: OrderFilter) {
+        orders(first: $first, after: $after, last: $last, before: $before, sort: $sort, filter: $f) {
+            totalCount
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+            edges { cursor node { id priority } }
+        } }";
+    let run = |vars: Value| {
+        let (app, token) = (&app, &token);
+        async move { app.graphql(Some(token), page, vars).await.assert_ok()["orders"].clone() }
+    };
+    let ids_of = |conn: &Value| -> Vec<String> {
+        conn["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].as_str().expect("id").into()).collect()
+    };
+
+    // Newest first by default, walked forward in pages of 3.
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    let first = run(json!({ "first": 3 })).await;
+    assert_eq!(ids_of(&first), newest_first[..3]);
+    assert_eq!(first["totalCount"], json!(7));
+    assert_eq!(first["pageInfo"]["hasNextPage"], json!(true));
+    let second = run(json!({ "first": 3, "after": first["pageInfo"]["endCursor"] })).await;
+    assert_eq!(ids_of(&second), newest_first[3..6]);
+    assert_eq!(second["pageInfo"]["hasPreviousPage"], json!(true));
+    let third = run(json!({ "first": 3, "after": second["pageInfo"]["endCursor"] })).await;
+    assert_eq!(ids_of(&third), newest_first[6..]);
+    assert_eq!(third["pageInfo"]["hasNextPage"], json!(false));
+    // And backwards from the end of the second page.
+    let back = run(json!({ "last": 2, "before": second["pageInfo"]["startCursor"] })).await;
+    assert_eq!(ids_of(&back), newest_first[1..3]);
+
+    let ascending = run(json!({ "first": 10, "sort": "CREATED_ASC" })).await;
+    assert_eq!(ids_of(&ascending), ids);
+    let due = run(json!({ "first": 10, "sort": "DUE_ASC" })).await;
+    assert_eq!(ids_of(&due), newest_first);
+    let by_priority = run(json!({ "first": 10, "sort": "PRIORITY_DESC" })).await;
+    let priorities: Vec<&str> = by_priority["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["priority"].as_str().expect("p"))
+        .collect();
+    assert_eq!(priorities, ["URGENT", "URGENT", "HIGH", "MEDIUM", "MEDIUM", "LOW", "LOW"]);
+    // Paging by priority keeps ties in a stable order.
+    let p1 = run(json!({ "first": 4, "sort": "PRIORITY_DESC" })).await;
+    let p2 = run(json!({ "first": 4, "sort": "PRIORITY_DESC", "after": p1["pageInfo"]["endCursor"] })).await;
+    assert_eq!([ids_of(&p1), ids_of(&p2)].concat(), ids_of(&by_priority));
+
+    let filtered = |f: Value| run(json!({ "first": 10, "f": f }));
+    assert_eq!(filtered(json!({ "status": ["OPEN"] })).await["totalCount"], json!(4));
+    assert_eq!(filtered(json!({ "tags": ["hvac", "north"] })).await["totalCount"], json!(3));
+    assert_eq!(ids_of(&filtered(json!({ "search": "pump 5" })).await), [ids[5].clone()]);
+    let after =
+        filtered(json!({ "createdAfter": "2023-11-14T23:00:00Z", "createdBefore": "2023-11-15T01:00:00Z" })).await;
+    assert_eq!(after["totalCount"], json!(2), "{after}");
+    assert_eq!(filtered(json!({ "siteId": w.n2 })).await["totalCount"], json!(0));
+    assert_eq!(filtered(json!({ "ownerId": w.creator, "kind": ["WORK"] })).await["totalCount"], json!(7));
+
+    // Bad paging input is the caller's error, naming the argument.
+    for (vars, field) in [
+        (json!({ "first": 101 }), "first"),
+        (json!({ "first": -1 }), "first"),
+        (json!({ "first": 2, "after": "not-a-cursor" }), "after"),
+    ] {
+        let response = app.graphql(Some(&token), page, vars.clone()).await;
+        assert_eq!(response.code(), Some("BAD_USER_INPUT"), "{vars}: {}", response.body);
+        assert_eq!(response.body["errors"][0]["extensions"]["field"], json!(field), "{}", response.body);
+    }
+}
+
+async fn a_page_costs_the_same_statements_whatever_its_size(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let asset = app.asset(&w.org, &w.n1, "Chiller", &["hvac"]).await;
+    let vendor = app.vendor(&w.org, None, "CoolCo").await;
+    let techs = [app.user(&w.org, &w.north, "T One").await, app.user(&w.org, &w.north, "T Two").await];
+    for i in 0..50 {
+        let mut spec = w.spec(&w.n1, &w.north);
+        spec.asset = Some(asset.clone());
+        spec.vendor = Some(vendor.clone());
+        spec.kind = OrderKind::Part;
+        spec.assignees = vec![techs[i % 2].clone()];
+        spec.work_loggers = vec![techs[i % 2].clone()];
+        spec.tags = vec!["hvac".into()];
+        app.order(&spec).await;
+    }
+    let token = app.token_for(&w.admin);
+    let query = "query($n: Int) { orders(first: $n) { totalCount edges { node {
+        id number site { name } asset { name } vendor { name } creator { name } owner { name }
+        assignees { name } scope { name } tags timeEntries { hours } actualCost
+        viewerCan { view editDetails approve closeReview logWork delete }
+    } } } }";
+    let mut costs = Vec::new();
+    for n in [5, 50] {
+        // Warm the token's user lookups so both runs start alike.
+        app.graphql(Some(&token), "{ me { id } }", json!({})).await.assert_ok();
+        let before = app.statements.get();
+        let response = app.graphql(Some(&token), query, json!({ "n": n })).await;
+        let after = app.statements.get();
+        let data = response.assert_ok();
+        assert_eq!(data["orders"]["edges"].as_array().map(Vec::len), Some(n));
+        assert_eq!(data["orders"]["edges"][0]["node"]["vendor"]["name"], json!("CoolCo"));
+        costs.push(after - before);
+    }
+    assert_eq!(costs[0], costs[1], "statements for a page of 5 vs 50: {costs:?}");
+    assert!(costs[1] < 30, "a page costs {} statements", costs[1]);
+}
+
+async fn guarded_fields_are_null_with_forbidden_and_the_rest_intact(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let tech = app.user(&w.org, &w.north, "Tom Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    // Created by the requester for a planner who owns it (an owner would
+    // read INTERNAL notes, DOMAIN.md section 6).
+    let owner = app.user(&w.org, &w.north, "Pat Planner").await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.owner = Some(owner);
+    spec.status = OrderStatus::InProgress;
+    spec.assignees = vec![tech.clone()];
+    spec.estimated_cost_cents = Some(125_000);
+    let order = app.order(&spec).await;
+    app.note(&order, &w.creator, "When will it be fixed?", false).await;
+    app.note(&order, &tech, "Compressor is end of life", true).await;
+
+    let query = "query($id: ID!) { order(id: $id) {
+        title estimatedCost costLines { amount } history { action } notes { body visibility }
+        creator { email } owner { name email } } }";
+    // The requester who created it: estimate yes; costs, history and internal notes no.
+    let response = app.graphql(Some(&app.token_for(&w.creator)), query, json!({ "id": order })).await;
+    let body = &response.body;
+    assert_eq!(body["data"]["order"]["title"], json!("Order"));
+    assert_eq!(body["data"]["order"]["estimatedCost"], json!("1250.00"));
+    assert_eq!(body["data"]["order"]["costLines"], Value::Null);
+    assert_eq!(body["data"]["order"]["history"], Value::Null);
+    assert_eq!(body["data"]["order"]["notes"], json!([{ "body": "When will it be fixed?", "visibility": "PUBLIC" }]));
+    assert!(body["data"]["order"]["creator"]["email"].is_string(), "people read their own e-mail: {body}");
+    assert_eq!(body["data"]["order"]["owner"], json!({ "name": "Pat Planner", "email": null }));
+    let mut forbidden: Vec<String> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter(|e| e["extensions"]["code"] == "FORBIDDEN")
+        .map(|e| e["path"].as_array().expect("path").iter().map(|p| p.to_string()).collect::<Vec<_>>().join("."))
+        .collect();
+    forbidden.sort();
+    assert_eq!(
+        forbidden,
+        ["\"order\".\"costLines\"", "\"order\".\"history\"", "\"order\".\"owner\".\"email\""],
+        "{body}"
+    );
+
+    // The assignee reads the internal note and their own cost lines, not the history.
+    let response = app.graphql(Some(&app.token_for(&tech)), query, json!({ "id": order })).await;
+    assert_eq!(response.body["data"]["order"]["notes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(response.body["data"]["order"]["costLines"], json!([]));
+    assert_eq!(response.code(), Some("FORBIDDEN"));
+    // The admin reads everything, including other users' e-mail.
+    let data = app.graphql(Some(&app.token_for(&w.admin)), query, json!({ "id": order })).await;
+    let data = data.assert_ok();
+    assert!(data["order"]["owner"]["email"].is_string());
+    assert!(data["order"]["history"].is_array());
+}
+
+async fn viewer_can_and_explain_access_follow_the_policy(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let tech = app.user(&w.org, &w.north, "Tom Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let planner = app.user(&w.org, &w.north, "Pat Planner").await;
+    app.grant(&w.org, &planner, Role::Planner, &Bind::Account).await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.status = OrderStatus::PendingReview;
+    spec.assignees = vec![tech.clone()];
+    let order = app.order(&spec).await;
+
+    let query = "query($id: ID!) { order(id: $id) { viewerCan { view closeReview requestRework start addInternalNote delete } } }";
+    let can = |token: String| {
+        let app = &app;
+        let order = &order;
+        async move {
+            app.graphql(Some(&token), query, json!({ "id": order })).await.assert_ok()["order"]["viewerCan"].clone()
+        }
+    };
+    // Separation of duties: the assignee does not review their own work; the planner does.
+    assert_eq!(
+        can(app.token_for(&tech)).await,
+        json!({ "view": true, "closeReview": false, "requestRework": false, "start": false, "addInternalNote": true, "delete": false })
+    );
+    assert_eq!(
+        can(app.token_for(&planner)).await,
+        json!({ "view": true, "closeReview": true, "requestRework": true, "start": false, "addInternalNote": true, "delete": false })
+    );
+    assert_eq!(can(app.token_for(&w.admin)).await["delete"], json!(true));
+
+    let explain = "query($u: ID!, $a: Action!, $o: ID!) { explainAccess(userId: $u, action: $a, orderId: $o) { allowed reason } }";
+    let admin_token = app.token_for(&w.admin);
+    let data = app.graphql(Some(&admin_token), explain, json!({ "u": tech, "a": "CLOSE_REVIEW", "o": order })).await;
+    let answer = data.assert_ok()["explainAccess"].clone();
+    assert_eq!(answer["allowed"], json!(false));
+    assert!(answer["reason"].as_str().expect("reason").contains("separation of duties"), "{answer}");
+    let data = app.graphql(Some(&admin_token), explain, json!({ "u": planner, "a": "CLOSE_REVIEW", "o": order })).await;
+    assert_eq!(data.assert_ok()["explainAccess"], json!({ "allowed": true, "reason": "PLANNER in scope" }));
+    // Only admins ask.
+    let refused =
+        app.graphql(Some(&app.token_for(&planner)), explain, json!({ "u": tech, "a": "VIEW", "o": order })).await;
+    assert_eq!(refused.code(), Some("FORBIDDEN"));
+}
+
+async fn revoked_roles_and_deactivated_users_stop_on_the_next_request(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let order = app.order(&w.spec(&w.n2, &w.north)).await;
+    let planner = app.user(&w.org, &w.north, "Pat Planner").await;
+    app.grant(&w.org, &planner, Role::Planner, &Bind::Account).await;
+    let token = app.token_for(&planner);
+    let admin = app.token_for(&w.admin);
+    assert_eq!(visible(&app, &token).await, set(&[&order]));
+
+    app.graphql(
+        Some(&admin),
+        "mutation($i: RoleBindingInput!) { revokeRole(input: $i) { id } }",
+        json!({ "i": { "userId": planner, "role": "PLANNER", "scopeKind": "ACCOUNT" } }),
+    )
+    .await
+    .assert_ok();
+    assert!(visible(&app, &token).await.is_empty(), "the revoked role still works");
+    let response = app.graphql(Some(&token), "query($id: ID!) { order(id: $id) { id } }", json!({ "id": order })).await;
+    assert_eq!(response.code(), Some("NOT_FOUND"));
+
+    app.graphql(
+        Some(&admin),
+        "mutation($u: ID!) { setUserActive(id: $u, active: false) { active } }",
+        json!({ "u": planner }),
+    )
+    .await
+    .assert_ok();
+    let response = app.graphql(Some(&token), IDS, json!({})).await;
+    assert_eq!(response.code(), Some("UNAUTHENTICATED"));
+}
+
+async fn partner_tokens_read_their_vendors_orders_and_few_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let ours = app.vendor(&w.org, None, "CoolCo").await;
+    let theirs = app.vendor(&w.org, None, "HeatCo").await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.kind = OrderKind::Part;
+    spec.vendor = Some(ours.clone());
+    spec.estimated_cost_cents = Some(5000);
+    let routed = app.order(&spec).await;
+    spec.vendor = Some(theirs);
+    app.order(&spec).await;
+
+    let admin = app.token_for(&w.admin);
+    let data = app
+        .graphql(
+            Some(&admin),
+            "mutation($v: ID!) { createApiToken(name: \"coolco\", capabilities: [\"orders:read\"], partnerVendorId: $v) { secret } }",
+            json!({ "v": ours }),
+        )
+        .await;
+    let secret = data.assert_ok()["createApiToken"]["secret"].as_str().expect("secret").to_owned();
+    assert_eq!(visible(&app, &secret).await, set(&[&routed]));
+
+    let query = "query($id: ID!) { order(id: $id) { number title status site { name } vendor { name } estimatedCost creator { name } } }";
+    let response = app.graphql(Some(&secret), query, json!({ "id": routed })).await;
+    let order = &response.body["data"]["order"];
+    assert_eq!(order["title"], json!("Order"));
+    assert_eq!(order["site"]["name"], json!("North 1"));
+    assert_eq!(order["vendor"]["name"], json!("CoolCo"));
+    assert_eq!((order["estimatedCost"].clone(), order["creator"].clone()), (Value::Null, Value::Null));
+    let codes: BTreeSet<&str> = response.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["extensions"]["code"].as_str())
+        .collect();
+    assert_eq!(codes, BTreeSet::from(["FORBIDDEN"]));
+    // Tokens are not people.
+    assert_eq!(app.graphql(Some(&secret), "{ me { id } }", json!({})).await.code(), Some("FORBIDDEN"));
+}
+
+async fn my_work_and_my_requests(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let tech = app.user(&w.org, &w.north, "Tom Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Account).await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.assignees = vec![tech.clone()];
+    spec.priority = Priority::Low;
+    let low = app.order(&spec).await;
+    spec.priority = Priority::Urgent;
+    let urgent = app.order(&spec).await;
+    spec.status = OrderStatus::Closed;
+    app.order(&spec).await; // done: not work to do
+    spec.status = OrderStatus::Open;
+    spec.assignees = vec![];
+    let unassigned = app.order(&spec).await;
+
+    let queue = "query($q: Queue!) { queue(queue: $q, first: 20) { totalCount edges { node { id } } } }";
+    let ids = |v: &Value| -> Vec<String> {
+        v["queue"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"]["id"].as_str().expect("id").into())
+            .collect()
+    };
+    let data = app.graphql(Some(&app.token_for(&tech)), queue, json!({ "q": "MY_WORK" })).await;
+    assert_eq!(ids(data.assert_ok()), [urgent.clone(), low.clone()]);
+    let data = app.graphql(Some(&app.token_for(&w.creator)), queue, json!({ "q": "MY_REQUESTS" })).await;
+    let mine = ids(data.assert_ok());
+    assert_eq!(mine.len(), 4, "{mine:?}");
+    assert_eq!(mine[0], unassigned, "newest first");
+    // Queues of later features say so rather than answering wrongly.
+    let response = app.graphql(Some(&app.token_for(&tech)), queue, json!({ "q": "APPROVALS" })).await;
+    assert_eq!(response.code(), Some("BAD_USER_INPUT"));
+}
