@@ -40,6 +40,8 @@ pub struct OrderSpec {
     pub vendor: Option<String>,
     pub assignees: Vec<String>,
     pub work_loggers: Vec<String>,
+    /// A pending intake approval step (APPROVER, PLANNER, ADMIN decide).
+    pub intake: bool,
     /// Designated approvers of one pending spend step.
     pub designated: Vec<String>,
     pub tags: Vec<String>,
@@ -67,6 +69,7 @@ impl OrderSpec {
             vendor: None,
             assignees: Vec::new(),
             work_loggers: Vec::new(),
+            intake: false,
             designated: Vec::new(),
             tags: Vec::new(),
             archived: false,
@@ -211,21 +214,11 @@ impl TestApp {
             .await
             .expect("time entry inserted");
         }
+        if spec.intake {
+            self.approval_step(&id, 0, workgate::orders::record::INTAKE_SOURCE).await;
+        }
         if !spec.designated.is_empty() {
-            let step = IdKind::ApprovalStep.new_id();
-            approval_steps::ActiveModel {
-                id: Set(step.clone()),
-                order_id: Set(id.clone()),
-                position: Set(0),
-                source: Set("rule".to_owned()),
-                decision: Set(None),
-                decided_by: Set(None),
-                decided_at: Set(None),
-                reason: Set(None),
-            }
-            .insert(&self.db)
-            .await
-            .expect("approval step inserted");
+            let step = self.approval_step(&id, 1, "rule").await;
             for user in &spec.designated {
                 approval_step_approvers::ActiveModel {
                     step_id: Set(step.clone()),
@@ -244,6 +237,25 @@ impl TestApp {
                 .expect("tag inserted");
         }
         id
+    }
+
+    /// An undecided approval step of `order`.
+    async fn approval_step(&self, order: &str, position: i32, source: &str) -> String {
+        let step = IdKind::ApprovalStep.new_id();
+        approval_steps::ActiveModel {
+            id: Set(step.clone()),
+            order_id: Set(order.to_owned()),
+            position: Set(position),
+            source: Set(source.to_owned()),
+            decision: Set(None),
+            decided_by: Set(None),
+            decided_at: Set(None),
+            reason: Set(None),
+        }
+        .insert(&self.db)
+        .await
+        .expect("approval step inserted");
+        step
     }
 
     pub async fn note(&self, order: &str, author: &str, body: &str, internal: bool) -> String {
