@@ -259,6 +259,30 @@ async fn pages_filters_and_sorts(backend: Backend) {
     assert_eq!(filtered(json!({ "siteId": w.n2 })).await["totalCount"], json!(0));
     assert_eq!(filtered(json!({ "ownerId": w.creator, "kind": ["WORK"] })).await["totalCount"], json!(7));
 
+    // The most recently updated first.
+    app.execute_sql(&format!("UPDATE orders SET updated_at = {} WHERE id = '{}'", base + 100 * hour, ids[2])).await;
+    let updated = ids_of(&run(json!({ "first": 2, "sort": "UPDATED_DESC" })).await);
+    assert_eq!(updated, [ids[2].clone(), ids[6].clone()]);
+
+    // Asset, assignee, vendor and archived filters.
+    let asset = app.asset(&w.org, &w.n1, "Pump housing", &[]).await;
+    let vendor = app.vendor(&w.org, None, "PumpCo").await;
+    let tech = app.user(&w.org, &w.north, "Tom Tech").await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.asset = Some(asset.clone());
+    spec.vendor = Some(vendor.clone());
+    spec.kind = OrderKind::Part;
+    spec.assignees = vec![tech.clone()];
+    let special = app.order(&spec).await;
+    spec.archived = true;
+    spec.status = OrderStatus::Closed;
+    let archived = app.order(&spec).await;
+    assert_eq!(ids_of(&filtered(json!({ "assetId": asset })).await), [special.clone()]);
+    assert_eq!(ids_of(&filtered(json!({ "vendorId": vendor, "kind": ["PART"] })).await), [special.clone()]);
+    assert_eq!(ids_of(&filtered(json!({ "assigneeId": tech })).await), [special.clone()]);
+    assert_eq!(ids_of(&filtered(json!({ "archived": true })).await), [archived]);
+    assert_eq!(filtered(json!({})).await["totalCount"], json!(8), "archived orders are left out by default");
+
     // Bad paging input is the caller's error, naming the argument.
     for (vars, field) in [
         (json!({ "first": 101 }), "first"),

@@ -17,6 +17,7 @@ backend_tests!(
     child_account_admins_stay_in_their_account,
     api_token_secrets_are_shown_once_and_revocation_takes_effect,
     account_settings_are_admin_only_and_change_visibility,
+    directory_queries_follow_scope_and_guard_private_fields,
 );
 
 struct Org {
@@ -386,4 +387,54 @@ async fn account_settings_are_admin_only_and_change_visibility(backend: Backend)
     assert_eq!(data.assert_ok()["orders"]["edges"], json!([{ "node": { "id": asset_order } }]));
     let actions = audit_actions(&app, &o.id).await;
     assert!(actions.iter().any(|a| a.starts_with("account.") && a.contains("settings")), "{actions:?}");
+}
+
+async fn directory_queries_follow_scope_and_guard_private_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let o = org(&app, "Acme").await;
+    let north = app.account(&o.id, &o.root, "North").await;
+    let south = app.account(&o.id, &o.root, "South").await;
+    let hq = app.site(&o.id, &o.root, "HQ").await;
+    let plant = app.site(&o.id, &north, "North plant").await;
+    let depot = app.site(&o.id, &south, "South depot").await;
+    let hq_asset = app.asset(&o.id, &hq, "Lift", &[]).await;
+    let plant_asset = app.asset(&o.id, &plant, "Press", &[]).await;
+    app.asset(&o.id, &depot, "Truck", &[]).await;
+    let tech = app.user(&o.id, &north, "Tom Tech").await;
+    app.grant(&o.id, &tech, Role::Technician, &Bind::Account).await;
+    let southerner = app.user(&o.id, &south, "Sam South").await;
+    let token = app.token_for(&tech);
+    let ids = |list: &Value| -> std::collections::BTreeSet<String> {
+        list.as_array().expect("list").iter().map(|v| id(&v["id"])).collect()
+    };
+
+    // A child account sees its own and the organization-wide root's records.
+    let data = app.graphql(Some(&token), "{ sites { id } assets { id } users { id } }", json!({})).await;
+    let data = data.assert_ok();
+    assert_eq!(ids(&data["sites"]), [hq.clone(), plant.clone()].into());
+    assert_eq!(ids(&data["assets"]), [hq_asset.clone(), plant_asset.clone()].into());
+    assert!(!ids(&data["users"]).contains(&southerner));
+    let data = app.graphql(Some(&token), "query($s: ID) { assets(siteId: $s) { id } }", json!({ "s": plant })).await;
+    assert_eq!(ids(&data.assert_ok()["assets"]), [plant_asset].into());
+
+    // Private fields: yours, or ADMIN's; others get null and FORBIDDEN.
+    let data = app.graphql(Some(&token), "{ me { email roleBindings { role } } }", json!({})).await;
+    assert_eq!(data.assert_ok()["me"]["roleBindings"], json!([{ "role": "TECHNICIAN" }]));
+    let response = app
+        .graphql(
+            Some(&token),
+            "query($u: ID!) { node(id: $u) { ... on User { name email } } }",
+            json!({ "u": o.admin }),
+        )
+        .await;
+    assert_eq!(response.body["data"]["node"], json!({ "name": "First Admin", "email": null }), "{}", response.body);
+    assert_eq!(response.code(), Some("FORBIDDEN"));
+    assert_eq!(response.body["errors"][0]["path"], json!(["node", "email"]));
+    // Another child account's user does not exist for this caller.
+    let response =
+        app.graphql(Some(&token), "query($u: ID!) { node(id: $u) { id } }", json!({ "u": southerner })).await;
+    assert_eq!(response.body["data"]["node"], Value::Null, "{}", response.body);
+    // API tokens are listed for admins only.
+    let response = app.graphql(Some(&token), "{ apiTokens { id } }", json!({})).await;
+    assert_eq!(response.assert_ok()["apiTokens"], json!([]));
 }
