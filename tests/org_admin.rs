@@ -6,7 +6,7 @@ mod common;
 
 use common::world::Bind;
 use common::{Backend, TestApp, spawn_app};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use workgate::org::model::Role;
 
@@ -18,6 +18,7 @@ backend_tests!(
     api_token_secrets_are_shown_once_and_revocation_takes_effect,
     account_settings_are_admin_only_and_change_visibility,
     directory_queries_follow_scope_and_guard_private_fields,
+    the_audit_log_refuses_update_and_delete,
 );
 
 struct Org {
@@ -437,4 +438,21 @@ async fn directory_queries_follow_scope_and_guard_private_fields(backend: Backen
     // API tokens are listed for admins only.
     let response = app.graphql(Some(&token), "{ apiTokens { id } }", json!({})).await;
     assert_eq!(response.assert_ok()["apiTokens"], json!([]));
+}
+
+async fn the_audit_log_refuses_update_and_delete(backend: Backend) {
+    let app = spawn_app(backend).await;
+    org(&app, "Acme").await;
+    let before = audit_count(&app).await;
+    assert!(before > 0);
+    for sql in ["UPDATE audit_events SET action = 'forged'", "DELETE FROM audit_events"] {
+        let refused = app.db.execute_unprepared(sql).await;
+        assert!(refused.is_err(), "{sql} was accepted");
+    }
+    assert_eq!(audit_count(&app).await, before);
+    assert!(!audit_actions(&app, &org_id(&app).await).await.iter().any(|a| a == "forged"));
+}
+
+async fn org_id(app: &TestApp) -> String {
+    entity::organizations::Entity::find().one(&app.db).await.expect("query").expect("an organization").id
 }
