@@ -22,3 +22,4 @@ pub mod state;
 pub mod telemetry;
 pub mod time;
 pub mod vendors;
+pub mod workflow;

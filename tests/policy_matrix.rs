@@ -20,8 +20,9 @@
 //!   change status, so `Unarchive` checks the flag, not the status; the
 //!   (unreachable) archived orders in other statuses are still walked.
 //! - `Start` is for `WORK` orders only (vendor orders are sent, not started).
-//!   `Assign`, `SubmitForReview`, `LogWork` and `MarkFulfilled` do not look at
-//!   the kind: the status already says whether they make sense.
+//!   `MarkFulfilled` is for vendor kinds (only they reach `SENT`).
+//!   `Assign`, `SubmitForReview` and `LogWork` do not look at the kind: the
+//!   status already says whether they make sense.
 //! - `Send` / `Resend` only for vendor kinds (`PART`, `SERVICE`, `CAPITAL`)
 //!   with a vendor set.
 //! - `OverrideVendor` ("before `SENT`"): vendor kinds in `PENDING_APPROVAL`,
@@ -493,7 +494,8 @@ fn user_expected(
         A::Send => vendor_kind && o.vendor && st == S::Open && admin,
         A::Resend => vendor_kind && o.vendor && st == S::SendFailed && admin,
         // | markFulfilled | SENT | ADMIN, PLANNER, owner |
-        A::MarkFulfilled => st == S::Sent && (manager || rel.owner),
+        // Decided: SENT exists only for vendor kinds; fulfilment is theirs.
+        A::MarkFulfilled => vendor_kind && st == S::Sent && (manager || rel.owner),
         // | cancel | PENDING_APPROVAL, REJECTED, OPEN | creator, owner |
         // | cancel | any but CLOSED, CANCELLED | ADMIN in scope |
         A::Cancel => {

@@ -12,6 +12,7 @@ use crate::auth::{Actor, Principal, TokenActor, UserActor};
 use crate::orders::model::{OrderKind, OrderStatus};
 use crate::org::model::Role;
 use crate::policy::Action;
+use crate::workflow::machine;
 
 /// Token capability to read orders.
 pub const ORDERS_READ: &str = "orders:read";
@@ -143,39 +144,31 @@ fn decide_token(principal: &Principal, token: &TokenActor, action: Action, facts
 }
 
 fn decide_user(principal: &Principal, user: &UserActor, action: Action, facts: &OrderFacts<'_>) -> Decision {
-    use OrderStatus::{
-        ActionNeeded, Cancelled, Closed, InProgress, Open, PendingApproval, PendingReview, Rejected, SendFailed, Sent,
-    };
+    use OrderStatus::{Open, PendingApproval, Rejected};
     let s = Standing::of(principal, user, facts);
     let view = view(principal, &s, facts);
     if !view.allowed || action == Action::View {
         return view;
     }
-    if facts.archived && !matches!(action, Action::Unarchive | Action::RequestDeletion | Action::Delete) {
-        return Decision::deny("archived orders are read-only; unarchive first");
+    // The state machine first: is the action possible in this state at all?
+    if let Err(reason) = machine::admits(action, facts.status, facts.kind, facts.archived) {
+        return Decision::deny(reason);
     }
     let status = facts.status;
     let managers = [Role::Admin, Role::Planner];
     match action {
         Action::View => view,
-        Action::EditDetails => {
-            if matches!(status, Closed | Cancelled) {
-                return Decision::deny("closed and cancelled orders are not edited");
-            }
-            s.by_role(&managers)
-                .or_else(|| s.owner.then(|| Decision::allow("the owner edits their order")))
-                .or_else(|| {
-                    (s.creator && matches!(status, PendingApproval | Rejected))
-                        .then(|| Decision::allow("the creator edits until the order is approved"))
-                })
-                .unwrap_or(Decision::deny(
-                    "details are edited by PLANNER, ADMIN, the owner, or the creator before approval",
-                ))
-        }
+        Action::EditDetails => s
+            .by_role(&managers)
+            .or_else(|| s.owner.then(|| Decision::allow("the owner edits their order")))
+            .or_else(|| {
+                (s.creator && matches!(status, PendingApproval | Rejected))
+                    .then(|| Decision::allow("the creator edits until the order is approved"))
+            })
+            .unwrap_or(Decision::deny(
+                "details are edited by PLANNER, ADMIN, the owner, or the creator before approval",
+            )),
         Action::Approve | Action::Reject => {
-            if status != PendingApproval {
-                return Decision::deny("only orders pending approval are approved or rejected");
-            }
             if s.creator {
                 return Decision::deny("separation of duties: nobody approves an order they created");
             }
@@ -193,40 +186,15 @@ fn decide_user(principal: &Principal, user: &UserActor, action: Action, facts: &
                 }
             }
         }
-        Action::Resubmit => {
-            if status != Rejected {
-                return Decision::deny("only rejected orders are resubmitted");
-            }
-            relation(s.creator, "the creator resubmits", s.owner, "the owner resubmits")
-                .unwrap_or(Decision::deny("only the creator or the owner resubmits"))
-        }
-        Action::Assign => {
-            if !matches!(status, Open | InProgress | ActionNeeded) {
-                return Decision::deny("assignees are set while the order is open, in progress or needs action");
-            }
-            s.by_role(&managers)
-                .or_else(|| relation(s.owner, "the owner assigns", s.assignee, "an assignee may reassign"))
-                .unwrap_or(Decision::deny("PLANNER, ADMIN, the owner or an assignee assigns"))
-        }
-        Action::Start => {
-            if facts.kind != OrderKind::Work {
-                return Decision::deny("vendor orders are sent, not started");
-            }
-            if !matches!(status, Open | ActionNeeded) {
-                return Decision::deny("work starts on open orders or orders sent back for rework");
-            }
-            assignee_only(&s, "an assignee starts the work")
-        }
-        Action::SubmitForReview => {
-            if status != InProgress {
-                return Decision::deny("only work in progress is submitted for review");
-            }
-            assignee_only(&s, "an assignee submits the resolution")
-        }
+        Action::Resubmit => relation(s.creator, "the creator resubmits", s.owner, "the owner resubmits")
+            .unwrap_or(Decision::deny("only the creator or the owner resubmits")),
+        Action::Assign => s
+            .by_role(&managers)
+            .or_else(|| relation(s.owner, "the owner assigns", s.assignee, "an assignee may reassign"))
+            .unwrap_or(Decision::deny("PLANNER, ADMIN, the owner or an assignee assigns")),
+        Action::Start => assignee_only(&s, "an assignee starts the work"),
+        Action::SubmitForReview => assignee_only(&s, "an assignee submits the resolution"),
         Action::CloseReview | Action::RequestRework => {
-            if status != PendingReview {
-                return Decision::deny("only orders pending review are reviewed");
-            }
             if s.assignee {
                 return Decision::deny("separation of duties: an assignee does not review their own work");
             }
@@ -238,34 +206,16 @@ fn decide_user(principal: &Principal, user: &UserActor, action: Action, facts: &
                 .unwrap_or(Decision::deny("PLANNER, ADMIN in scope or the owner reviews"))
         }
         Action::Send | Action::Resend => {
-            let from = if action == Action::Send { Open } else { SendFailed };
-            if facts.kind == OrderKind::Work {
-                return Decision::deny("work orders are not sent to vendors");
-            }
-            if status != from {
-                return Decision::deny(if action == Action::Send {
-                    "only open vendor orders are sent"
-                } else {
-                    "only orders whose send failed are resent"
-                });
-            }
             if facts.vendor_id.is_none() {
                 return Decision::deny("the order has no vendor to send to");
             }
             s.by_role(&[Role::Admin]).unwrap_or(Decision::deny("sending to vendors is for ADMIN"))
         }
-        Action::MarkFulfilled => {
-            if status != Sent {
-                return Decision::deny("only sent orders are marked fulfilled");
-            }
-            s.by_role(&managers)
-                .or_else(|| s.owner.then(|| Decision::allow("the owner confirms fulfilment")))
-                .unwrap_or(Decision::deny("ADMIN, PLANNER or the owner marks an order fulfilled"))
-        }
+        Action::MarkFulfilled => s
+            .by_role(&managers)
+            .or_else(|| s.owner.then(|| Decision::allow("the owner confirms fulfilment")))
+            .unwrap_or(Decision::deny("ADMIN, PLANNER or the owner marks an order fulfilled")),
         Action::Cancel => {
-            if matches!(status, Closed | Cancelled) {
-                return Decision::deny("the order is already closed or cancelled");
-            }
             if let Some(admin) = s.by_role(&[Role::Admin]) {
                 return admin;
             }
@@ -280,25 +230,9 @@ fn decide_user(principal: &Principal, user: &UserActor, action: Action, facts: &
             )
             .unwrap_or(Decision::deny("the creator, the owner or ADMIN cancels"))
         }
-        Action::Archive => {
-            if !matches!(status, Closed | Cancelled | Rejected) {
-                return Decision::deny("only closed, cancelled or rejected orders are archived");
-            }
-            s.by_role(&managers).unwrap_or(Decision::deny("PLANNER or ADMIN archives"))
-        }
-        Action::Unarchive => {
-            if !facts.archived {
-                return Decision::deny("the order is not archived");
-            }
-            s.by_role(&managers).unwrap_or(Decision::deny("PLANNER or ADMIN unarchives"))
-        }
+        Action::Archive => s.by_role(&managers).unwrap_or(Decision::deny("PLANNER or ADMIN archives")),
+        Action::Unarchive => s.by_role(&managers).unwrap_or(Decision::deny("PLANNER or ADMIN unarchives")),
         Action::OverrideVendor => {
-            if facts.kind == OrderKind::Work {
-                return Decision::deny("work orders have no vendor");
-            }
-            if !matches!(status, PendingApproval | Rejected | Open | SendFailed) {
-                return Decision::deny("the vendor is fixed once the order was sent");
-            }
             if let Some(admin) = s.by_role(&[Role::Admin]) {
                 return admin;
             }
@@ -328,15 +262,11 @@ fn decide_user(principal: &Principal, user: &UserActor, action: Action, facts: &
             .by_role(&[Role::Admin, Role::Planner, Role::Approver, Role::Technician])
             .or_else(|| relation(s.owner, "the owner", s.assignee, "an assignee"))
             .unwrap_or(Decision::deny("internal notes are for staff in scope, the owner and assignees")),
-        Action::LogWork => {
-            if !matches!(status, InProgress | ActionNeeded) {
-                return Decision::deny("work is logged while the order is in progress or needs action");
-            }
-            s.assignee
-                .then(|| Decision::allow("an assignee logs their work"))
-                .or_else(|| s.by_role(&managers))
-                .unwrap_or(Decision::deny("assignees, PLANNER and ADMIN log work"))
-        }
+        Action::LogWork => s
+            .assignee
+            .then(|| Decision::allow("an assignee logs their work"))
+            .or_else(|| s.by_role(&managers))
+            .unwrap_or(Decision::deny("assignees, PLANNER and ADMIN log work")),
         Action::Delete => {
             if let Some(admin) = s.by_role(&[Role::Admin]) {
                 return admin;
