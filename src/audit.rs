@@ -20,20 +20,37 @@ pub struct AuditEntry<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// Who did it: a principal, or the system itself (CLI bootstrap, demo seed).
+/// Who did it: a principal, a token acting for a user (attribution goes to
+/// the user, the token is recorded beside it), or the system itself (CLI
+/// bootstrap, demo seed).
+#[derive(Clone, Copy)]
 pub enum AuditActor<'a> {
     Principal(&'a Principal),
+    OnBehalf { principal: &'a Principal, user_id: &'a str },
     System,
 }
 
+impl AuditActor<'_> {
+    /// The user the change is attributed to.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Self::Principal(p) => p.user_id(),
+            Self::OnBehalf { user_id, .. } => Some(user_id),
+            Self::System => None,
+        }
+    }
+}
+
 pub async fn record<C: ConnectionTrait>(conn: &C, actor: AuditActor<'_>, entry: AuditEntry<'_>) -> AppResult<()> {
-    let (actor_id, token_id, token_name) = match actor {
-        AuditActor::System => (None, None, None),
-        AuditActor::Principal(p) => match &p.actor {
-            Actor::User(u) => (Some(u.user_id.clone()), None, None),
-            Actor::Token(t) => (None, Some(t.token_id.clone()), Some(t.name.clone())),
-        },
+    let principal = match actor {
+        AuditActor::System => None,
+        AuditActor::Principal(p) | AuditActor::OnBehalf { principal: p, .. } => Some(p),
     };
+    let (token_id, token_name) = match principal.map(|p| &p.actor) {
+        Some(Actor::Token(t)) => (Some(t.token_id.clone()), Some(t.name.clone())),
+        _ => (None, None),
+    };
+    let actor_id = actor.user_id().map(str::to_owned);
     audit_events::ActiveModel {
         id: Set(IdKind::AuditEvent.new_id()),
         organization_id: Set(entry.organization_id.to_owned()),

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod orders;
 pub mod org;
 pub mod policy;
+pub mod reports;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -16,11 +16,23 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The query root, merged from each domain folder's queries.
 #[derive(MergedObject, Default)]
-pub struct Query(crate::org::graphql::OrgQuery, crate::orders::graphql::OrderQuery, node::NodeQuery);
+pub struct Query(
+    crate::org::graphql::OrgQuery,
+    crate::orders::graphql::OrderQuery,
+    crate::reports::graphql::ReportQuery,
+    crate::workflow::deletion::DeletionQuery,
+    node::NodeQuery,
+);
 
 /// The mutation root, merged from each domain folder's mutations.
 #[derive(MergedObject, Default)]
-pub struct Mutation(crate::org::mutations::OrgMutation);
+pub struct Mutation(
+    crate::org::mutations::OrgMutation,
+    crate::workflow::create::CreateMutation,
+    crate::workflow::graphql::WorkflowMutation,
+    crate::workflow::work::WorkMutation,
+    crate::workflow::deletion::DeletionMutation,
+);
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)

@@ -3,7 +3,7 @@
 //! the caller may not see is NOT_FOUND, exactly like one that does not exist.
 
 use async_graphql::{Context, ID, Interface, Object, Result};
-use entity::{accounts, api_tokens, assets, site_groups, sites, users, vendors};
+use entity::{accounts, api_tokens, assets, deletion_requests, site_groups, sites, users, vendors};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::ContextExt;
@@ -13,6 +13,7 @@ use crate::orders::graphql::{Asset, Order, visible_order};
 use crate::org::graphql::{Account, ApiToken, Site, SiteGroup, User};
 use crate::policy::{self, admin};
 use crate::vendors::graphql::Vendor;
+use crate::workflow::deletion::DeletionRequest;
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -25,6 +26,7 @@ pub enum Node {
     Order(Order),
     Vendor(Vendor),
     ApiToken(ApiToken),
+    DeletionRequest(DeletionRequest),
 }
 
 #[derive(Default)]
@@ -85,6 +87,12 @@ async fn load(ctx: &Context<'_>, id: &str) -> Result<Node, AppError> {
             .one(db)
             .await?
             .map(|t| Node::ApiToken(ApiToken(t))),
+        Some(IdKind::DeletionRequest) => deletion_requests::Entity::find()
+            .filter(policy::queues::visible_deletion_requests(principal))
+            .filter(deletion_requests::Column::Id.eq(id))
+            .one(db)
+            .await?
+            .map(|r| Node::DeletionRequest(DeletionRequest(r))),
         _ => None,
     };
     node.ok_or(AppError::NotFound)

@@ -19,6 +19,10 @@ use super::HttpState;
 use super::negotiate::{self, ResponseMedia};
 use crate::error::{AppError, ErrorCode, INTERNAL_MESSAGE};
 
+/// The largest request body: a 10 MiB attachment in base64 with room for
+/// the rest of the request. Larger bodies are refused with 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(media) = negotiate::response_media(&headers) else {
         return not_acceptable();
@@ -247,12 +251,29 @@ fn classify(error: &ServerError) -> (ErrorCode, Option<String>) {
     if message.starts_with("Query is too complex") || message.starts_with("Query is nested too deep") {
         return (ErrorCode::QueryTooComplex, None);
     }
-    let argument =
-        message.split_once("argument \"").and_then(|(_, rest)| rest.split_once('"')).map(|(name, _)| name.to_owned());
+    let argument = message
+        .split_once("argument \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(name, _)| name.to_owned())
+        .or_else(|| input_argument(message));
     if error.path.is_empty() || argument.is_some() || message.starts_with("Failed to parse") {
         return (ErrorCode::BadUserInput, argument);
     }
     (ErrorCode::Internal, None)
+}
+
+/// The argument an input object arrives in, from async-graphql's "occurred
+/// while parsing "CreateOrderInput"" (which names the type, not the
+/// argument): this schema passes `...Input` objects as `input` and the
+/// order filter as `filter`.
+fn input_argument(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("occurred while parsing \"")?;
+    let (type_name, _) = rest.split_once('"')?;
+    match type_name {
+        "OrderFilter" => Some("filter".to_owned()),
+        name if name.ends_with("Input") => Some("input".to_owned()),
+        _ => None,
+    }
 }
 
 fn respond(status: StatusCode, media: ResponseMedia, body: &Value) -> Response {
@@ -290,7 +311,15 @@ fn not_acceptable() -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::is_mutation;
+    use super::{input_argument, is_mutation};
+
+    #[test]
+    fn input_objects_are_named_by_their_argument() {
+        let money = "Failed to parse \"Money\": bad (occurred while parsing \"CreateOrderInput\")";
+        assert_eq!(input_argument(money).as_deref(), Some("input"));
+        assert_eq!(input_argument("x (occurred while parsing \"OrderFilter\")").as_deref(), Some("filter"));
+        assert_eq!(input_argument("Failed to parse \"Int\""), None);
+    }
 
     #[test]
     fn finds_the_operation_get_would_run() {

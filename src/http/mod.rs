@@ -1,11 +1,13 @@
 //! The HTTP surface: routes, request ids and tracing spans.
 
+pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod negotiate;
 pub mod ws;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::routing::get;
 use tower::ServiceBuilder;
@@ -30,8 +32,9 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
     let graphiql = state.config.environment != Environment::Production;
     let http = HttpState { state, schema, graphiql };
     Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql", get(graphql::get).post(graphql::post).layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES)))
         .route("/graphql/ws", get(ws::upgrade))
+        .route("/export/orders.csv", get(export::orders_csv))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .with_state(http)

@@ -316,7 +316,7 @@ pub enum NoteVisibility {
     Internal,
 }
 
-pub struct Note(notes::Model);
+pub struct Note(pub(crate) notes::Model);
 
 #[Object]
 impl Note {
@@ -341,7 +341,7 @@ async fn required_user(ctx: &Context<'_>, id: &str) -> Result<User> {
     user(ctx, Some(id)).await?.ok_or_else(|| AppError::internal(anyhow::anyhow!("user {id} is missing")).into())
 }
 
-pub struct Attachment(attachments::Model);
+pub struct Attachment(pub(crate) attachments::Model);
 
 #[Object]
 impl Attachment {
@@ -369,9 +369,9 @@ impl Attachment {
 }
 
 pub struct TimeEntry {
-    m: time_entries::Model,
-    access: CostAccess,
-    me: Option<String>,
+    pub(crate) m: time_entries::Model,
+    pub(crate) access: CostAccess,
+    pub(crate) me: Option<String>,
 }
 
 #[Object]
@@ -405,7 +405,7 @@ impl TimeEntry {
     }
 }
 
-pub struct CostLine(cost_lines::Model);
+pub struct CostLine(pub(crate) cost_lines::Model);
 
 #[Object]
 impl CostLine {
@@ -426,7 +426,7 @@ impl CostLine {
     }
 }
 
-pub struct PartUsage(part_usages::Model);
+pub struct PartUsage(pub(crate) part_usages::Model);
 
 #[Object]
 impl PartUsage {
@@ -444,7 +444,7 @@ impl PartUsage {
     }
 }
 
-pub struct ProcedureStep(procedure_steps::Model);
+pub struct ProcedureStep(pub(crate) procedure_steps::Model);
 
 #[Object]
 impl ProcedureStep {
@@ -735,9 +735,11 @@ impl OrderQuery {
         let (contents, sort) = match queue {
             Queue::MyWork => (policy::queues::my_work(me), OrderSort::PriorityDesc),
             Queue::MyRequests => (policy::queues::my_requests(me), OrderSort::CreatedDesc),
-            Queue::Approvals | Queue::Review | Queue::DeletionRequests | Queue::FailedSends => {
+            Queue::Review => (policy::queues::review(principal), OrderSort::UpdatedDesc),
+            Queue::DeletionRequests => (policy::queues::deletion_requests(principal), OrderSort::UpdatedDesc),
+            Queue::Approvals | Queue::FailedSends => {
                 return Err(
-                    AppError::bad_input("queue", "this queue arrives with the workflow and vendor features").into()
+                    AppError::bad_input("queue", "this queue arrives with the vendor and approval features").into()
                 );
             }
         };

@@ -53,4 +53,32 @@ impl Action {
         Self::RequestDeletion,
         Self::Delete,
     ];
+
+    /// The name in audit actions (`order.close_review`).
+    pub const fn snake_name(self) -> &'static str {
+        match self {
+            Self::View => "view",
+            Self::EditDetails => "edit_details",
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+            Self::Resubmit => "resubmit",
+            Self::Assign => "assign",
+            Self::Start => "start",
+            Self::SubmitForReview => "submit_for_review",
+            Self::CloseReview => "close_review",
+            Self::RequestRework => "request_rework",
+            Self::Send => "send",
+            Self::Resend => "resend",
+            Self::MarkFulfilled => "mark_fulfilled",
+            Self::Cancel => "cancel",
+            Self::Archive => "archive",
+            Self::Unarchive => "unarchive",
+            Self::OverrideVendor => "override_vendor",
+            Self::AddNote => "add_note",
+            Self::AddInternalNote => "add_internal_note",
+            Self::LogWork => "log_work",
+            Self::RequestDeletion => "request_deletion",
+            Self::Delete => "delete",
+        }
+    }
 }

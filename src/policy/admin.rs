@@ -3,9 +3,13 @@
 //!
 //! Reach follows scope: a root-account principal reaches every account of the
 //! organization, a child-account principal its own account only.
+//!
+//! Reports (DOMAIN.md sections 5 and 9) are decided here too: who reads the
+//! order statistics, the audit log (and which of its events, in SQL) and the
+//! CSV export.
 
-use entity::{accounts, api_tokens, assets, sites, users};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use entity::{accounts, api_tokens, assets, audit_events, orders, sites, users};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::Decision;
@@ -89,6 +93,135 @@ pub fn explain(principal: &Principal, user_account_id: &str) -> Decision {
     administer(principal, user_account_id)
 }
 
+/// A person's role among `roles` held in any binding (account, site or site
+/// group); tokens hold none.
+fn any_binding(principal: &Principal, roles: &[Role]) -> Option<Role> {
+    let Actor::User(user) = &principal.actor else { return None };
+    roles.iter().copied().find(|role| user.bindings.iter().any(|b| b.role == *role))
+}
+
+/// `orderStats` (DOMAIN.md section 9): ADMIN, PLANNER and TECHNICIAN
+/// (read-only, seed 004) in any binding. The figures cover only the orders
+/// the caller sees ([`super::filter::visible_orders`]), so a site-bound
+/// binding yields that site's figures.
+pub fn read_stats(principal: &Principal) -> Decision {
+    if is_token(principal) {
+        return Decision::deny("API tokens do not read metrics");
+    }
+    match any_binding(principal, &[Role::Admin, Role::Planner, Role::Technician]) {
+        Some(Role::Admin) => Decision::allow("ADMIN reads metrics"),
+        Some(Role::Planner) => Decision::allow("PLANNER reads metrics"),
+        Some(_) => Decision::allow("TECHNICIAN reads metrics (read-only)"),
+        None => Decision::deny("metrics are read by ADMIN, PLANNER and TECHNICIAN"),
+    }
+}
+
+/// `GET /export/orders.csv` (DOMAIN.md section 9): ADMIN in any binding; the
+/// rows are the orders the caller sees.
+pub fn export_orders(principal: &Principal) -> Decision {
+    if is_token(principal) {
+        return Decision::deny("API tokens do not export orders");
+    }
+    match any_binding(principal, &[Role::Admin]) {
+        Some(_) => Decision::allow("ADMIN exports the orders they see"),
+        None => Decision::deny("only ADMIN exports orders"),
+    }
+}
+
+/// `auditLog` beyond one order's history (DOMAIN.md section 5: "ADMIN reads
+/// the whole log"): ADMIN in any binding. Which events, [`visible_audit_events`]
+/// says; one order's history is `order::read_history`.
+pub fn read_audit_log(principal: &Principal) -> Decision {
+    if is_token(principal) {
+        return Decision::deny("API tokens do not read the audit log");
+    }
+    match any_binding(principal, &[Role::Admin]) {
+        Some(_) => Decision::allow("ADMIN reads the audit log"),
+        None => Decision::deny(
+            "the audit log is read by ADMIN; PLANNER reads the history of one order in scope (give `orderId`)",
+        ),
+    }
+}
+
+/// The audit events ADMIN reads, as SQL:
+///
+/// - ADMIN bound at account level in the root account: every event of the
+///   organization (deleted orders' included: their history stays);
+/// - any other ADMIN: the events of the orders they see, and, when bound at
+///   account level, the events of their account's records (the account, its
+///   users, sites, assets and API tokens). Never another child account's.
+///
+/// Nothing for everyone else.
+pub fn visible_audit_events(principal: &Principal) -> Condition {
+    let base = Condition::all().add(audit_events::Column::OrganizationId.eq(principal.organization_id.as_str()));
+    if any_binding(principal, &[Role::Admin]).is_none() {
+        return base.add(Expr::val(1).eq(0));
+    }
+    let account_admin = account_role(principal, &[Role::Admin], &principal.account_id).is_some();
+    if account_admin && principal.root_account {
+        return base;
+    }
+    let visible = Query::select()
+        .column((orders::Entity, orders::Column::Id))
+        .from(orders::Entity)
+        .cond_where(super::filter::visible_orders(principal))
+        .take();
+    let mut any = Condition::any().add(audit_events::Column::OrderId.in_subquery(visible));
+    if account_admin {
+        any = any.add(records_of_account(&principal.account_id));
+    }
+    base.add(any)
+}
+
+/// Audit events about the records of one account (entity types as written
+/// by `org::service`). Organization-wide records (the organization, site
+/// groups) belong to the root account's log.
+fn records_of_account(account_id: &str) -> Condition {
+    let about = |entity_type: &str, ids: SelectStatement| {
+        Condition::all()
+            .add(audit_events::Column::EntityType.eq(entity_type))
+            .add(audit_events::Column::EntityId.in_subquery(ids))
+    };
+    let sites_of_account = || {
+        Query::select()
+            .column(sites::Column::Id)
+            .from(sites::Entity)
+            .and_where(sites::Column::AccountId.eq(account_id))
+            .take()
+    };
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(audit_events::Column::EntityType.eq("account"))
+                .add(audit_events::Column::EntityId.eq(account_id)),
+        )
+        .add(about(
+            "user",
+            Query::select()
+                .column(users::Column::Id)
+                .from(users::Entity)
+                .and_where(users::Column::AccountId.eq(account_id))
+                .take(),
+        ))
+        .add(about("site", sites_of_account()))
+        .add(about(
+            "asset",
+            Query::select()
+                .column(assets::Column::Id)
+                .from(assets::Entity)
+                .and_where(assets::Column::SiteId.in_subquery(sites_of_account()))
+                .take(),
+        ))
+        .add(about(
+            "api_token",
+            Query::select()
+                .column(api_tokens::Column::Id)
+                .from(api_tokens::Entity)
+                .and_where(api_tokens::Column::AccountId.eq(account_id))
+                .take(),
+        ))
+}
+
 /// Accounts whose records (users, sites) the principal sees: the root sees
 /// all; a child account sees its own and the organization-wide root's.
 fn visible_accounts(principal: &Principal, column: Expr) -> Condition {
@@ -139,5 +272,81 @@ pub fn visible_api_tokens(principal: &Principal) -> Condition {
         None => base.add(Expr::val(1).eq(0)),
         Some(_) if principal.root_account => base,
         Some(_) => base.add(api_tokens::Column::AccountId.eq(principal.account_id.as_str())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{RoleBinding, TokenActor, UserActor};
+
+    fn person(root: bool, bindings: &[(Role, BindingScope)]) -> Principal {
+        Principal {
+            organization_id: "org_1".into(),
+            account_id: if root { "acc_root" } else { "acc_a" }.into(),
+            root_account: root,
+            settings: Default::default(),
+            actor: Actor::User(UserActor {
+                user_id: "usr_1".into(),
+                bindings: bindings
+                    .iter()
+                    .map(|(role, scope)| RoleBinding { role: *role, scope: scope.clone() })
+                    .collect(),
+            }),
+        }
+    }
+
+    fn token() -> Principal {
+        Principal {
+            actor: Actor::Token(TokenActor {
+                token_id: "tok_1".into(),
+                name: "erp".into(),
+                capabilities: vec!["orders:read".into()],
+                partner_vendor_id: None,
+            }),
+            ..person(true, &[])
+        }
+    }
+
+    #[test]
+    fn who_reads_reports() {
+        let site = || BindingScope::Site("sit_1".into());
+        for role in [Role::Admin, Role::Planner, Role::Technician] {
+            assert!(read_stats(&person(false, &[(role, site())])).allowed, "{role:?}");
+        }
+        for role in [Role::Approver, Role::Requester, Role::Viewer] {
+            assert!(!read_stats(&person(true, &[(role, BindingScope::Account)])).allowed, "{role:?}");
+        }
+        assert!(!read_stats(&token()).allowed);
+
+        let site_admin = person(false, &[(Role::Admin, site())]);
+        assert!(export_orders(&site_admin).allowed && read_audit_log(&site_admin).allowed);
+        let planner = person(true, &[(Role::Planner, BindingScope::Account)]);
+        assert!(!export_orders(&planner).allowed && !read_audit_log(&planner).allowed);
+        assert!(!export_orders(&token()).allowed && !read_audit_log(&token()).allowed);
+    }
+
+    fn sql(condition: Condition) -> String {
+        use sea_orm::{DbBackend, EntityTrait, QueryFilter, QueryTrait};
+        audit_events::Entity::find().filter(condition).build(DbBackend::Sqlite).to_string()
+    }
+
+    #[test]
+    fn audit_events_by_reach() {
+        let root_admin = sql(visible_audit_events(&person(true, &[(Role::Admin, BindingScope::Account)])));
+        assert!(root_admin.contains("'org_1'") && !root_admin.contains("orders") && !root_admin.contains("1 = 0"));
+
+        // A child account's admin: visible orders and the account's records.
+        let child_admin = sql(visible_audit_events(&person(false, &[(Role::Admin, BindingScope::Account)])));
+        assert!(child_admin.contains("\"orders\"") && child_admin.contains("\"users\""), "{child_admin}");
+        assert!(child_admin.contains("'acc_a'"), "{child_admin}");
+
+        // A site-bound root admin is not the root's account admin: orders only.
+        let site_admin = sql(visible_audit_events(&person(true, &[(Role::Admin, BindingScope::Site("sit_1".into()))])));
+        assert!(site_admin.contains("\"orders\"") && !site_admin.contains("\"users\""), "{site_admin}");
+
+        for nobody in [person(true, &[(Role::Planner, BindingScope::Account)]), token()] {
+            assert!(sql(visible_audit_events(&nobody)).contains("1 = 0"));
+        }
     }
 }

@@ -70,6 +70,16 @@ pub fn visible_orders(principal: &Principal) -> Condition {
     }
 }
 
+/// The orders on which a user holds one of `roles` (in scope, at the
+/// order's site); nothing for tokens. Combined with [`visible_orders`] by the
+/// queues that only some roles work (REVIEW, DELETION_REQUESTS).
+pub fn orders_with_roles(principal: &Principal, roles: &[Role]) -> Condition {
+    let Actor::User(user) = &principal.actor else {
+        return Condition::all().add(nothing());
+    };
+    covered(principal, reach(user, roles), None).unwrap_or_else(|| Condition::all().add(nothing()))
+}
+
 /// Orders in the principal's visible scope within `reach`, and `extra`.
 fn covered(principal: &Principal, reach: Reach, extra: Option<Condition>) -> Option<Condition> {
     let mut condition = with_scope(Condition::all(), principal);

@@ -402,3 +402,100 @@ pub fn read_order_field(principal: &Principal, field: &str) -> Decision {
         Decision::allow("readable by whoever sees the order")
     }
 }
+
+/// Where a new order goes: its site (and the site's scope tag), if any.
+#[derive(Debug, Clone, Copy)]
+pub struct NewOrderAt<'a> {
+    pub site_id: Option<&'a str>,
+    pub site_scope: Option<&'a str>,
+}
+
+fn creator_roles(creator: &Principal, at: NewOrderAt<'_>) -> Option<RoleSet> {
+    let Actor::User(user) = &creator.actor else { return None };
+    Some(RoleSet::covering(creator, user, at.site_scope, at.site_id))
+}
+
+/// `createOrder` (section 4): any role but VIEWER, in scope. `creator` is
+/// the person the order is created by or for (a token's `onBehalfOf`).
+pub fn create(creator: &Principal, at: NewOrderAt<'_>) -> Decision {
+    let Some(roles) = creator_roles(creator, at) else {
+        return Decision::deny("orders are created by people, or by tokens on behalf of one");
+    };
+    [Role::Admin, Role::Planner, Role::Approver, Role::Technician, Role::Requester]
+        .into_iter()
+        .find(|r| roles.has(*r))
+        .map(|r| Decision::allow(in_scope(r)))
+        .unwrap_or(Decision::deny("creating orders needs a role other than VIEWER covering the site"))
+}
+
+/// Intake approval (section 4): an order created by someone who holds none
+/// of APPROVER, PLANNER and ADMIN at the site waits for an approver, when
+/// the site has any.
+pub fn needs_intake(creator: &Principal, at: NewOrderAt<'_>, site_has_approvers: bool) -> bool {
+    let roles = creator_roles(creator, at).unwrap_or_default();
+    site_has_approvers && ![Role::Admin, Role::Planner, Role::Approver].iter().any(|r| roles.has(*r))
+}
+
+/// Assignees named at creation: whoever may assign an order at the site
+/// (PLANNER, ADMIN); the owner and assignees assign once it exists.
+pub fn assign_at_creation(creator: &Principal, at: NewOrderAt<'_>) -> Decision {
+    let roles = creator_roles(creator, at).unwrap_or_default();
+    if roles.has(Role::Admin) || roles.has(Role::Planner) {
+        Decision::allow("PLANNER or ADMIN in scope assigns")
+    } else {
+        Decision::deny("only PLANNER and ADMIN in scope name assignees at creation")
+    }
+}
+
+/// A vendor chosen at creation instead of the resolved one: as
+/// `OVERRIDE_VENDOR` would allow on the new order.
+pub fn choose_vendor_at_creation(creator: &Principal, at: NewOrderAt<'_>) -> Decision {
+    let roles = creator_roles(creator, at).unwrap_or_default();
+    if roles.has(Role::Admin) {
+        Decision::allow("ADMIN in scope")
+    } else if creator.settings.non_admin_vendor_override {
+        Decision::allow("the account allows vendor overrides; the creator owns the new order")
+    } else {
+        Decision::deny("only ADMIN chooses the vendor (the account does not allow others)")
+    }
+}
+
+/// A token creating an order for a user: it needs `orders:write`, and the
+/// user must be in the token's scope.
+pub fn create_on_behalf(token: &Principal, user_account_id: &str, user_account_is_root: bool) -> Decision {
+    let Actor::Token(actor) = &token.actor else {
+        return Decision::deny("people create orders as themselves; `onBehalfOf` is for API tokens");
+    };
+    if !actor.has_capability(ORDERS_WRITE) {
+        return Decision::deny("the token lacks the orders:write capability");
+    }
+    let scope = if user_account_is_root { None } else { Some(user_account_id) };
+    if scope_visible(token, scope) {
+        Decision::allow("API token with orders:write, for a user in its scope")
+    } else {
+        Decision::deny("the user is outside the token's account scope")
+    }
+}
+
+/// Deciding a deletion request (section 5): PLANNER and ADMIN in scope,
+/// never the one who asked.
+pub fn decide_deletion_request(principal: &Principal, facts: &OrderFacts<'_>, requested_by: &str) -> Decision {
+    let Actor::User(user) = &principal.actor else {
+        return Decision::deny("API tokens do not decide deletion requests");
+    };
+    if user.user_id == requested_by {
+        return Decision::deny("separation of duties: nobody decides their own deletion request");
+    }
+    Standing::of(principal, user, facts)
+        .by_role(&[Role::Admin, Role::Planner])
+        .unwrap_or(Decision::deny("deletion requests are decided by PLANNER and ADMIN in scope"))
+}
+
+/// Withdrawing a deletion request: the one who made it.
+pub fn withdraw_deletion_request(principal: &Principal, requested_by: &str) -> Decision {
+    if principal.user_id() == Some(requested_by) {
+        Decision::allow("the requester withdraws their request")
+    } else {
+        Decision::deny("only the requester withdraws a deletion request")
+    }
+}

@@ -2,4 +2,43 @@
 //! data, and the transitions that apply it atomically with their audit and
 //! order events.
 
+pub mod create;
+pub mod deletion;
+pub mod graphql;
+mod input;
 pub mod machine;
+pub mod service;
+pub mod work;
+
+/// What happened to an order, as the outbox and the contract's
+/// `OrderEventKind` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    Updated,
+    StatusChanged,
+    Assigned,
+    NoteAdded,
+    ApprovalRecorded,
+    DeletionRequested,
+    Deleted,
+    Archived,
+    Unarchived,
+}
+
+impl EventKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Updated => "UPDATED",
+            Self::StatusChanged => "STATUS_CHANGED",
+            Self::Assigned => "ASSIGNED",
+            Self::NoteAdded => "NOTE_ADDED",
+            Self::ApprovalRecorded => "APPROVAL_RECORDED",
+            Self::DeletionRequested => "DELETION_REQUESTED",
+            Self::Deleted => "DELETED",
+            Self::Archived => "ARCHIVED",
+            Self::Unarchived => "UNARCHIVED",
+        }
+    }
+}

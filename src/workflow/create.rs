@@ -1,0 +1,381 @@
+//! `createOrder`: who creates, for whom, where; the order's number, scope,
+//! intake approval and first rows, in one transaction.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{
+    accounts, approval_steps, assets, order_assignees, order_tags, orders, procedure_steps, role_bindings,
+    site_group_members, sites, users, vendors,
+};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+
+use super::EventKind;
+use super::input::{self, MAX_LABEL_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+use super::service::{self, Change};
+use crate::audit::AuditActor;
+use crate::auth::{Actor, Principal};
+use crate::error::{AppError, AppResult};
+use crate::graphql::ContextExt;
+use crate::graphql::scalars::Money;
+use crate::ids::IdKind;
+use crate::orders::graphql::Order;
+use crate::orders::model::{OrderKind, OrderStatus, Priority};
+use crate::orders::numbering;
+use crate::orders::record::INTAKE_SOURCE;
+use crate::org::input::Tag;
+use crate::org::model::Role;
+use crate::policy::order::NewOrderAt;
+use crate::policy::{self, Action, admin, vendor_filter::visible_vendors};
+use crate::time::{now_micros, to_micros};
+
+/// At most this many procedure steps per order.
+const MAX_STEPS: usize = 100;
+
+/// The contract's `CreateOrderInput`.
+#[derive(InputObject)]
+pub struct CreateOrderInput {
+    kind: OrderKind,
+    title: String,
+    description: Option<String>,
+    priority: Option<Priority>,
+    site_id: Option<ID>,
+    asset_id: Option<ID>,
+    tags: Option<Vec<String>>,
+    estimated_cost: Option<Money>,
+    due_at: Option<DateTime<Utc>>,
+    /// On behalf of someone else: they own the order.
+    owner_id: Option<ID>,
+    /// Required for API tokens: the user the order is created for.
+    on_behalf_of: Option<ID>,
+    assignee_ids: Option<Vec<ID>>,
+    /// A vendor instead of the resolved one; needs OVERRIDE_VENDOR.
+    vendor_id: Option<ID>,
+    procedure: Option<Vec<String>>,
+}
+
+fn allowed(decision: policy::Decision) -> AppResult<()> {
+    if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason)) }
+}
+
+/// An active user of the organization that the caller's scope sees.
+async fn user_in_scope(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    field: &str,
+    id: &str,
+) -> AppResult<users::Model> {
+    users::Entity::find()
+        .filter(admin::visible_users(principal))
+        .filter(users::Column::Id.eq(id))
+        .filter(users::Column::Active.eq(true))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::bad_input(field, "no such active user"))
+}
+
+/// The asset `id`, visible to the caller and (when `site_id` is given) at
+/// that site.
+pub async fn asset_at(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    field: &str,
+    id: &str,
+    site_id: Option<&str>,
+) -> AppResult<assets::Model> {
+    let asset = assets::Entity::find()
+        .filter(admin::visible_assets(principal))
+        .filter(assets::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::bad_input(field, "no such asset"))?;
+    if site_id.is_some_and(|site| site != asset.site_id) {
+        return Err(AppError::bad_input(field, "the asset is at another site"));
+    }
+    Ok(asset)
+}
+
+/// The root account's id of an organization.
+async fn root_account<C: ConnectionTrait>(conn: &C, organization_id: &str) -> AppResult<String> {
+    accounts::Entity::find()
+        .filter(accounts::Column::OrganizationId.eq(organization_id))
+        .filter(accounts::Column::ParentId.is_null())
+        .one(conn)
+        .await?
+        .map(|a| a.id)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("organization {organization_id} has no root account")))
+}
+
+/// Whether any active user holds APPROVER covering the site: bound at the
+/// site, at a group holding it, or account-wide in an account that sees it.
+async fn site_has_approvers<C: ConnectionTrait>(conn: &C, site: &sites::Model, root: &str) -> AppResult<bool> {
+    let groups = Query::select()
+        .column(site_group_members::Column::SiteGroupId)
+        .from(site_group_members::Entity)
+        .and_where(site_group_members::Column::SiteId.eq(site.id.as_str()))
+        .take();
+    let account_users = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::OrganizationId.eq(site.organization_id.as_str()))
+        .and_where(users::Column::AccountId.is_in([site.account_id.as_str(), root]))
+        .take();
+    let active = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::OrganizationId.eq(site.organization_id.as_str()))
+        .and_where(users::Column::Active.eq(true))
+        .take();
+    let found = role_bindings::Entity::find()
+        .filter(role_bindings::Column::Role.eq(Role::Approver.as_str()))
+        .filter(role_bindings::Column::UserId.in_subquery(active))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(role_bindings::Column::ScopeKind.eq("SITE"))
+                        .add(role_bindings::Column::ScopeTarget.eq(site.id.as_str())),
+                )
+                .add(
+                    Condition::all()
+                        .add(role_bindings::Column::ScopeKind.eq("SITE_GROUP"))
+                        .add(role_bindings::Column::ScopeTarget.in_subquery(groups)),
+                )
+                .add(
+                    Condition::all()
+                        .add(role_bindings::Column::ScopeKind.eq("ACCOUNT"))
+                        .add(role_bindings::Column::UserId.in_subquery(account_users)),
+                ),
+        )
+        .one(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+#[derive(Default)]
+pub struct CreateMutation;
+
+#[Object]
+impl CreateMutation {
+    /// Creates an order: PENDING_APPROVAL when an intake approval is needed
+    /// (its creator holds none of APPROVER, PLANNER, ADMIN at a site that has
+    /// approvers), else OPEN. API tokens create on behalf of a user
+    /// (`onBehalfOf`), who is then its creator.
+    async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<Order> {
+        let (principal, state) = (ctx.principal()?, ctx.state()?);
+        let db = &state.db;
+
+        // Who creates: the caller, or the user a token acts for.
+        let creator = match (&principal.actor, &input.on_behalf_of) {
+            (Actor::Token(_), None) => {
+                return Err(
+                    AppError::bad_input("input.onBehalfOf", "API tokens create orders on behalf of a user").into()
+                );
+            }
+            (Actor::Token(_), Some(user_id)) => {
+                // Tokens list no people; the policy checks the user's scope.
+                let user = users::Entity::find_by_id(user_id.as_str())
+                    .filter(users::Column::OrganizationId.eq(principal.organization_id.as_str()))
+                    .filter(users::Column::Active.eq(true))
+                    .one(db)
+                    .await?
+                    .ok_or_else(|| AppError::bad_input("input.onBehalfOf", "no such active user"))?;
+                let account =
+                    accounts::Entity::find_by_id(&user.account_id).one(db).await?.ok_or(AppError::NotFound)?;
+                allowed(policy::order::create_on_behalf(principal, &account.id, account.parent_id.is_none()))?;
+                state
+                    .auth
+                    .user(&user.id)
+                    .await
+                    .map_err(|_| AppError::bad_input("input.onBehalfOf", "the user cannot sign in"))?
+            }
+            (Actor::User(_), Some(_)) => {
+                return Err(AppError::bad_input(
+                    "input.onBehalfOf",
+                    "only API tokens act on behalf of a user; use ownerId",
+                )
+                .into());
+            }
+            (Actor::User(_), None) => principal.clone(),
+        };
+        let creator_id = creator.user_id().unwrap_or_default().to_owned();
+
+        let title = input::required("input.title", &input.title, MAX_TITLE_CHARS)?;
+        let description = input::optional("input.description", input.description.as_deref(), MAX_TEXT_CHARS)?;
+        let tags = Tag::parse_all("input.tags", input.tags.as_deref().unwrap_or_default())?;
+        let estimated = input.estimated_cost.map(|m| input::not_negative("input.estimatedCost", m.0)).transpose()?;
+        let steps = input.procedure.unwrap_or_default();
+        if steps.len() > MAX_STEPS {
+            return Err(AppError::bad_input("input.procedure", format!("at most {MAX_STEPS} steps")).into());
+        }
+        let steps = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| input::required(&format!("input.procedure[{i}]"), s, MAX_LABEL_CHARS))
+            .collect::<AppResult<Vec<_>>>()?;
+
+        // Where: the site (or the asset's), as the creator sees it.
+        let asset = match &input.asset_id {
+            Some(id) => {
+                Some(asset_at(db, &creator, "input.assetId", id, input.site_id.as_ref().map(|s| s.as_str())).await?)
+            }
+            None => None,
+        };
+        let site_id = input.site_id.as_ref().map(|s| s.as_str()).or(asset.as_ref().map(|a| a.site_id.as_str()));
+        let site = match site_id {
+            Some(id) => Some(
+                sites::Entity::find()
+                    .filter(admin::visible_sites(&creator))
+                    .filter(sites::Column::Id.eq(id))
+                    .one(db)
+                    .await?
+                    .ok_or_else(|| AppError::bad_input("input.siteId", "no such site"))?,
+            ),
+            None => None,
+        };
+        let root = root_account(db, &creator.organization_id).await?;
+        let site_scope = site.as_ref().map(|s| s.account_id.as_str()).filter(|a| *a != root);
+        let at = NewOrderAt { site_id: site.as_ref().map(|s| s.id.as_str()), site_scope };
+        allowed(policy::order::create(&creator, at))?;
+
+        // For whom: the owner (default the creator); the order takes the
+        // owner's account as its scope.
+        let owner = match &input.owner_id {
+            Some(id) => user_in_scope(db, &creator, "input.ownerId", id).await?,
+            None => users::Entity::find_by_id(&creator_id).one(db).await?.ok_or(AppError::NotFound)?,
+        };
+        let scope = (owner.account_id != root).then(|| owner.account_id.clone());
+
+        let assignees = match &input.assignee_ids {
+            Some(ids) if !ids.is_empty() => {
+                allowed(policy::order::assign_at_creation(&creator, at))?;
+                let mut found = Vec::new();
+                for (i, id) in ids.iter().enumerate() {
+                    let user = user_in_scope(db, &creator, &format!("input.assigneeIds[{i}]"), id).await?;
+                    if !found.contains(&user.id) {
+                        found.push(user.id);
+                    }
+                }
+                found
+            }
+            _ => Vec::new(),
+        };
+        let vendor = match &input.vendor_id {
+            Some(id) => {
+                if input.kind == OrderKind::Work {
+                    return Err(AppError::bad_input("input.vendorId", "work orders have no vendor").into());
+                }
+                allowed(policy::order::choose_vendor_at_creation(&creator, at))?;
+                let vendor = vendors::Entity::find()
+                    .filter(visible_vendors(&creator))
+                    .filter(vendors::Column::Id.eq(id.as_str()))
+                    .one(db)
+                    .await?
+                    .ok_or_else(|| AppError::bad_input("input.vendorId", "no such vendor"))?;
+                Some(vendor.id)
+            }
+            None => None,
+        };
+
+        let intake = match &site {
+            Some(site) => policy::order::needs_intake(&creator, at, site_has_approvers(db, site, &root).await?),
+            None => false,
+        };
+        let status = if intake { OrderStatus::PendingApproval } else { OrderStatus::Open };
+
+        let txn = db.begin().await?;
+        let now = now_micros();
+        let id = IdKind::Order.new_id();
+        let number = numbering::next_number(&txn, &creator.organization_id, input.kind).await?;
+        let model = orders::ActiveModel {
+            id: Set(id.clone()),
+            organization_id: Set(creator.organization_id.clone()),
+            number: Set(number.clone()),
+            kind: Set(input.kind.as_str().to_owned()),
+            title: Set(title),
+            description: Set(description),
+            priority: Set(input.priority.unwrap_or(Priority::Medium).rank()),
+            status: Set(status.as_str().to_owned()),
+            archived: Set(false),
+            version: Set(1),
+            site_id: Set(site.as_ref().map(|s| s.id.clone())),
+            asset_id: Set(asset.as_ref().map(|a| a.id.clone())),
+            scope_account_id: Set(scope),
+            creator_id: Set(creator_id.clone()),
+            owner_id: Set(owner.id.clone()),
+            via_token_id: Set(match &principal.actor {
+                Actor::Token(t) => Some(t.token_id.clone()),
+                Actor::User(_) => None,
+            }),
+            vendor_id: Set(vendor),
+            estimated_cost_cents: Set(estimated),
+            resolution: Set(None),
+            due_at: Set(input.due_at.map(to_micros)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            closed_at: Set(None),
+            deleted_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        for user_id in &assignees {
+            order_assignees::ActiveModel {
+                order_id: Set(id.clone()),
+                user_id: Set(user_id.clone()),
+                assigned_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        for tag in &tags {
+            order_tags::ActiveModel { order_id: Set(id.clone()), tag: Set(tag.as_str().to_owned()) }
+                .insert(&txn)
+                .await?;
+        }
+        for (position, text) in steps.into_iter().enumerate() {
+            procedure_steps::ActiveModel {
+                id: Set(IdKind::ProcedureStep.new_id()),
+                order_id: Set(id.clone()),
+                position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+                text: Set(text),
+                done: Set(false),
+                done_by: Set(None),
+                done_at: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        if intake {
+            approval_steps::ActiveModel {
+                id: Set(IdKind::ApprovalStep.new_id()),
+                order_id: Set(id.clone()),
+                position: Set(0),
+                source: Set(INTAKE_SOURCE.to_owned()),
+                decision: Set(None),
+                decided_by: Set(None),
+                decided_at: Set(None),
+                reason: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let record = service::reload(&txn, &model.id).await?;
+        let actor = match &principal.actor {
+            Actor::Token(_) => AuditActor::OnBehalf { principal, user_id: &creator_id },
+            Actor::User(_) => AuditActor::Principal(principal),
+        };
+        let change = Change::new(Action::View, EventKind::Created)
+            .note("number", json!([null, number]))
+            .note("status", json!([null, status.as_str()]))
+            .note("assignees", json!([null, assignees]));
+        service::record_as(&txn, actor, &record, change, "order.create").await?;
+        txn.commit().await?;
+        Ok(Order(Arc::new(record)))
+    }
+}

@@ -1,0 +1,269 @@
+//! Deletion (DOMAIN.md section 5): requests that PLANNER and ADMIN in scope
+//! decide, and `deleteOrder`, which writes a tombstone. A deleted order
+//! leaves every query; its audit history stays.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{deletion_requests, orders};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use super::EventKind;
+use super::input::{self, MAX_TEXT_CHARS};
+use super::service::{self, Change};
+use crate::audit::AuditActor;
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::graphql::ContextExt;
+use crate::graphql::loaders::UserById;
+use crate::ids::IdKind;
+use crate::orders::graphql::Order;
+use crate::orders::record::OrderRecord;
+use crate::org::graphql::User;
+use crate::policy::{self, Action, queues::visible_deletion_requests};
+use crate::time::{from_micros, now_micros};
+
+const PENDING: &str = "PENDING";
+
+pub struct DeletionRequest(pub(crate) deletion_requests::Model);
+
+#[Object]
+impl DeletionRequest {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// The order, also once deleted (the request is its record).
+    async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+        Ok(Order(Arc::new(service::reload(&ctx.state()?.db, &self.0.order_id).await?)))
+    }
+    async fn requested_by(&self, ctx: &Context<'_>) -> Result<User> {
+        user(ctx, &self.0.requested_by).await?.ok_or_else(|| AppError::NotFound.into())
+    }
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    /// PENDING, APPROVED, DENIED or WITHDRAWN.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn decided_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match &self.0.decided_by {
+            Some(id) => user(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        from_micros(self.0.created_at)
+    }
+}
+
+async fn user(ctx: &Context<'_>, id: &str) -> Result<Option<User>> {
+    let loaded = ctx.loaders()?.load_one(UserById(id.to_owned())).await.map_err(crate::graphql::loaders::to_app)?;
+    Ok(loaded.map(User::from))
+}
+
+/// A pending request the caller may see, with its order's facts.
+async fn pending_request<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    id: &str,
+) -> AppResult<(deletion_requests::Model, OrderRecord)> {
+    let request = deletion_requests::Entity::find_by_id(id)
+        .filter(visible_deletion_requests(principal))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if request.status != PENDING {
+        return Err(AppError::InvalidTransition(format!("the request is already {}", request.status)));
+    }
+    let order = service::load_in(conn, principal, &request.order_id).await?;
+    Ok((request, order))
+}
+
+/// Marks a pending request decided, if it still is (else CONFLICT).
+async fn decide<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    request: &deletion_requests::Model,
+    status: &str,
+    reason: Option<String>,
+) -> AppResult<()> {
+    let updated = deletion_requests::Entity::update_many()
+        .col_expr(deletion_requests::Column::Status, Expr::value(status))
+        .col_expr(deletion_requests::Column::DecidedBy, Expr::value(principal.user_id().map(str::to_owned)))
+        .col_expr(deletion_requests::Column::DecidedAt, Expr::value(Some(now_micros())))
+        .col_expr(deletion_requests::Column::DecisionReason, Expr::value(reason))
+        .filter(deletion_requests::Column::Id.eq(request.id.as_str()))
+        .filter(deletion_requests::Column::Status.eq(PENDING))
+        .exec(conn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(AppError::Conflict);
+    }
+    Ok(())
+}
+
+/// Tombstones the order and approves every pending request for it.
+async fn tombstone<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    order: &OrderRecord,
+    change: Change,
+) -> AppResult<()> {
+    let change = change.set(orders::Column::DeletedAt, now_micros(), "deleted", [json!(false), json!(true)]);
+    service::claim(conn, order, &change).await?;
+    deletion_requests::Entity::update_many()
+        .col_expr(deletion_requests::Column::Status, Expr::value("APPROVED"))
+        .col_expr(deletion_requests::Column::DecidedBy, Expr::value(principal.user_id().map(str::to_owned)))
+        .col_expr(deletion_requests::Column::DecidedAt, Expr::value(Some(now_micros())))
+        .filter(deletion_requests::Column::OrderId.eq(order.model.id.as_str()))
+        .filter(deletion_requests::Column::Status.eq(PENDING))
+        .exec(conn)
+        .await?;
+    service::record(conn, AuditActor::Principal(principal), order, change).await
+}
+
+async fn reread<C: ConnectionTrait>(conn: &C, id: &str) -> AppResult<DeletionRequest> {
+    Ok(DeletionRequest(deletion_requests::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)?))
+}
+
+fn allowed(decision: policy::Decision) -> AppResult<()> {
+    if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason)) }
+}
+
+#[derive(Default)]
+pub struct DeletionQuery;
+
+#[Object]
+impl DeletionQuery {
+    /// Deletion requests on orders the caller decides (PLANNER, ADMIN in
+    /// scope), and the caller's own; newest first, optionally by status.
+    async fn deletion_requests(&self, ctx: &Context<'_>, status: Option<String>) -> Result<Vec<DeletionRequest>> {
+        let principal = ctx.principal()?;
+        let mut query = deletion_requests::Entity::find().filter(visible_deletion_requests(principal));
+        if let Some(status) = status {
+            let status = status.trim().to_uppercase();
+            if !["PENDING", "APPROVED", "DENIED", "WITHDRAWN"].contains(&status.as_str()) {
+                return Err(AppError::bad_input("status", "one of PENDING, APPROVED, DENIED, WITHDRAWN").into());
+            }
+            query = query.filter(deletion_requests::Column::Status.eq(status));
+        }
+        let rows = query
+            .order_by_desc(deletion_requests::Column::CreatedAt)
+            .order_by_desc(deletion_requests::Column::Id)
+            .all(&ctx.state()?.db)
+            .await?;
+        Ok(rows.into_iter().map(DeletionRequest).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct DeletionMutation;
+
+#[Object]
+impl DeletionMutation {
+    /// Asks PLANNER and ADMIN to delete an order: anyone who sees it, except
+    /// read-only VIEWERs and tokens. One pending request per person and order.
+    async fn request_deletion(&self, ctx: &Context<'_>, order_id: ID, reason: String) -> Result<DeletionRequest> {
+        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let reason = input::required("reason", &reason, MAX_TEXT_CHARS)?;
+        let order = service::load(db, principal, &order_id).await?;
+        service::check(principal, Action::RequestDeletion, &order, None)?;
+        let me = principal.user_id().unwrap_or_default().to_owned();
+        let txn = db.begin().await?;
+        service::touch(&txn, &order, Action::RequestDeletion).await?;
+        let open = deletion_requests::Entity::find()
+            .filter(deletion_requests::Column::OrderId.eq(order.model.id.as_str()))
+            .filter(deletion_requests::Column::RequestedBy.eq(me.as_str()))
+            .filter(deletion_requests::Column::Status.eq(PENDING))
+            .one(&txn)
+            .await?;
+        if open.is_some() {
+            return Err(AppError::bad_input("orderId", "you already asked to delete this order").into());
+        }
+        let request = deletion_requests::ActiveModel {
+            id: Set(IdKind::DeletionRequest.new_id()),
+            organization_id: Set(order.model.organization_id.clone()),
+            order_id: Set(order.model.id.clone()),
+            requested_by: Set(me),
+            reason: Set(reason.clone()),
+            status: Set(PENDING.to_owned()),
+            decided_by: Set(None),
+            decided_at: Set(None),
+            decision_reason: Set(None),
+            created_at: Set(now_micros()),
+        }
+        .insert(&txn)
+        .await?;
+        let change = Change::new(Action::RequestDeletion, EventKind::DeletionRequested)
+            .note("deletionRequest", json!(request.id))
+            .because(Some(reason));
+        service::record(&txn, AuditActor::Principal(principal), &order, change).await?;
+        txn.commit().await?;
+        Ok(DeletionRequest(request))
+    }
+
+    /// The requester takes their pending request back.
+    async fn withdraw_deletion_request(&self, ctx: &Context<'_>, id: ID) -> Result<DeletionRequest> {
+        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let txn = db.begin().await?;
+        let (request, order) = pending_request(&txn, principal, &id).await?;
+        allowed(policy::order::withdraw_deletion_request(principal, &request.requested_by))?;
+        decide(&txn, principal, &request, "WITHDRAWN", None).await?;
+        let change = Change::new(Action::RequestDeletion, EventKind::Updated)
+            .note("deletionRequest", json!({ "id": request.id, "status": [PENDING, "WITHDRAWN"] }));
+        service::record(&txn, AuditActor::Principal(principal), &order, change).await?;
+        txn.commit().await?;
+        Ok(reread(db, &id).await?)
+    }
+
+    /// Approves a request: the order is deleted (a tombstone). PLANNER and
+    /// ADMIN in scope; the requester never decides their own request.
+    async fn approve_deletion(&self, ctx: &Context<'_>, id: ID) -> Result<DeletionRequest> {
+        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let (request, order) = pending_request(db, principal, &id).await?;
+        allowed(policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by))?;
+        let txn = db.begin().await?;
+        let change = Change::new(Action::Delete, EventKind::Deleted)
+            .note("deletionRequest", json!(request.id))
+            .because(Some(request.reason.clone()));
+        tombstone(&txn, principal, &order, change).await?;
+        txn.commit().await?;
+        Ok(reread(db, &id).await?)
+    }
+
+    /// Denies a request; the order stays.
+    async fn deny_deletion(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> Result<DeletionRequest> {
+        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let reason = input::optional("reason", reason.as_deref(), MAX_TEXT_CHARS)?;
+        let txn = db.begin().await?;
+        let (request, order) = pending_request(&txn, principal, &id).await?;
+        allowed(policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by))?;
+        decide(&txn, principal, &request, "DENIED", reason.clone()).await?;
+        let change = Change::new(Action::RequestDeletion, EventKind::Updated)
+            .note("deletionRequest", json!({ "id": request.id, "status": [PENDING, "DENIED"] }))
+            .because(reason);
+        service::record(&txn, AuditActor::Principal(principal), &order, change).await?;
+        txn.commit().await?;
+        Ok(reread(db, &id).await?)
+    }
+
+    /// Deletes an order: ADMIN in scope (PLANNER where the account allows
+    /// it). A tombstone: the order leaves every query; its history stays.
+    async fn delete_order(&self, ctx: &Context<'_>, id: ID, reason: String) -> Result<bool> {
+        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let reason = input::required("reason", &reason, MAX_TEXT_CHARS)?;
+        let order = service::load(db, principal, &id).await?;
+        service::check(principal, Action::Delete, &order, None)?;
+        let txn = db.begin().await?;
+        tombstone(&txn, principal, &order, Change::new(Action::Delete, EventKind::Deleted).because(Some(reason)))
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,387 @@
+//! The workflow's mutations (DOMAIN.md sections 4 and 5). Each is one
+//! transaction through [`super::service`]: load, check, claim, write,
+//! record, commit; then the order as it now is.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{approval_steps, order_assignees, order_tags, orders, users};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use super::EventKind;
+use super::input::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+use super::machine::Target;
+use super::service::{self, Change};
+use crate::audit::AuditActor;
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::graphql::ContextExt;
+use crate::graphql::scalars::Money;
+use crate::orders::graphql::Order;
+use crate::orders::model::{OrderStatus, Priority};
+use crate::orders::record::OrderRecord;
+use crate::org::input::Tag;
+use crate::policy::Action;
+use crate::time::{now_micros, to_micros};
+
+/// Writes a transition makes besides the order row itself.
+enum Also {
+    Nothing,
+    /// Decide the pending approval step.
+    DecideStep {
+        decision: &'static str,
+        reason: Option<String>,
+    },
+    /// Start the approvals over (resubmission).
+    ResetSteps,
+    ReplaceAssignees(Vec<String>),
+    ReplaceTags(Vec<String>),
+}
+
+/// The caller and the database, as every mutation needs them.
+struct Cx<'a> {
+    principal: &'a Principal,
+    db: &'a DatabaseConnection,
+}
+
+impl<'a> Cx<'a> {
+    fn of(ctx: &'a Context<'_>) -> AppResult<Self> {
+        Ok(Self { principal: ctx.principal()?, db: &ctx.state()?.db })
+    }
+
+    async fn load(&self, id: &str) -> AppResult<OrderRecord> {
+        service::load(self.db, self.principal, id).await
+    }
+
+    /// Applies `change` (and `also`) to `order` in one transaction.
+    async fn apply(&self, order: &OrderRecord, change: Change, also: Also) -> AppResult<Order> {
+        let txn = self.db.begin().await?;
+        service::claim(&txn, order, &change).await?;
+        let now = now_micros();
+        match also {
+            Also::Nothing => {}
+            Also::DecideStep { decision, reason } => {
+                let step = approval_steps::Entity::find()
+                    .filter(approval_steps::Column::OrderId.eq(order.model.id.as_str()))
+                    .filter(approval_steps::Column::Decision.is_null())
+                    .order_by_asc(approval_steps::Column::Position)
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| AppError::InvalidTransition("no approval step is pending".into()))?;
+                let mut step: approval_steps::ActiveModel = step.into();
+                step.decision = Set(Some(decision.to_owned()));
+                step.decided_by = Set(self.principal.user_id().map(str::to_owned));
+                step.decided_at = Set(Some(now));
+                step.reason = Set(reason);
+                step.update(&txn).await?;
+            }
+            Also::ResetSteps => {
+                approval_steps::Entity::update_many()
+                    .col_expr(approval_steps::Column::Decision, Expr::value(Option::<String>::None))
+                    .col_expr(approval_steps::Column::DecidedBy, Expr::value(Option::<String>::None))
+                    .col_expr(approval_steps::Column::DecidedAt, Expr::value(Option::<i64>::None))
+                    .col_expr(approval_steps::Column::Reason, Expr::value(Option::<String>::None))
+                    .filter(approval_steps::Column::OrderId.eq(order.model.id.as_str()))
+                    .exec(&txn)
+                    .await?;
+            }
+            Also::ReplaceAssignees(ids) => {
+                order_assignees::Entity::delete_many()
+                    .filter(order_assignees::Column::OrderId.eq(order.model.id.as_str()))
+                    .exec(&txn)
+                    .await?;
+                for user_id in ids {
+                    order_assignees::ActiveModel {
+                        order_id: Set(order.model.id.clone()),
+                        user_id: Set(user_id),
+                        assigned_at: Set(now),
+                    }
+                    .insert(&txn)
+                    .await?;
+                }
+            }
+            Also::ReplaceTags(tags) => {
+                order_tags::Entity::delete_many()
+                    .filter(order_tags::Column::OrderId.eq(order.model.id.as_str()))
+                    .exec(&txn)
+                    .await?;
+                for tag in tags {
+                    order_tags::ActiveModel { order_id: Set(order.model.id.clone()), tag: Set(tag) }
+                        .insert(&txn)
+                        .await?;
+                }
+            }
+        }
+        service::record(&txn, AuditActor::Principal(self.principal), order, change).await?;
+        txn.commit().await?;
+        Ok(Order(Arc::new(service::reload(self.db, &order.model.id).await?)))
+    }
+
+    /// A status transition with nothing else to write.
+    async fn step(&self, id: &str, version: Option<i32>, action: Action, reason: Option<String>) -> AppResult<Order> {
+        let order = self.load(id).await?;
+        let target = service::check(self.principal, action, &order, version)?;
+        let change = match target {
+            Target::To(status) => Change::new(action, EventKind::StatusChanged).to_status(order.status, status),
+            Target::Same | Target::NextApprovalStep | Target::Sent => Change::new(action, EventKind::Updated),
+        };
+        self.apply(&order, change.because(reason), Also::Nothing).await
+    }
+}
+
+fn reason(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
+    input::optional(field, value, MAX_TEXT_CHARS)
+}
+
+fn required_reason(field: &str, value: &str) -> AppResult<String> {
+    input::required(field, value, MAX_TEXT_CHARS)
+}
+
+/// Active users of the caller's organization, by id, in the given order;
+/// BAD_USER_INPUT naming the first that is not one.
+async fn active_users(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    field: &str,
+    ids: &[ID],
+) -> AppResult<Vec<String>> {
+    let mut wanted: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    wanted.dedup();
+    let found: Vec<String> = users::Entity::find()
+        .filter(users::Column::OrganizationId.eq(principal.organization_id.as_str()))
+        .filter(users::Column::Id.is_in(wanted.clone()))
+        .filter(users::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    if let Some((i, _)) = wanted.iter().enumerate().find(|(_, id)| !found.contains(id)) {
+        return Err(AppError::bad_input(format!("{field}[{i}]"), "no such active user in the organization"));
+    }
+    Ok(wanted)
+}
+
+fn json_ids(ids: &[String]) -> Value {
+    Value::from(ids.to_vec())
+}
+
+/// The contract's `EditOrderInput`: only the given fields change.
+#[derive(async_graphql::InputObject)]
+pub struct EditOrderInput {
+    title: Option<String>,
+    description: Option<String>,
+    priority: Option<Priority>,
+    due_at: Option<DateTime<Utc>>,
+    asset_id: Option<ID>,
+    tags: Option<Vec<String>>,
+    estimated_cost: Option<Money>,
+}
+
+#[derive(Default)]
+pub struct WorkflowMutation;
+
+#[Object]
+impl WorkflowMutation {
+    /// Changes an order's details. PLANNER, ADMIN, the owner; the creator
+    /// until the order is approved.
+    async fn edit_order(&self, ctx: &Context<'_>, id: ID, version: i32, input: EditOrderInput) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::EditDetails, &order, Some(version))?;
+        let m = &order.model;
+        let mut change = Change::new(Action::EditDetails, EventKind::Updated);
+        if let Some(title) = &input.title {
+            let title = input::required("input.title", title, MAX_TITLE_CHARS)?;
+            change = change.set(orders::Column::Title, title.clone(), "title", [json!(m.title), json!(title)]);
+        }
+        if let Some(description) = &input.description {
+            let text = input::optional("input.description", Some(description), MAX_TEXT_CHARS)?;
+            change = change.set(
+                orders::Column::Description,
+                Expr::value(text.clone()),
+                "description",
+                [json!(m.description), json!(text)],
+            );
+        }
+        if let Some(priority) = input.priority {
+            let before = Priority::from_rank(m.priority).map(|p| format!("{p:?}").to_uppercase());
+            change = change.set(
+                orders::Column::Priority,
+                priority.rank(),
+                "priority",
+                [json!(before), json!(format!("{priority:?}").to_uppercase())],
+            );
+        }
+        if let Some(due) = input.due_at {
+            change =
+                change.set(orders::Column::DueAt, to_micros(due), "dueAt", [json!(m.due_at), json!(to_micros(due))]);
+        }
+        if let Some(cost) = input.estimated_cost {
+            let cents = input::not_negative("input.estimatedCost", cost.0)?;
+            change = change.set(
+                orders::Column::EstimatedCostCents,
+                cents,
+                "estimatedCost",
+                [json!(m.estimated_cost_cents), json!(cents)],
+            );
+        }
+        if let Some(asset_id) = &input.asset_id {
+            let asset =
+                super::create::asset_at(cx.db, cx.principal, "input.assetId", asset_id, m.site_id.as_deref()).await?;
+            change =
+                change.set(orders::Column::AssetId, asset.id.clone(), "assetId", [json!(m.asset_id), json!(asset.id)]);
+        }
+        let also = match &input.tags {
+            Some(tags) => {
+                let tags: Vec<String> =
+                    Tag::parse_all("input.tags", tags)?.iter().map(|t| t.as_str().to_owned()).collect();
+                change = change.note("tags", json!([order.tags, tags]));
+                Also::ReplaceTags(tags)
+            }
+            None => Also::Nothing,
+        };
+        if change.changes.is_empty() {
+            return Err(AppError::bad_input("input", "give at least one field to change").into());
+        }
+        Ok(cx.apply(&order, change, also).await?)
+    }
+
+    /// Approves the pending approval step: the next step, or OPEN after the
+    /// last. Intake: APPROVER, PLANNER, ADMIN in scope; spend steps: their
+    /// designated approvers. Never the creator.
+    async fn approve(&self, ctx: &Context<'_>, id: ID, version: i32, reason: Option<String>) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::Approve, &order, Some(version))?;
+        let undecided = approval_steps::Entity::find()
+            .filter(approval_steps::Column::OrderId.eq(order.model.id.as_str()))
+            .filter(approval_steps::Column::Decision.is_null())
+            .all(cx.db)
+            .await?
+            .len();
+        let reason = self::reason("reason", reason.as_deref())?;
+        let change = if undecided <= 1 {
+            Change::new(Action::Approve, EventKind::StatusChanged).to_status(order.status, OrderStatus::Open)
+        } else {
+            Change::new(Action::Approve, EventKind::ApprovalRecorded).note("approvalStep", json!("APPROVED"))
+        };
+        Ok(cx.apply(&order, change.because(reason.clone()), Also::DecideStep { decision: "APPROVED", reason }).await?)
+    }
+
+    /// Rejects the pending approval step; the order is REJECTED.
+    async fn reject(&self, ctx: &Context<'_>, id: ID, version: i32, reason: String) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let reason = required_reason("reason", &reason)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::Reject, &order, Some(version))?;
+        let change = Change::new(Action::Reject, EventKind::StatusChanged)
+            .to_status(order.status, OrderStatus::Rejected)
+            .because(Some(reason.clone()));
+        Ok(cx.apply(&order, change, Also::DecideStep { decision: "REJECTED", reason: Some(reason) }).await?)
+    }
+
+    /// Sends a rejected order back for approval; every step starts over.
+    async fn resubmit(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::Resubmit, &order, Some(version))?;
+        let change = Change::new(Action::Resubmit, EventKind::StatusChanged)
+            .to_status(order.status, OrderStatus::PendingApproval);
+        Ok(cx.apply(&order, change, Also::ResetSteps).await?)
+    }
+
+    /// Sets the assignees: active users of the organization (workers without
+    /// a login included). PLANNER, ADMIN, the owner; an assignee may reassign.
+    async fn assign(&self, ctx: &Context<'_>, id: ID, version: i32, assignee_ids: Vec<ID>) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::Assign, &order, Some(version))?;
+        let assignees = active_users(cx.db, cx.principal, "assigneeIds", &assignee_ids).await?;
+        let change = Change::new(Action::Assign, EventKind::Assigned)
+            .note("assignees", json!([json_ids(&order.assignee_ids), json_ids(&assignees)]));
+        Ok(cx.apply(&order, change, Also::ReplaceAssignees(assignees)).await?)
+    }
+
+    /// An assignee starts the work.
+    async fn start(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<Order> {
+        Ok(Cx::of(ctx)?.step(&id, Some(version), Action::Start, None).await?)
+    }
+
+    /// An assignee submits the resolution for review.
+    async fn submit_for_review(&self, ctx: &Context<'_>, id: ID, version: i32, resolution: String) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let resolution = input::required("resolution", &resolution, MAX_TEXT_CHARS)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::SubmitForReview, &order, Some(version))?;
+        let change = Change::new(Action::SubmitForReview, EventKind::StatusChanged)
+            .to_status(order.status, OrderStatus::PendingReview)
+            .set(
+                orders::Column::Resolution,
+                resolution.clone(),
+                "resolution",
+                [json!(order.model.resolution), json!(resolution)],
+            );
+        Ok(cx.apply(&order, change, Also::Nothing).await?)
+    }
+
+    /// Passes the review: CLOSED. Never an assignee or anyone who logged work.
+    async fn close_review(&self, ctx: &Context<'_>, id: ID, version: i32, comment: Option<String>) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let comment = reason("comment", comment.as_deref())?;
+        Ok(cx.step(&id, Some(version), Action::CloseReview, comment).await?)
+    }
+
+    /// Sends the work back: ACTION_NEEDED, with the reason.
+    async fn request_rework(&self, ctx: &Context<'_>, id: ID, version: i32, reason: String) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let reason = required_reason("reason", &reason)?;
+        Ok(cx.step(&id, Some(version), Action::RequestRework, Some(reason)).await?)
+    }
+
+    /// Confirms a sent vendor order was fulfilled: CLOSED.
+    async fn mark_fulfilled(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<Order> {
+        Ok(Cx::of(ctx)?.step(&id, Some(version), Action::MarkFulfilled, None).await?)
+    }
+
+    /// Withdraws the order: the creator or owner before work starts or it is
+    /// sent; ADMIN in scope any time before it is closed.
+    async fn cancel(&self, ctx: &Context<'_>, id: ID, version: i32, reason: Option<String>) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let reason = self::reason("reason", reason.as_deref())?;
+        Ok(cx.step(&id, Some(version), Action::Cancel, reason).await?)
+    }
+
+    /// Archives a closed, cancelled or rejected order (PLANNER, ADMIN).
+    async fn archive(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::Archive, &order, None)?;
+        let change = Change::new(Action::Archive, EventKind::Archived).set(
+            orders::Column::Archived,
+            true,
+            "archived",
+            [json!(false), json!(true)],
+        );
+        Ok(cx.apply(&order, change, Also::Nothing).await?)
+    }
+
+    /// Brings an archived order back (PLANNER, ADMIN).
+    async fn unarchive(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::Unarchive, &order, None)?;
+        let change = Change::new(Action::Unarchive, EventKind::Unarchived).set(
+            orders::Column::Archived,
+            false,
+            "archived",
+            [json!(true), json!(false)],
+        );
+        Ok(cx.apply(&order, change, Also::Nothing).await?)
+    }
+}

@@ -1,0 +1,234 @@
+//! How a change to an order is applied. Every mutation follows the same
+//! steps:
+//!
+//! 1. [`load`] the order as the caller sees it (NOT_FOUND otherwise);
+//! 2. [`check`] the version the client saw (CONFLICT), the state machine
+//!    (INVALID_TRANSITION) and the policy (FORBIDDEN), in that order, so
+//!    that racing clients holding the same version all learn of the race;
+//! 3. in one transaction, [`claim`] the order with a conditional UPDATE (only
+//!    if its version is still the one checked: a lost race is CONFLICT and
+//!    changes nothing), write the change's own rows, then [`record`] its
+//!    audit event and order event; commit.
+//!
+//! The claim is the first write of the transaction, so SQLite takes its
+//! write lock there (waiting on the busy timeout) and PostgreSQL its row
+//! lock: a transaction never decides on state another one is changing.
+
+use entity::{order_events, orders};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::{
+    AccessMode, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    IsolationLevel, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::{Map, Value, json};
+
+use super::EventKind;
+use super::machine::{self, Target};
+use crate::audit::{self, AuditActor, AuditEntry};
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::orders::model::OrderStatus;
+use crate::orders::record::{self, OrderRecord};
+use crate::policy::{self, Action, filter::visible_orders};
+use crate::time::now_micros;
+
+/// The order `id` as `principal` sees it, with its facts, read from one
+/// snapshot (the order row and its approval steps, assignees ... agree even
+/// while another transaction commits).
+pub async fn load(db: &DatabaseConnection, principal: &Principal, id: &str) -> AppResult<OrderRecord> {
+    let isolation = (db.get_database_backend() == DbBackend::Postgres).then_some(IsolationLevel::RepeatableRead);
+    let txn = db.begin_with_config(isolation, Some(AccessMode::ReadOnly)).await?;
+    let order = load_in(&txn, principal, id).await;
+    txn.commit().await?;
+    order
+}
+
+/// [`load`] within a transaction the caller holds.
+pub async fn load_in<C: ConnectionTrait>(conn: &C, principal: &Principal, id: &str) -> AppResult<OrderRecord> {
+    let model = orders::Entity::find()
+        .filter(visible_orders(principal))
+        .filter(orders::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    record::load(conn, vec![model]).await?.pop().ok_or(AppError::NotFound)
+}
+
+/// Checks a transition: the version the client saw (when it sent one), the
+/// state machine, then the policy. Returns where the transition leads.
+pub fn check(principal: &Principal, action: Action, order: &OrderRecord, version: Option<i32>) -> AppResult<Target> {
+    if version.is_some_and(|v| i64::from(v) != order.model.version) {
+        return Err(AppError::Conflict);
+    }
+    let target = machine::admits(action, order.status, order.kind, order.model.archived)
+        .map_err(|reason| AppError::InvalidTransition(reason.to_owned()))?;
+    let decision = policy::decide(principal, action, &order.facts());
+    if !decision.allowed {
+        return Err(AppError::forbidden(decision.reason));
+    }
+    Ok(target)
+}
+
+/// One change to an order: its new status and columns, and what the audit
+/// log and the order event say about it.
+pub struct Change {
+    pub action: Action,
+    pub event: EventKind,
+    pub status: Option<OrderStatus>,
+    pub columns: Vec<(orders::Column, SimpleExpr)>,
+    /// Changed fields, each `[before, after]`.
+    pub changes: Map<String, Value>,
+    pub reason: Option<String>,
+}
+
+impl Change {
+    pub fn new(action: Action, event: EventKind) -> Self {
+        Self { action, event, status: None, columns: Vec::new(), changes: Map::new(), reason: None }
+    }
+
+    /// Moves the order to `status`.
+    pub fn to_status(mut self, from: OrderStatus, status: OrderStatus) -> Self {
+        self.status = Some(status);
+        self.changes.insert("status".into(), json!([from.as_str(), status.as_str()]));
+        self
+    }
+
+    /// Sets a column, recording `[before, after]` under `field`.
+    pub fn set(mut self, column: orders::Column, value: impl Into<SimpleExpr>, field: &str, diff: [Value; 2]) -> Self {
+        self.columns.push((column, value.into()));
+        self.changes.insert(field.into(), Value::Array(diff.into()));
+        self
+    }
+
+    /// Records a change of the order's children (assignees, tags, ...).
+    pub fn note(mut self, field: &str, value: Value) -> Self {
+        self.changes.insert(field.into(), value);
+        self
+    }
+
+    pub fn because(mut self, reason: Option<String>) -> Self {
+        self.reason = reason;
+        self
+    }
+}
+
+/// Claims the order for this change: bumps its version and applies the
+/// change's status and columns, if the version is still `version`.
+pub async fn claim<C: ConnectionTrait>(conn: &C, order: &OrderRecord, change: &Change) -> AppResult<()> {
+    let now = now_micros();
+    let mut update = orders::Entity::update_many()
+        .col_expr(orders::Column::Version, Expr::col(orders::Column::Version).add(1))
+        .col_expr(orders::Column::UpdatedAt, Expr::val(now));
+    if let Some(status) = change.status {
+        update = update.col_expr(orders::Column::Status, Expr::val(status.as_str()));
+        if matches!(status, OrderStatus::Closed | OrderStatus::Cancelled) {
+            update = update.col_expr(orders::Column::ClosedAt, Expr::val(now));
+        }
+    }
+    for (column, value) in &change.columns {
+        update = update.col_expr(*column, value.clone());
+    }
+    let result = update
+        .filter(orders::Column::Id.eq(order.model.id.as_str()))
+        .filter(orders::Column::Version.eq(order.model.version))
+        .filter(orders::Column::DeletedAt.is_null())
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::Conflict);
+    }
+    Ok(())
+}
+
+/// Re-checks, as the first write of a transaction that adds to an order
+/// (a note, time, a deletion request), that the order still exists and is in
+/// a state admitting `action`: a conditional UPDATE of its `updated_at`.
+/// A concurrent transition that moved it on makes this CONFLICT.
+pub async fn touch<C: ConnectionTrait>(conn: &C, order: &OrderRecord, action: Action) -> AppResult<()> {
+    let row = machine::row(action);
+    let mut update = orders::Entity::update_many()
+        .col_expr(orders::Column::UpdatedAt, Expr::val(now_micros()))
+        .filter(orders::Column::Id.eq(order.model.id.as_str()))
+        .filter(orders::Column::DeletedAt.is_null())
+        .filter(orders::Column::Status.is_in(row.from.iter().map(|s| s.as_str())));
+    if row.archived == machine::Archived::Refused {
+        update = update.filter(orders::Column::Archived.eq(false));
+    }
+    if update.exec(conn).await?.rows_affected == 0 {
+        return Err(AppError::Conflict);
+    }
+    Ok(())
+}
+
+/// Writes the change's audit event (`order.<action>`) and order event.
+pub async fn record<C: ConnectionTrait>(
+    conn: &C,
+    actor: AuditActor<'_>,
+    order: &OrderRecord,
+    change: Change,
+) -> AppResult<()> {
+    let action = format!("order.{}", change.action.snake_name());
+    record_as(conn, actor, order, change, &action).await
+}
+
+/// [`record`] under another audit action name (`order.create`).
+pub async fn record_as<C: ConnectionTrait>(
+    conn: &C,
+    actor: AuditActor<'_>,
+    order: &OrderRecord,
+    change: Change,
+    action: &str,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        actor,
+        AuditEntry {
+            organization_id: &order.model.organization_id,
+            action,
+            entity_type: "order",
+            entity_id: &order.model.id,
+            order_id: Some(&order.model.id),
+            changes: Value::Object(change.changes.clone()),
+            reason: change.reason.as_deref(),
+        },
+    )
+    .await?;
+    let payload = json!({
+        "action": change.action.snake_name(),
+        "status": change.status.map(OrderStatus::as_str),
+        "changes": change.changes,
+    });
+    emit(conn, actor, order, change.event, payload).await
+}
+
+/// Appends an order event (the outbox the subscriptions relay reads).
+pub async fn emit<C: ConnectionTrait>(
+    conn: &C,
+    actor: AuditActor<'_>,
+    order: &OrderRecord,
+    kind: EventKind,
+    payload: Value,
+) -> AppResult<()> {
+    order_events::ActiveModel {
+        organization_id: Set(order.model.organization_id.clone()),
+        order_id: Set(order.model.id.clone()),
+        kind: Set(kind.as_str().to_owned()),
+        queue: Set(None),
+        actor_id: Set(actor.user_id().map(str::to_owned)),
+        at: Set(now_micros()),
+        payload: Set(payload.to_string()),
+        seq: Set(None),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Re-reads an order after a change (outside the caller's visibility: the
+/// caller may have changed it out of their own sight, and the result is
+/// still theirs to see).
+pub async fn reload<C: ConnectionTrait>(conn: &C, id: &str) -> AppResult<OrderRecord> {
+    let model = orders::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)?;
+    record::load(conn, vec![model]).await?.pop().ok_or(AppError::NotFound)
+}
