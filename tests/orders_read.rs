@@ -278,7 +278,10 @@ async fn pages_filters_and_sorts(backend: Backend) {
     spec.status = OrderStatus::Closed;
     let archived = app.order(&spec).await;
     assert_eq!(ids_of(&filtered(json!({ "assetId": asset })).await), std::slice::from_ref(&special));
-    assert_eq!(ids_of(&filtered(json!({ "vendorId": vendor, "kind": ["PART"] })).await), std::slice::from_ref(&special));
+    assert_eq!(
+        ids_of(&filtered(json!({ "vendorId": vendor, "kind": ["PART"] })).await),
+        std::slice::from_ref(&special)
+    );
     assert_eq!(ids_of(&filtered(json!({ "assigneeId": tech })).await), std::slice::from_ref(&special));
     assert_eq!(ids_of(&filtered(json!({ "archived": true })).await), [archived]);
     assert_eq!(filtered(json!({})).await["totalCount"], json!(8), "archived orders are left out by default");

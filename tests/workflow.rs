@@ -22,6 +22,8 @@ backend_tests!(
     bad_input_is_refused_and_writes_nothing,
     tokens_create_on_behalf_of_a_user,
     work_on_an_order_is_recorded_and_guarded,
+    seed_001_owner_and_assignees,
+    seed_004_requester_tracks_and_chats,
 );
 
 /// An organization with one site and one person per part.
@@ -697,4 +699,124 @@ async fn work_on_an_order_is_recorded_and_guarded(backend: Backend) {
     // Closed orders take no more work.
     app.execute_sql(&format!("UPDATE orders SET status = 'CLOSED' WHERE id = '{id}'")).await;
     assert_eq!(mutate(&app, &s.tech, log, json!({ "id": id })).await.code(), Some("INVALID_TRANSITION"));
+}
+
+/// Seed 001: Michelle creates two orders, one for Bob, one for Tom and Bob.
+/// Bob and Tom hold no role: being assignees lets them add notes and move
+/// their orders on; only Michelle approves the result.
+async fn seed_001_owner_and_assignees(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let s = shop(&app).await;
+    let michelle = s.planner.clone();
+    let boot_root = entity::accounts::Entity::find()
+        .filter(entity::accounts::Column::OrganizationId.eq(s.org.as_str()))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("root")
+        .id;
+    let bob = app.user(&s.org, &boot_root, "Bob").await;
+    let tom = app.user(&s.org, &boot_root, "Tom").await;
+    let create = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id status owner { id } } }";
+    let mut ids = Vec::new();
+    for (title, assignees) in [("Mow the lawn", vec![bob.clone()]), ("Paint the fence", vec![tom.clone(), bob.clone()])]
+    {
+        let data = mutate(
+            &app,
+            &michelle,
+            create,
+            json!({ "i": { "kind": "WORK", "title": title, "siteId": s.site, "assigneeIds": assignees } }),
+        )
+        .await;
+        let order = data.assert_ok()["createOrder"].clone();
+        assert_eq!((order["status"].clone(), order["owner"]["id"].clone()), (json!("OPEN"), json!(michelle)));
+        ids.push(order["id"].as_str().expect("id").to_owned());
+    }
+    let note = "mutation($id: ID!) { addNote(orderId: $id, body: \"On it\") { id } }";
+    let start = "mutation($id: ID!) { start(id: $id, version: 1) { status } }";
+    // Bob works on both; Tom on the second only (the first does not exist for him).
+    for id in &ids {
+        mutate(&app, &bob, note, json!({ "id": id })).await.assert_ok();
+    }
+    assert_eq!(mutate(&app, &tom, note, json!({ "id": ids[0] })).await.code(), Some("NOT_FOUND"));
+    mutate(&app, &tom, note, json!({ "id": ids[1] })).await.assert_ok();
+    assert_eq!(
+        mutate(&app, &tom, start, json!({ "id": ids[1] })).await.assert_ok()["start"]["status"],
+        json!("IN_PROGRESS")
+    );
+    let submit = "mutation($id: ID!) { submitForReview(id: $id, version: 2, resolution: \"Done\") { status } }";
+    mutate(&app, &bob, submit, json!({ "id": ids[1] })).await.assert_ok();
+    // Only Michelle approves the work.
+    let close = "mutation($id: ID!) { closeReview(id: $id, version: 3) { status } }";
+    assert_eq!(mutate(&app, &bob, close, json!({ "id": ids[1] })).await.code(), Some("FORBIDDEN"));
+    assert_eq!(mutate(&app, &tom, close, json!({ "id": ids[1] })).await.code(), Some("FORBIDDEN"));
+    assert_eq!(
+        mutate(&app, &michelle, close, json!({ "id": ids[1] })).await.assert_ok()["closeReview"]["status"],
+        json!("CLOSED")
+    );
+}
+
+/// Seed 004: a requester reports an issue, tracks it and chats on it, but
+/// edits nothing once it is approved; staff's internal notes stay hidden.
+async fn seed_004_requester_tracks_and_chats(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let s = shop(&app).await;
+    let create = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id status version } }";
+    let data = mutate(
+        &app,
+        &s.requester,
+        create,
+        // Owned by the planner who sees it through (seed 004: requesters
+        // track work orders, they do not own them).
+        json!({ "i": { "kind": "WORK", "title": "Door sticks", "siteId": s.site, "ownerId": s.planner } }),
+    )
+    .await;
+    let order = data.assert_ok()["createOrder"].clone();
+    let id = order["id"].as_str().expect("id").to_owned();
+    // The creator edits while the request waits for approval ...
+    let edit = "mutation($id: ID!, $v: Int!) { editOrder(id: $id, version: $v, input: { title: \"Front door sticks\", priority: HIGH }) { title priority version } }";
+    let edited = mutate(&app, &s.requester, edit, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(
+        edited.assert_ok()["editOrder"],
+        json!({ "title": "Front door sticks", "priority": "HIGH", "version": 2 })
+    );
+    mutate(&app, &s.approver, "mutation($id: ID!) { approve(id: $id, version: 2) { status } }", json!({ "id": id }))
+        .await
+        .assert_ok();
+    // ... and not after.
+    assert_eq!(mutate(&app, &s.requester, edit, json!({ "id": id, "v": 3 })).await.code(), Some("FORBIDDEN"));
+    // Chat: the requester and the planner talk in public; staff note internally.
+    mutate(
+        &app,
+        &s.requester,
+        "mutation($id: ID!) { addNote(orderId: $id, body: \"Any news?\") { id } }",
+        json!({ "id": id }),
+    )
+    .await
+    .assert_ok();
+    mutate(
+        &app,
+        &s.planner,
+        "mutation($id: ID!) { addNote(orderId: $id, body: \"Tomorrow\") { id } }",
+        json!({ "id": id }),
+    )
+    .await
+    .assert_ok();
+    mutate(
+        &app,
+        &s.planner,
+        "mutation($id: ID!) { addNote(orderId: $id, body: \"Needs a new hinge\", visibility: INTERNAL) { id } }",
+        json!({ "id": id }),
+    )
+    .await
+    .assert_ok();
+    let track = "query($id: ID!) { order(id: $id) { status notes { body } } queue(queue: MY_REQUESTS) { edges { node { id } } } }";
+    let data = mutate(&app, &s.requester, track, json!({ "id": id })).await;
+    let data = data.assert_ok();
+    assert_eq!(data["order"]["status"], json!("OPEN"));
+    assert_eq!(data["order"]["notes"], json!([{ "body": "Any news?" }, { "body": "Tomorrow" }]));
+    assert_eq!(data["queue"]["edges"], json!([{ "node": { "id": id } }]));
+    // A stale version is a conflict, not an overwrite.
+    let stale = mutate(&app, &s.planner, edit, json!({ "id": id, "v": 2 })).await;
+    assert_eq!(stale.code(), Some("CONFLICT"));
 }
