@@ -17,6 +17,7 @@ backend_tests!(
     seed_001_michelle_bob_and_tom,
     seed_002_originators_approvers_and_read_only_staff,
     seed_003_scope_tags,
+    seed_003_small_and_large_organizations,
     seed_004_five_profiles,
 );
 
@@ -211,6 +212,76 @@ async fn seed_003_scope_tags(backend: Backend) {
     assert_eq!(visible(&app, &a_planner).await, set(&[org_wide, in_a]));
     assert_eq!(visible(&app, &b_planner).await, set(&[org_wide, in_b]));
     assert!(can(&app, &a_planner, in_b).await.is_none(), "child A reads B's order");
+}
+
+/// Seed 003's permission scenarios, as far as who sees and decides what:
+/// a small organization (staff see their own orders, managers all, the
+/// executive the high-value orders awaiting them) and a large one with
+/// locations (site managers are ADMINs of their child account and see only
+/// its orders; the central procurement team sees every location).
+async fn seed_003_small_and_large_organizations(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let o = org(&app).await;
+    let site = app.site(&o.id, &o.root, "Office").await;
+    // Small: staff as REQUESTER, a manager as ADMIN, an executive approver.
+    let staff = app.user(&o.id, &o.root, "Sue Staff").await;
+    app.grant(&o.id, &staff, Role::Requester, &Bind::Account).await;
+    let colleague = app.user(&o.id, &o.root, "Cal Colleague").await;
+    app.grant(&o.id, &colleague, Role::Requester, &Bind::Account).await;
+    let executive = app.user(&o.id, &o.root, "Eve Executive").await;
+    let mut spec = OrderSpec::new(&o.id, &staff);
+    spec.site = Some(site.clone());
+    spec.kind = workgate::orders::model::OrderKind::Part;
+    let low_value = app.order(&spec).await;
+    spec.status = OrderStatus::PendingApproval;
+    spec.estimated_cost_cents = Some(750_000);
+    spec.designated = vec![executive.clone()];
+    let high_value = app.order(&spec).await;
+    spec.creator = colleague.clone();
+    spec.designated = vec![];
+    spec.status = OrderStatus::Open;
+    let colleagues = app.order(&spec).await;
+    assert_eq!(visible(&app, &staff).await, set(&[&low_value, &high_value]));
+    assert_eq!(visible(&app, &executive).await, set(&[&high_value]));
+    assert_eq!(visible(&app, &o.admin).await, set(&[&low_value, &high_value, &colleagues]));
+    assert_eq!(can(&app, &executive, &high_value).await.expect("visible")["approve"], json!(true));
+    assert_eq!(can(&app, &staff, &high_value).await.expect("visible")["approve"], json!(false));
+
+    // Large: locations as child accounts with their site managers.
+    let north = app.account(&o.id, &o.root, "North location").await;
+    let south = app.account(&o.id, &o.root, "South location").await;
+    let north_site = app.site(&o.id, &north, "North store").await;
+    let south_site = app.site(&o.id, &south, "South store").await;
+    let manager = |account: String| {
+        let (app, org) = (&app, o.id.clone());
+        async move {
+            let user = app.user(&org, &account, "Site manager").await;
+            app.grant(&org, &user, Role::Admin, &Bind::Account).await;
+            user
+        }
+    };
+    let north_manager = manager(north.clone()).await;
+    let south_manager = manager(south.clone()).await;
+    let order_at = |site: &str, scope: &str| {
+        let mut spec = OrderSpec::new(&o.id, &o.admin);
+        spec.site = Some(site.to_owned());
+        spec.scope = Some(scope.to_owned());
+        spec
+    };
+    let at_north = app.order(&order_at(&north_site, &north)).await;
+    let at_south = app.order(&order_at(&south_site, &south)).await;
+    let north_sees = visible(&app, &north_manager).await;
+    assert!(north_sees.contains(&at_north) && !north_sees.contains(&at_south), "{north_sees:?}");
+    let south_sees = visible(&app, &south_manager).await;
+    assert!(south_sees.contains(&at_south) && !south_sees.contains(&at_north), "{south_sees:?}");
+    let central = visible(&app, &o.admin).await;
+    assert!(central.contains(&at_north) && central.contains(&at_south));
+    // A site manager administers their location, not the other.
+    let create_user =
+        "mutation($a: ID!) { createUser(name: \"New hire\", email: \"new@seeds.example\", accountId: $a) { id } }";
+    let token = app.token_for(&north_manager);
+    assert!(app.graphql(Some(&token), create_user, json!({ "a": north })).await.body.get("errors").is_none());
+    assert!(app.graphql(Some(&token), create_user, json!({ "a": south })).await.code().is_some());
 }
 
 /// Seed 004's five profiles over one site's orders.
