@@ -51,6 +51,9 @@ pub struct RawConfig {
     /// Maximum database connections in the pool.
     #[arg(long, env = "WORKGATE_DATABASE_POOL", global = true)]
     pub database_pool: Option<String>,
+    /// Largest attachment in bytes (default 10 MiB).
+    #[arg(long, env = "WORKGATE_MAX_ATTACHMENT_BYTES", global = true)]
+    pub max_attachment_bytes: Option<String>,
 }
 
 /// A configuration value that failed validation.
@@ -141,12 +144,18 @@ pub struct Config {
     pub listen: SocketAddr,
     pub jwt: JwtConfig,
     pub environment: Environment,
+    /// Largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 /// Seconds of clock skew accepted on `exp` and `nbf`; stated in README.md.
 pub const JWT_LEEWAY_SECONDS: u64 = 30;
 const DEFAULT_DATABASE_URL: &str = "sqlite://workgate.db";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Attachments up to 10 MiB by default (DOMAIN.md section 10) ...
+const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+/// ... and never more than 100 MiB (they travel base64 in a GraphQL body).
+const MAX_ATTACHMENT_LIMIT: usize = 100 * 1024 * 1024;
 const DEFAULT_REDIS_CHANNEL: &str = "workgate:order-events";
 const DEV_SECRET_FILE: &str = ".workgate-dev-secret";
 const MIN_HMAC_SECRET_BYTES: usize = 32;
@@ -191,7 +200,25 @@ impl Config {
             ConfigError::new("WORKGATE_LISTEN", format!("expected an address like 127.0.0.1:8080, got `{listen_raw}`"))
         })?;
         let jwt = parse_jwt(raw, environment, &database_url)?;
-        Ok(Self { database_url, database_pool, redis_url, redis_channel, listen, jwt, environment })
+        let max_attachment_bytes = match raw.max_attachment_bytes.as_deref() {
+            None => DEFAULT_MAX_ATTACHMENT_BYTES,
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=MAX_ATTACHMENT_LIMIT).contains(n)).ok_or_else(|| {
+                ConfigError::new(
+                    "WORKGATE_MAX_ATTACHMENT_BYTES",
+                    format!("expected a number of bytes from 1 to {MAX_ATTACHMENT_LIMIT}, got `{v}`"),
+                )
+            })?,
+        };
+        Ok(Self {
+            database_url,
+            database_pool,
+            redis_url,
+            redis_channel,
+            listen,
+            jwt,
+            environment,
+            max_attachment_bytes,
+        })
     }
 
     /// The SQLite file behind `database_url`, if it names one.
@@ -366,6 +393,7 @@ mod tests {
             jwt_audience: None,
             environment: None,
             database_pool: None,
+            max_attachment_bytes: None,
         }
     }
 
@@ -392,6 +420,11 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
+        for bad in ["0", "ten", "104857601"] {
+            let mut r = raw();
+            r.max_attachment_bytes = Some(bad.into());
+            assert_eq!(error_variable(&r), "WORKGATE_MAX_ATTACHMENT_BYTES");
+        }
         let mut r = raw();
         r.listen = Some("nowhere".into());
         assert_eq!(error_variable(&r), "WORKGATE_LISTEN");

@@ -24,6 +24,7 @@ backend_tests!(
     work_on_an_order_is_recorded_and_guarded,
     seed_001_owner_and_assignees,
     seed_004_requester_tracks_and_chats,
+    attachments_at_creation_and_the_configured_limit,
 );
 
 /// An organization with one site and one person per part.
@@ -157,6 +158,19 @@ async fn every_row_of_the_transition_table(backend: Backend) {
             ],
         },
         Row {
+            name: "editOrder",
+            mutation: "mutation($id: ID!, $v: Int!) { editOrder(id: $id, version: $v, input: { title: \"Renamed\" }) { status } }",
+            kind: OrderKind::Work,
+            from: &[
+                (PendingApproval, PendingApproval),
+                (Rejected, Rejected),
+                (Open, Open),
+                (InProgress, InProgress),
+                (PendingReview, PendingReview),
+                (ActionNeeded, ActionNeeded),
+            ],
+        },
+        Row {
             name: "archive",
             mutation: "mutation($id: ID!) { archive(id: $id) { status archived } }",
             kind: OrderKind::Work,
@@ -182,7 +196,7 @@ async fn every_row_of_the_transition_table(backend: Backend) {
                 "approve" | "reject" => &s.approver,
                 "resubmit" => &s.requester,
                 "start" | "submitForReview" | "assign" => &s.tech,
-                "closeReview" | "requestRework" | "markFulfilled" => &s.planner,
+                "closeReview" | "requestRework" | "markFulfilled" | "editOrder" => &s.planner,
                 _ => &s.admin,
             };
             let id = app.order(&spec).await;
@@ -225,7 +239,12 @@ async fn every_row_of_the_transition_table(backend: Backend) {
     assert!(refused.body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("separation of duties")));
 }
 
+/// The audit action of a mutation: `order.` + its snake name (editOrder is
+/// the EDIT_DETAILS action).
 fn snake(name: &str) -> String {
+    if name == "editOrder" {
+        return "edit_details".to_owned();
+    }
     let mut out = String::new();
     for c in name.chars() {
         if c.is_ascii_uppercase() {
@@ -819,4 +838,31 @@ async fn seed_004_requester_tracks_and_chats(backend: Backend) {
     // A stale version is a conflict, not an overwrite.
     let stale = mutate(&app, &s.planner, edit, json!({ "id": id, "v": 2 })).await;
     assert_eq!(stale.code(), Some("CONFLICT"));
+}
+
+async fn attachments_at_creation_and_the_configured_limit(backend: Backend) {
+    let app = common::spawn_app_with(backend, |raw| raw.max_attachment_bytes = Some("64".into())).await;
+    let s = shop(&app).await;
+    let mut spec = OrderSpec::new(&s.org, &s.requester);
+    spec.site = Some(s.site.clone());
+    spec.status = OrderStatus::PendingApproval;
+    spec.intake = true;
+    let id = app.order(&spec).await;
+    let attach = "mutation($id: ID!, $c: String!) { addAttachment(orderId: $id, filename: \"photo.png\", contentType: \"image/png\", contentBase64: $c) { sizeBytes uploadedBy { id } } }";
+    let photo = base64_of(b"\x89PNG\r\n\x1a\nsmall");
+    // The requester adds a photo of the problem to their request ...
+    let data = mutate(&app, &s.requester, attach, json!({ "id": id, "c": photo })).await;
+    assert_eq!(data.assert_ok()["addAttachment"]["uploadedBy"]["id"], json!(s.requester));
+    // ... within the configured limit (64 bytes here).
+    let big = base64_of(&[b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 64]].concat());
+    let refused = mutate(&app, &s.requester, attach, json!({ "id": id, "c": big })).await;
+    assert_eq!(refused.body["errors"][0]["extensions"]["field"], json!("contentBase64"), "{}", refused.body);
+    // Someone with no hand in the order does not; nobody adds to a closed one.
+    let viewer = s.approver.clone();
+    assert_eq!(mutate(&app, &viewer, attach, json!({ "id": id, "c": photo })).await.code(), Some("FORBIDDEN"));
+    app.execute_sql(&format!("UPDATE orders SET status = 'CLOSED' WHERE id = '{id}'")).await;
+    assert_eq!(
+        mutate(&app, &s.requester, attach, json!({ "id": id, "c": photo })).await.code(),
+        Some("INVALID_TRANSITION")
+    );
 }

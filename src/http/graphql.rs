@@ -19,9 +19,11 @@ use super::HttpState;
 use super::negotiate::{self, ResponseMedia};
 use crate::error::{AppError, ErrorCode, INTERNAL_MESSAGE};
 
-/// The largest request body: a 10 MiB attachment in base64 with room for
-/// the rest of the request. Larger bodies are refused with 413.
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The largest request body: the largest attachment in base64, with a MiB
+/// for the rest of the request. Larger bodies are refused with 413.
+pub fn max_body_bytes(max_attachment_bytes: usize) -> usize {
+    max_attachment_bytes.div_ceil(3) * 4 + 1024 * 1024
+}
 
 pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(media) = negotiate::response_media(&headers) else {

@@ -30,9 +30,10 @@ pub struct HttpState {
 
 pub fn router(state: AppState, schema: AppSchema) -> Router {
     let graphiql = state.config.environment != Environment::Production;
+    let body_limit = graphql::max_body_bytes(state.config.max_attachment_bytes);
     let http = HttpState { state, schema, graphiql };
     Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post).layer(DefaultBodyLimit::max(graphql::MAX_BODY_BYTES)))
+        .route("/graphql", get(graphql::get).post(graphql::post).layer(DefaultBodyLimit::max(body_limit)))
         .route("/graphql/ws", get(ws::upgrade))
         .route("/export/orders.csv", get(export::orders_csv))
         .route("/healthz", get(health::alive))

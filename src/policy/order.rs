@@ -499,3 +499,25 @@ pub fn withdraw_deletion_request(principal: &Principal, requested_by: &str) -> D
         Decision::deny("only the requester withdraws a deletion request")
     }
 }
+
+/// Statuses in which files are added: before work (section 4: "attachments
+/// also at creation") and during it.
+pub const ATTACH_STATUSES: [OrderStatus; 4] =
+    [OrderStatus::PendingApproval, OrderStatus::Open, OrderStatus::InProgress, OrderStatus::ActionNeeded];
+
+/// `addAttachment`: whoever logs work, while it is done; and the creator
+/// and the owner before work starts (a photo of the problem).
+pub fn attach(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
+    let work = decide(principal, Action::LogWork, facts);
+    if work.allowed {
+        return work;
+    }
+    let Actor::User(user) = &principal.actor else { return work };
+    let early = matches!(facts.status, OrderStatus::PendingApproval | OrderStatus::Open) && !facts.archived;
+    let me = user.user_id.as_str();
+    if early && decide(principal, Action::View, facts).allowed && (facts.creator_id == me || facts.owner_id == me) {
+        Decision::allow("the creator or owner adds files before work starts")
+    } else {
+        work
+    }
+}

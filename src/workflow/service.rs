@@ -146,12 +146,22 @@ pub async fn claim<C: ConnectionTrait>(conn: &C, order: &OrderRecord, change: &C
 /// A concurrent transition that moved it on makes this CONFLICT.
 pub async fn touch<C: ConnectionTrait>(conn: &C, order: &OrderRecord, action: Action) -> AppResult<()> {
     let row = machine::row(action);
+    touch_in(conn, order, row.from, row.archived == machine::Archived::Refused).await
+}
+
+/// [`touch`] for an explicit set of statuses.
+pub async fn touch_in<C: ConnectionTrait>(
+    conn: &C,
+    order: &OrderRecord,
+    statuses: &[OrderStatus],
+    current_only: bool,
+) -> AppResult<()> {
     let mut update = orders::Entity::update_many()
         .col_expr(orders::Column::UpdatedAt, Expr::val(now_micros()))
         .filter(orders::Column::Id.eq(order.model.id.as_str()))
         .filter(orders::Column::DeletedAt.is_null())
-        .filter(orders::Column::Status.is_in(row.from.iter().map(|s| s.as_str())));
-    if row.archived == machine::Archived::Refused {
+        .filter(orders::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+    if current_only {
         update = update.filter(orders::Column::Archived.eq(false));
     }
     if update.exec(conn).await?.rows_affected == 0 {

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::EventKind;
 use super::input::{self, MAX_LABEL_CHARS, MAX_TEXT_CHARS};
+use super::machine;
 use super::service::{self, Change};
 use crate::audit::AuditActor;
 use crate::error::{AppError, AppResult};
@@ -26,8 +27,6 @@ use crate::orders::record::OrderRecord;
 use crate::policy::{self, Action};
 use crate::time::now_micros;
 
-/// Attachments up to 10 MiB (DOMAIN.md section 10).
-pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
 /// At most 24 hours per time entry.
 const MAX_HOURS: f64 = 24.0;
 const MAX_QUANTITY: f64 = 1_000_000.0;
@@ -88,9 +87,13 @@ async fn checked(ctx: &Context<'_>, order_id: &str, action: Action) -> AppResult
 /// records `change`.
 macro_rules! add_to_order {
     ($ctx:expr, $order:expr, $change:expr, |$txn:ident| $write:block) => {{
+        let statuses = machine::row($change.action).from;
+        add_to_order!($ctx, $order, $change, statuses, |$txn| $write)
+    }};
+    ($ctx:expr, $order:expr, $change:expr, $statuses:expr, |$txn:ident| $write:block) => {{
         let (principal, db) = ($ctx.principal()?, &$ctx.state()?.db);
         let $txn = db.begin().await.map_err(AppError::from)?;
-        service::touch(&$txn, &$order, $change.action).await?;
+        service::touch_in(&$txn, &$order, $statuses, true).await?;
         let written = $write;
         service::record(&$txn, AuditActor::Principal(principal), &$order, $change).await?;
         $txn.commit().await.map_err(AppError::from)?;
@@ -274,7 +277,8 @@ impl WorkMutation {
         Ok(ProcedureStep(done))
     }
 
-    /// A file (base64, up to 10 MiB), stored once per content by its SHA-256.
+    /// A file (base64, up to `WORKGATE_MAX_ATTACHMENT_BYTES`, 10 MiB by
+    /// default), stored once per content by its SHA-256.
     async fn add_attachment(
         &self,
         ctx: &Context<'_>,
@@ -285,26 +289,34 @@ impl WorkMutation {
     ) -> Result<Attachment> {
         let filename = self::filename(&filename)?;
         let content_type = content_type.trim().to_lowercase();
-        if content_base64.len() > MAX_ATTACHMENT_BYTES.div_ceil(3) * 4 + 4 {
-            return Err(
-                AppError::bad_input("contentBase64", format!("larger than {MAX_ATTACHMENT_BYTES} bytes")).into()
-            );
+        let limit = ctx.state()?.config.max_attachment_bytes;
+        let too_large = || AppError::bad_input("contentBase64", format!("larger than {limit} bytes"));
+        if content_base64.len() > limit.div_ceil(3) * 4 + 4 {
+            return Err(too_large().into());
         }
         let content =
             STANDARD.decode(content_base64.trim()).map_err(|_| AppError::bad_input("contentBase64", "not base64"))?;
-        if content.len() > MAX_ATTACHMENT_BYTES {
-            return Err(
-                AppError::bad_input("contentBase64", format!("larger than {MAX_ATTACHMENT_BYTES} bytes")).into()
-            );
+        if content.len() > limit {
+            return Err(too_large().into());
         }
         check_content(&content_type, &content)?;
-        let order = checked(ctx, &order_id, Action::LogWork).await?;
+        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let order = service::load(db, principal, &order_id).await?;
+        let decision = policy::order::attach(principal, &order.facts());
+        if !decision.allowed {
+            return Err(if policy::order::ATTACH_STATUSES.contains(&order.status) && !order.model.archived {
+                AppError::forbidden(decision.reason)
+            } else {
+                AppError::InvalidTransition("files are added before work starts or while it is done".into())
+            }
+            .into());
+        }
         let sha256 = hex::encode(Sha256::digest(&content));
         let size = i64::try_from(content.len()).unwrap_or(i64::MAX);
         let me = ctx.principal()?.user_id().unwrap_or_default().to_owned();
         let change = Change::new(Action::LogWork, EventKind::Updated)
             .note("attachment", json!({ "filename": filename, "sha256": sha256, "sizeBytes": size }));
-        let attachment = add_to_order!(ctx, order, change, |txn| {
+        let attachment = add_to_order!(ctx, order, change, &policy::order::ATTACH_STATUSES, |txn| {
             attachment_blobs::Entity::insert(attachment_blobs::ActiveModel {
                 sha256: Set(sha256.clone()),
                 size_bytes: Set(size),

@@ -114,6 +114,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut RawConfig)
         jwt_audience: None,
         environment: None,
         database_pool: Some("5".into()),
+        max_attachment_bytes: None,
     };
     tweak(&mut raw);
     let config = Config::from_raw(&raw).expect("valid test configuration");
