@@ -292,12 +292,18 @@ async fn seed_002_story_from_request_to_closed(backend: Backend) {
         run(&s.approver, "mutation($id: ID!) { approve(id: $id, version: 1) { status version } }", json!({ "id": id }))
             .await;
     assert_eq!(approved, json!({ "status": "OPEN", "version": 2 }));
-    run(
-        &s.planner,
-        "mutation($id: ID!, $a: [ID!]!) { assign(id: $id, version: 2, assigneeIds: $a) { status } }",
-        json!({ "id": id, "a": [s.tech] }),
-    )
-    .await;
+    // Only active people of the organization are assigned; workers without
+    // a login are (seed 002's paper work orders).
+    let assign = "mutation($id: ID!, $a: [ID!]!) { assign(id: $id, version: 2, assigneeIds: $a) { assignees { id } } }";
+    let root =
+        entity::users::Entity::find_by_id(s.tech.as_str()).one(&app.db).await.expect("query").expect("tech").account_id;
+    let paper_worker = app.create_user(&s.org, &root, "Walt Worker", "walt@shop.example", false).await;
+    let gone = app.user(&s.org, &root, "Gone Person").await;
+    app.execute_sql(&format!("UPDATE users SET active = false WHERE id = '{gone}'")).await;
+    let refused = mutate(&app, &s.planner, assign, json!({ "id": id, "a": [s.tech, gone] })).await;
+    assert_eq!(refused.body["errors"][0]["extensions"]["field"], json!("assigneeIds[1]"), "{}", refused.body);
+    let assigned = run(&s.planner, assign, json!({ "id": id, "a": [s.tech, paper_worker] })).await;
+    assert_eq!(assigned["assignees"].as_array().map(Vec::len), Some(2));
     let started =
         run(&s.tech, "mutation($id: ID!) { start(id: $id, version: 3) { status } }", json!({ "id": id })).await;
     assert_eq!(started["status"], json!("IN_PROGRESS"));
