@@ -18,6 +18,7 @@ pub mod orders;
 pub mod org;
 pub mod policy;
 pub mod reports;
+pub mod routing;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -737,10 +737,9 @@ impl OrderQuery {
             Queue::MyRequests => (policy::queues::my_requests(me), OrderSort::CreatedDesc),
             Queue::Review => (policy::queues::review(principal), OrderSort::UpdatedDesc),
             Queue::DeletionRequests => (policy::queues::deletion_requests(principal), OrderSort::UpdatedDesc),
-            Queue::Approvals | Queue::FailedSends => {
-                return Err(
-                    AppError::bad_input("queue", "this queue arrives with the vendor and approval features").into()
-                );
+            Queue::Approvals => (policy::queues::approvals(principal), OrderSort::CreatedAsc),
+            Queue::FailedSends => {
+                return Err(AppError::bad_input("queue", "this queue arrives with sending to vendors").into());
             }
         };
         let mut condition = visible_orders(principal).add(contents);

@@ -1,8 +1,11 @@
 //! What each saved view holds (DOMAIN.md section 8), as SQL conditions that
 //! are always combined with [`super::filter::visible_orders`].
 
-use entity::{cost_lines, deletion_requests, order_assignees, orders, part_usages, time_entries};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, IntoTableRef, Query};
+use entity::{
+    approval_step_approvers, approval_steps, cost_lines, deletion_requests, order_assignees, orders, part_usages,
+    time_entries,
+};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoColumnRef, IntoTableRef, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::filter::orders_with_roles;
@@ -127,4 +130,68 @@ pub fn visible_deletion_requests(principal: &Principal) -> Condition {
             .add(deletion_requests::Column::RequestedBy.eq(me))
             .add(deletion_requests::Column::OrderId.in_subquery(decided_by_me)),
     )
+}
+
+/// The ids of orders whose first undecided approval step satisfies
+/// `step` (a condition on the step aliased `s`).
+fn first_pending_step(step: Condition) -> SelectStatement {
+    let (s, p) = (Alias::new("s"), Alias::new("p"));
+    let earlier = Query::select()
+        .expr(Expr::val(1))
+        .from_as(approval_steps::Entity, p.clone())
+        .and_where(
+            Expr::col((p.clone(), approval_steps::Column::OrderId))
+                .equals((s.clone(), approval_steps::Column::OrderId)),
+        )
+        .and_where(Expr::col((p.clone(), approval_steps::Column::Decision)).is_null())
+        .and_where(
+            Expr::col((p, approval_steps::Column::Position))
+                .lt(Expr::col((s.clone(), approval_steps::Column::Position))),
+        )
+        .take();
+    Query::select()
+        .column((s.clone(), approval_steps::Column::OrderId))
+        .from_as(approval_steps::Entity, s.clone())
+        .and_where(Expr::col((s, approval_steps::Column::Decision)).is_null())
+        .and_where(Expr::exists(earlier).not())
+        .cond_where(step)
+        .take()
+}
+
+/// APPROVALS: orders pending approval whose current step the caller may
+/// decide: an intake step in the scope of their APPROVER, PLANNER or ADMIN
+/// role, or a spend step that names them. Never their own orders.
+pub fn approvals(principal: &Principal) -> Condition {
+    let Some(me) = principal.user_id() else {
+        return Condition::all().add(Expr::val(1).eq(0));
+    };
+    let s = Alias::new("s");
+    let intake = first_pending_step(
+        Condition::all()
+            .add(Expr::col((s.clone(), approval_steps::Column::Source)).eq(crate::orders::record::INTAKE_SOURCE)),
+    );
+    let designated = first_pending_step(
+        Condition::all().add(
+            Expr::col((s, approval_steps::Column::Id)).in_subquery(
+                Query::select()
+                    .column(approval_step_approvers::Column::StepId)
+                    .from(approval_step_approvers::Entity)
+                    .and_where(approval_step_approvers::Column::UserId.eq(me))
+                    .take(),
+            ),
+        ),
+    );
+    Condition::all()
+        .add(orders::Column::Archived.eq(false))
+        .add(orders::Column::Status.eq(OrderStatus::PendingApproval.as_str()))
+        .add(orders::Column::CreatorId.ne(me))
+        .add(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(orders::Column::Id.in_subquery(intake))
+                        .add(orders_with_roles(principal, &[Role::Admin, Role::Planner, Role::Approver])),
+                )
+                .add(orders::Column::Id.in_subquery(designated)),
+        )
 }

@@ -1,13 +1,14 @@
 //! `createOrder`: who creates, for whom, where; the order's number, scope,
 //! intake approval and first rows, in one transaction.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{
-    accounts, approval_steps, assets, order_assignees, order_tags, orders, procedure_steps, role_bindings,
-    site_group_members, sites, users, vendors,
+    accounts, approval_step_approvers, approval_steps, assets, order_assignees, order_tags, orders, procedure_steps,
+    role_bindings, site_group_members, sites, users, vendors,
 };
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -33,6 +34,9 @@ use crate::org::input::Tag;
 use crate::org::model::Role;
 use crate::policy::order::NewOrderAt;
 use crate::policy::{self, Action, admin, vendor_filter::visible_vendors};
+use crate::routing;
+use crate::routing::load::string_list;
+use crate::routing::resolve::{OrderShape, resolve};
 use crate::time::{now_micros, to_micros};
 
 /// At most this many procedure steps per order.
@@ -287,7 +291,25 @@ impl CreateMutation {
             Some(site) => policy::order::needs_intake(&creator, at, site_has_approvers(db, site, &root).await?),
             None => false,
         };
-        let status = if intake { OrderStatus::PendingApproval } else { OrderStatus::Open };
+        // Vendor orders: the resolved (or chosen) vendor and the spend
+        // approval steps of section 7.
+        let (vendor, spend_steps) = if input.kind == OrderKind::Work {
+            (None, Vec::new())
+        } else {
+            let mut all_tags: BTreeSet<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
+            all_tags.extend(asset.iter().flat_map(|a| string_list(&a.tags)));
+            all_tags.extend(site.iter().flat_map(|s| string_list(&s.tags)));
+            let routing = routing::load::load(db, &creator.organization_id).await?;
+            let shape = OrderShape {
+                kind: input.kind,
+                tags: &all_tags,
+                scope: scope.as_deref(),
+                estimated_cost_cents: estimated,
+            };
+            let resolution = resolve(&shape, &routing.rules, &routing.assignments, &routing.vendors, vendor.as_deref());
+            (resolution.vendor_id, resolution.steps)
+        };
+        let status = if intake || !spend_steps.is_empty() { OrderStatus::PendingApproval } else { OrderStatus::Open };
 
         let txn = db.begin().await?;
         let now = now_micros();
@@ -313,7 +335,7 @@ impl CreateMutation {
                 Actor::Token(t) => Some(t.token_id.clone()),
                 Actor::User(_) => None,
             }),
-            vendor_id: Set(vendor),
+            vendor_id: Set(vendor.clone()),
             estimated_cost_cents: Set(estimated),
             resolution: Set(None),
             due_at: Set(input.due_at.map(to_micros)),
@@ -365,6 +387,30 @@ impl CreateMutation {
             .insert(&txn)
             .await?;
         }
+        for (position, step) in (1..).zip(&spend_steps) {
+            let step_id = IdKind::ApprovalStep.new_id();
+            approval_steps::ActiveModel {
+                id: Set(step_id.clone()),
+                order_id: Set(id.clone()),
+                position: Set(position),
+                source: Set(step.source.clone()),
+                decision: Set(None),
+                decided_by: Set(None),
+                decided_at: Set(None),
+                reason: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+            for user_id in &step.approvers {
+                approval_step_approvers::ActiveModel {
+                    step_id: Set(step_id.clone()),
+                    user_id: Set(user_id.clone()),
+                    order_id: Set(id.clone()),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
         let record = service::reload(&txn, &model.id).await?;
         let actor = match &principal.actor {
             Actor::Token(_) => AuditActor::OnBehalf { principal, user_id: &creator_id },
@@ -373,7 +419,8 @@ impl CreateMutation {
         let change = Change::new(Action::View, EventKind::Created)
             .note("number", json!([null, number]))
             .note("status", json!([null, status.as_str()]))
-            .note("assignees", json!([null, assignees]));
+            .note("assignees", json!([null, assignees]))
+            .note("vendorId", json!([null, vendor]));
         service::record_as(&txn, actor, &record, change, "order.create").await?;
         txn.commit().await?;
         Ok(Order(Arc::new(record)))

@@ -4,7 +4,8 @@
 //! mutations are tested on their own), so any status can be arranged.
 
 use entity::{
-    approval_step_approvers, approval_steps, notes, order_assignees, order_tags, orders, time_entries, vendors,
+    approval_step_approvers, approval_steps, notes, order_assignees, order_tags, orders, rule_approvers,
+    rule_assignments, rules, time_entries, vendors,
 };
 use sea_orm::{ActiveModelTrait, Set};
 use workgate::audit::AuditActor;
@@ -153,6 +154,59 @@ impl TestApp {
         .insert(&self.db)
         .await
         .expect("vendor created");
+        id
+    }
+
+    /// A rule for vendor kinds that requires approval by `approvers` from
+    /// `min_cost_cents` on, at `position` in the chain, assigned to
+    /// `vendor` (when given) for PART orders.
+    pub async fn approval_rule(
+        &self,
+        org: &str,
+        name: &str,
+        min_cost_cents: Option<i64>,
+        position: i32,
+        approvers: &[String],
+        vendor: Option<&str>,
+    ) -> String {
+        let id = IdKind::Rule.new_id();
+        rules::ActiveModel {
+            id: Set(id.clone()),
+            organization_id: Set(org.to_owned()),
+            scope_account_id: Set(None),
+            vendor_id: Set(None),
+            name: Set(name.to_owned()),
+            kinds: Set("[\"PART\",\"SERVICE\",\"CAPITAL\"]".to_owned()),
+            required_tags: Set("[]".to_owned()),
+            optional_tags: Set("[]".to_owned()),
+            min_estimated_cost_cents: Set(min_cost_cents),
+            requires_approval: Set(!approvers.is_empty()),
+            approval_position: Set(position),
+            auto_maintenance: Set(false),
+            auto_generated: Set(false),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+        }
+        .insert(&self.db)
+        .await
+        .expect("rule inserted");
+        for user in approvers {
+            rule_approvers::ActiveModel { rule_id: Set(id.clone()), user_id: Set(user.clone()) }
+                .insert(&self.db)
+                .await
+                .expect("rule approver inserted");
+        }
+        if let Some(vendor) = vendor {
+            rule_assignments::ActiveModel {
+                rule_id: Set(id.clone()),
+                vendor_id: Set(vendor.to_owned()),
+                kind: Set("PART".to_owned()),
+                priority: Set(0),
+            }
+            .insert(&self.db)
+            .await
+            .expect("assignment inserted");
+        }
         id
     }
 

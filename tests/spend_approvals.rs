@@ -1,0 +1,124 @@
+//! Vendor orders through the API: routing to the resolved vendor, the spend
+//! approval chain of section 7 step by step, and the APPROVALS queue that
+//! shows each approver the orders awaiting their decision now. Seed 003's
+//! high-value chain: requester -> department manager -> finance.
+
+mod common;
+
+use common::world::Bind;
+use common::{Backend, TestApp, spawn_app};
+use serde_json::{Value, json};
+use workgate::org::model::Role;
+
+backend_tests!(high_value_orders_walk_the_approval_chain, low_value_orders_open_at_once_and_rejection_rejects);
+
+struct Procurement {
+    site: String,
+    vendor: String,
+    requester: String,
+    manager: String,
+    cfo: String,
+}
+
+async fn procurement(app: &TestApp) -> Procurement {
+    let boot = app.bootstrap("Procure").await;
+    let (org, root) = (boot.organization_id, boot.account_id);
+    let site = app.site(&org, &root, "HQ").await;
+    let requester = app.user(&org, &root, "Rene Requester").await;
+    app.grant(&org, &requester, Role::Requester, &Bind::Account).await;
+    let manager = app.user(&org, &root, "Dana Department").await;
+    app.grant(&org, &manager, Role::Requester, &Bind::Account).await;
+    let cfo = app.user(&org, &root, "Cora CFO").await;
+    let vendor = app.vendor(&org, None, "Office Supplies Inc").await;
+    // Routing: PART orders go to the vendor; orders from $5,000 need the
+    // department manager (position 1), then finance (position 2).
+    app.approval_rule(&org, "routing", None, 0, &[], Some(&vendor)).await;
+    app.approval_rule(&org, "department", Some(500_000), 1, std::slice::from_ref(&manager), None).await;
+    app.approval_rule(&org, "finance", Some(500_000), 2, std::slice::from_ref(&cfo), None).await;
+    Procurement { site, vendor, requester, manager, cfo }
+}
+
+const CREATE: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $i) {
+    id status version vendor { id } approvalSteps { source decision } } }";
+
+async fn approvals_of(app: &TestApp, user: &str) -> Vec<String> {
+    let data = app
+        .graphql(Some(&app.token_for(user)), "{ queue(queue: APPROVALS) { edges { node { id } } } }", json!({}))
+        .await;
+    data.assert_ok()["queue"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+async fn run(app: &TestApp, user: &str, query: &str, vars: Value) -> common::GqlResponse {
+    app.graphql(Some(&app.token_for(user)), query, vars).await
+}
+
+async fn high_value_orders_walk_the_approval_chain(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let p = procurement(&app).await;
+    let input = json!({ "kind": "PART", "title": "Standing desks", "siteId": p.site, "estimatedCost": "6000.00" });
+    let data = run(&app, &p.requester, CREATE, json!({ "i": input })).await;
+    let order = data.assert_ok()["createOrder"].clone();
+    assert_eq!(order["status"], json!("PENDING_APPROVAL"));
+    assert_eq!(order["vendor"]["id"], json!(p.vendor), "routed to the rule's vendor");
+    assert_eq!(
+        order["approvalSteps"],
+        json!([{ "source": "rule:department", "decision": null }, { "source": "rule:finance", "decision": null }])
+    );
+    let id = order["id"].as_str().expect("id").to_owned();
+
+    // Step 1 is the department manager's; finance waits its turn.
+    assert_eq!(approvals_of(&app, &p.manager).await, std::slice::from_ref(&id));
+    assert!(approvals_of(&app, &p.cfo).await.is_empty());
+    assert!(approvals_of(&app, &p.requester).await.is_empty());
+    let approve =
+        "mutation($id: ID!, $v: Int!) { approve(id: $id, version: $v) { status version approvalSteps { decision } } }";
+    let early = run(&app, &p.cfo, approve, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(early.code(), Some("FORBIDDEN"), "finance decides after the department: {}", early.body);
+    let requester = run(&app, &p.requester, approve, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(requester.code(), Some("FORBIDDEN"));
+
+    let data = run(&app, &p.manager, approve, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(
+        data.assert_ok()["approve"],
+        json!({ "status": "PENDING_APPROVAL", "version": 2, "approvalSteps": [{ "decision": "APPROVED" }, { "decision": null }] })
+    );
+    assert!(approvals_of(&app, &p.manager).await.is_empty());
+    assert_eq!(approvals_of(&app, &p.cfo).await, std::slice::from_ref(&id));
+    let data = run(&app, &p.cfo, approve, json!({ "id": id, "v": 2 })).await;
+    assert_eq!(data.assert_ok()["approve"]["status"], json!("OPEN"));
+
+    // A manager's own high-value order: they are never its approver.
+    let data = run(&app, &p.manager, CREATE, json!({ "i": input })).await;
+    let own = data.assert_ok()["createOrder"]["id"].as_str().expect("id").to_owned();
+    assert!(!approvals_of(&app, &p.manager).await.contains(&own));
+    let refused = run(&app, &p.manager, approve, json!({ "id": own, "v": 1 })).await;
+    assert_eq!(refused.code(), Some("FORBIDDEN"));
+    assert!(refused.body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("separation of duties")));
+}
+
+async fn low_value_orders_open_at_once_and_rejection_rejects(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let p = procurement(&app).await;
+    let small = json!({ "kind": "PART", "title": "Pens", "siteId": p.site, "estimatedCost": "12.00" });
+    let data = run(&app, &p.requester, CREATE, json!({ "i": small })).await;
+    let order = data.assert_ok()["createOrder"].clone();
+    assert_eq!(order["status"], json!("OPEN"));
+    assert_eq!(order["vendor"]["id"], json!(p.vendor));
+    assert_eq!(order["approvalSteps"], json!([]));
+
+    let big = json!({ "kind": "PART", "title": "Server rack", "siteId": p.site, "estimatedCost": "9000.00" });
+    let data = run(&app, &p.requester, CREATE, json!({ "i": big })).await;
+    let id = data.assert_ok()["createOrder"]["id"].as_str().expect("id").to_owned();
+    let reject = "mutation($id: ID!) { reject(id: $id, version: 1, reason: \"Over budget\") { status approvalSteps { decision } } }";
+    let data = run(&app, &p.manager, reject, json!({ "id": id })).await;
+    assert_eq!(
+        data.assert_ok()["reject"],
+        json!({ "status": "REJECTED", "approvalSteps": [{ "decision": "REJECTED" }, { "decision": null }] })
+    );
+    assert!(approvals_of(&app, &p.cfo).await.is_empty(), "one rejection rejects the order");
+}
