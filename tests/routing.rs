@@ -50,6 +50,7 @@ fn rules() -> impl Strategy<Value = Vec<RuleFacts>> {
                 requires_approval,
                 approval_position: position,
                 approvers: vec![format!("usr_{i}")],
+                auto_maintenance: false,
             })
             .collect()
     })

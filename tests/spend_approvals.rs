@@ -10,9 +10,14 @@ use common::{Backend, TestApp, spawn_app};
 use serde_json::{Value, json};
 use workgate::org::model::Role;
 
-backend_tests!(high_value_orders_walk_the_approval_chain, low_value_orders_open_at_once_and_rejection_rejects);
+backend_tests!(
+    high_value_orders_walk_the_approval_chain,
+    low_value_orders_open_at_once_and_rejection_rejects,
+    service_orders_put_their_asset_in_maintenance,
+);
 
 struct Procurement {
+    org: String,
     site: String,
     vendor: String,
     requester: String,
@@ -35,7 +40,7 @@ async fn procurement(app: &TestApp) -> Procurement {
     app.approval_rule(&org, "routing", None, 0, &[], Some(&vendor)).await;
     app.approval_rule(&org, "department", Some(500_000), 1, std::slice::from_ref(&manager), None).await;
     app.approval_rule(&org, "finance", Some(500_000), 2, std::slice::from_ref(&cfo), None).await;
-    Procurement { site, vendor, requester, manager, cfo }
+    Procurement { org, site, vendor, requester, manager, cfo }
 }
 
 const CREATE: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $i) {
@@ -121,4 +126,26 @@ async fn low_value_orders_open_at_once_and_rejection_rejects(backend: Backend) {
         json!({ "status": "REJECTED", "approvalSteps": [{ "decision": "REJECTED" }, { "decision": null }] })
     );
     assert!(approvals_of(&app, &p.cfo).await.is_empty(), "one rejection rejects the order");
+}
+
+async fn service_orders_put_their_asset_in_maintenance(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let p = procurement(&app).await;
+    let asset = app.asset(&p.org, &p.site, "Boiler", &["hvac"]).await;
+    let rule = app.approval_rule(&p.org, "boiler service", None, 0, &[], None).await;
+    app.execute_sql(&format!("UPDATE rules SET auto_maintenance = TRUE WHERE id = '{rule}'")).await;
+    let input = json!({ "kind": "SERVICE", "title": "Boiler service", "assetId": asset, "estimatedCost": "100.00" });
+    let data = run(
+        &app,
+        &p.requester,
+        "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id asset { inMaintenance } } }",
+        json!({ "i": input }),
+    )
+    .await;
+    let order = data.assert_ok()["createOrder"].clone();
+    assert_eq!(order["asset"]["inMaintenance"], json!(true));
+    // Cancelled: the asset is back in service.
+    let cancel = "mutation($id: ID!) { cancel(id: $id, version: 1) { status asset { inMaintenance } } }";
+    let data = run(&app, &p.requester, cancel, json!({ "id": order["id"] })).await;
+    assert_eq!(data.assert_ok()["cancel"], json!({ "status": "CANCELLED", "asset": { "inMaintenance": false } }));
 }

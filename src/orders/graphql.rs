@@ -308,6 +308,11 @@ impl Asset {
         Ok(serde_json::from_str(&self.0.tags)
             .map_err(|e| AppError::internal(anyhow::anyhow!("assets.tags of {}: {e}", self.0.id)))?)
     }
+    /// Set while a SERVICE order matched by an `autoMaintenance` rule is
+    /// under way on the asset.
+    async fn in_maintenance(&self) -> bool {
+        self.0.in_maintenance
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]

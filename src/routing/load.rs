@@ -81,6 +81,7 @@ pub async fn load<C: ConnectionTrait>(conn: &C, organization_id: &str) -> AppRes
             min_estimated_cost_cents: r.min_estimated_cost_cents,
             requires_approval: r.requires_approval,
             approval_position: r.approval_position,
+            auto_maintenance: r.auto_maintenance,
             scope: r.scope_account_id,
             name: r.name,
             id: r.id,

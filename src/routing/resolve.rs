@@ -30,6 +30,8 @@ pub struct RuleFacts {
     pub requires_approval: bool,
     pub approval_position: i32,
     pub approvers: Vec<String>,
+    /// SERVICE orders it matches put their asset in maintenance.
+    pub auto_maintenance: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +101,9 @@ pub struct Resolution {
     /// Every candidate, best first.
     pub candidates: Vec<Candidate>,
     pub steps: Vec<StepPlan>,
+    /// A SERVICE order matched by an `autoMaintenance` rule: its asset is in
+    /// maintenance until the order is done.
+    pub auto_maintenance: bool,
 }
 
 /// Visible in the order's scope (section 1's table, the order's scope in
@@ -170,7 +175,14 @@ pub fn resolve(
     }
     let vendor_id = chosen.map(str::to_owned).or(resolved);
     let steps = approval_steps(order, rules, vendors, vendor_id.as_deref());
-    Resolution { vendor_id, candidates, steps }
+    let auto_maintenance = order.kind == OrderKind::Service
+        && rules.iter().any(|r| {
+            r.auto_maintenance
+                && r.kinds.contains(&order.kind)
+                && missing_tag(r, order.tags).is_none()
+                && in_scope(order.scope, r.scope.as_deref())
+        });
+    Resolution { vendor_id, candidates, steps, auto_maintenance }
 }
 
 /// One step per matching rule that requires approval (kind, required tags,
@@ -219,6 +231,7 @@ mod tests {
             requires_approval: false,
             approval_position: 0,
             approvers: vec![],
+            auto_maintenance: false,
         }
     }
 

@@ -293,8 +293,8 @@ impl CreateMutation {
         };
         // Vendor orders: the resolved (or chosen) vendor and the spend
         // approval steps of section 7.
-        let (vendor, spend_steps) = if input.kind == OrderKind::Work {
-            (None, Vec::new())
+        let (vendor, spend_steps, maintenance) = if input.kind == OrderKind::Work {
+            (None, Vec::new(), false)
         } else {
             let mut all_tags: BTreeSet<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
             all_tags.extend(asset.iter().flat_map(|a| string_list(&a.tags)));
@@ -307,7 +307,7 @@ impl CreateMutation {
                 estimated_cost_cents: estimated,
             };
             let resolution = resolve(&shape, &routing.rules, &routing.assignments, &routing.vendors, vendor.as_deref());
-            (resolution.vendor_id, resolution.steps)
+            (resolution.vendor_id, resolution.steps, resolution.auto_maintenance && asset.is_some())
         };
         let status = if intake || !spend_steps.is_empty() { OrderStatus::PendingApproval } else { OrderStatus::Open };
 
@@ -411,6 +411,9 @@ impl CreateMutation {
                 .await?;
             }
         }
+        if maintenance && let Some(asset) = &asset {
+            service::set_in_maintenance(&txn, &asset.id, true).await?;
+        }
         let record = service::reload(&txn, &model.id).await?;
         let actor = match &principal.actor {
             Actor::Token(_) => AuditActor::OnBehalf { principal, user_id: &creator_id },
@@ -420,7 +423,8 @@ impl CreateMutation {
             .note("number", json!([null, number]))
             .note("status", json!([null, status.as_str()]))
             .note("assignees", json!([null, assignees]))
-            .note("vendorId", json!([null, vendor]));
+            .note("vendorId", json!([null, vendor]))
+            .note("assetInMaintenance", json!(maintenance));
         service::record_as(&txn, actor, &record, change, "order.create").await?;
         txn.commit().await?;
         Ok(Order(Arc::new(record)))

@@ -117,6 +117,7 @@ async fn tombstone<C: ConnectionTrait>(
 ) -> AppResult<()> {
     let change = change.set(orders::Column::DeletedAt, now_micros(), "deleted", [json!(false), json!(true)]);
     service::claim(conn, order, &change).await?;
+    service::release_asset(conn, order).await?;
     deletion_requests::Entity::update_many()
         .col_expr(deletion_requests::Column::Status, Expr::value("APPROVED"))
         .col_expr(deletion_requests::Column::DecidedBy, Expr::value(principal.user_id().map(str::to_owned)))

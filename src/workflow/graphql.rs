@@ -62,6 +62,9 @@ impl<'a> Cx<'a> {
     async fn apply(&self, order: &OrderRecord, change: Change, also: Also) -> AppResult<Order> {
         let txn = self.db.begin().await?;
         service::claim(&txn, order, &change).await?;
+        if matches!(change.status, Some(OrderStatus::Closed | OrderStatus::Cancelled | OrderStatus::Rejected)) {
+            service::release_asset(&txn, order).await?;
+        }
         let now = now_micros();
         match also {
             Also::Nothing => {}

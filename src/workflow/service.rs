@@ -14,7 +14,7 @@
 //! write lock there (waiting on the busy timeout) and PostgreSQL its row
 //! lock: a transaction never decides on state another one is changing.
 
-use entity::{order_events, orders};
+use entity::{assets, order_events, orders};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     AccessMode, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
@@ -27,7 +27,7 @@ use super::machine::{self, Target};
 use crate::audit::{self, AuditActor, AuditEntry};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
-use crate::orders::model::OrderStatus;
+use crate::orders::model::{OrderKind, OrderStatus};
 use crate::orders::record::{self, OrderRecord};
 use crate::policy::{self, Action, filter::visible_orders};
 use crate::time::now_micros;
@@ -136,6 +136,38 @@ pub async fn claim<C: ConnectionTrait>(conn: &C, order: &OrderRecord, change: &C
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::Conflict);
+    }
+    Ok(())
+}
+
+/// Marks an asset in or out of maintenance.
+pub async fn set_in_maintenance<C: ConnectionTrait>(conn: &C, asset_id: &str, on: bool) -> AppResult<()> {
+    assets::Entity::update_many()
+        .col_expr(assets::Column::InMaintenance, Expr::value(on))
+        .filter(assets::Column::Id.eq(asset_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// When a SERVICE order with an asset is done (closed, cancelled, deleted),
+/// its asset leaves maintenance unless another such order is still under way.
+pub async fn release_asset<C: ConnectionTrait>(conn: &C, order: &OrderRecord) -> AppResult<()> {
+    let Some(asset_id) = order.model.asset_id.as_deref() else { return Ok(()) };
+    if order.kind != OrderKind::Service {
+        return Ok(());
+    }
+    let done = [OrderStatus::Closed, OrderStatus::Cancelled, OrderStatus::Rejected].map(OrderStatus::as_str);
+    let others = orders::Entity::find()
+        .filter(orders::Column::AssetId.eq(asset_id))
+        .filter(orders::Column::Id.ne(order.model.id.as_str()))
+        .filter(orders::Column::Kind.eq(OrderKind::Service.as_str()))
+        .filter(orders::Column::DeletedAt.is_null())
+        .filter(orders::Column::Status.is_not_in(done))
+        .one(conn)
+        .await?;
+    if others.is_none() {
+        set_in_maintenance(conn, asset_id, false).await?;
     }
     Ok(())
 }
