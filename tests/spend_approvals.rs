@@ -14,10 +14,12 @@ backend_tests!(
     high_value_orders_walk_the_approval_chain,
     low_value_orders_open_at_once_and_rejection_rejects,
     service_orders_put_their_asset_in_maintenance,
+    admins_override_the_vendor_before_it_is_sent,
 );
 
 struct Procurement {
     org: String,
+    admin: String,
     site: String,
     vendor: String,
     requester: String,
@@ -40,7 +42,7 @@ async fn procurement(app: &TestApp) -> Procurement {
     app.approval_rule(&org, "routing", None, 0, &[], Some(&vendor)).await;
     app.approval_rule(&org, "department", Some(500_000), 1, std::slice::from_ref(&manager), None).await;
     app.approval_rule(&org, "finance", Some(500_000), 2, std::slice::from_ref(&cfo), None).await;
-    Procurement { org, site, vendor, requester, manager, cfo }
+    Procurement { org, admin: boot.admin_user_id, site, vendor, requester, manager, cfo }
 }
 
 const CREATE: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $i) {
@@ -148,4 +150,51 @@ async fn service_orders_put_their_asset_in_maintenance(backend: Backend) {
     let cancel = "mutation($id: ID!) { cancel(id: $id, version: 1) { status asset { inMaintenance } } }";
     let data = run(&app, &p.requester, cancel, json!({ "id": order["id"] })).await;
     assert_eq!(data.assert_ok()["cancel"], json!({ "status": "CANCELLED", "asset": { "inMaintenance": false } }));
+}
+
+async fn admins_override_the_vendor_before_it_is_sent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let p = procurement(&app).await;
+    // A specialist vendor whose orders the CFO approves; and a disabled one.
+    let specialist = app.vendor(&p.org, None, "Specialist Ltd").await;
+    app.execute_sql(&format!("UPDATE vendors SET requires_approval = TRUE WHERE id = '{specialist}'")).await;
+    app.execute_sql(&format!("INSERT INTO vendor_approvers (vendor_id, user_id) VALUES ('{specialist}', '{}')", p.cfo))
+        .await;
+    let disabled = app.vendor(&p.org, None, "Gone Inc").await;
+    app.execute_sql(&format!("UPDATE vendors SET enabled = FALSE WHERE id = '{disabled}'")).await;
+
+    let small = json!({ "kind": "PART", "title": "Gasket", "siteId": p.site, "estimatedCost": "40.00" });
+    let data = run(&app, &p.requester, CREATE, json!({ "i": small })).await;
+    let id = data.assert_ok()["createOrder"]["id"].as_str().expect("id").to_owned();
+    let override_vendor = "mutation($id: ID!, $v: ID!) { overrideVendor(id: $id, version: 1, vendorId: $v) {
+        status vendor { id } approvalSteps { source } } }";
+    assert_eq!(
+        run(&app, &p.requester, override_vendor, json!({ "id": id, "v": specialist })).await.code(),
+        Some("FORBIDDEN")
+    );
+    let refused = run(&app, &p.admin, override_vendor, json!({ "id": id, "v": disabled })).await;
+    assert_eq!(refused.body["errors"][0]["extensions"]["field"], json!("vendorId"));
+    let data = run(&app, &p.admin, override_vendor, json!({ "id": id, "v": specialist })).await;
+    assert_eq!(
+        data.assert_ok()["overrideVendor"],
+        json!({ "status": "PENDING_APPROVAL", "vendor": { "id": specialist }, "approvalSteps": [{ "source": "vendor:Specialist Ltd" }] })
+    );
+    assert_eq!(approvals_of(&app, &p.cfo).await, std::slice::from_ref(&id));
+    // Back to the routine vendor: nothing to wait on, the order is open again.
+    let back = "mutation($id: ID!, $v: ID!) { overrideVendor(id: $id, version: 2, vendorId: $v) { status approvalSteps { source } } }";
+    let data = run(&app, &p.admin, back, json!({ "id": id, "v": p.vendor })).await;
+    assert_eq!(data.assert_ok()["overrideVendor"], json!({ "status": "OPEN", "approvalSteps": [] }));
+    // Work orders have no vendor.
+    let work = run(
+        &app,
+        &p.admin,
+        "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }",
+        json!({ "i": { "kind": "WORK", "title": "Fix", "siteId": p.site } }),
+    )
+    .await;
+    let work_id = work.assert_ok()["createOrder"]["id"].clone();
+    assert_eq!(
+        run(&app, &p.admin, override_vendor, json!({ "id": work_id, "v": p.vendor })).await.code(),
+        Some("INVALID_TRANSITION")
+    );
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
-use entity::{approval_steps, order_assignees, order_tags, orders, users};
+use entity::{approval_step_approvers, approval_steps, order_assignees, order_tags, orders, users, vendors};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -22,11 +22,14 @@ use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
 use crate::graphql::scalars::Money;
+use crate::ids::IdKind;
 use crate::orders::graphql::Order;
 use crate::orders::model::{OrderStatus, Priority};
 use crate::orders::record::OrderRecord;
 use crate::org::input::Tag;
-use crate::policy::Action;
+use crate::policy::{Action, vendor_filter::visible_vendors};
+use crate::routing::load::load as load_routing;
+use crate::routing::resolve::StepPlan;
 use crate::time::{now_micros, to_micros};
 
 /// Writes a transition makes besides the order row itself.
@@ -41,6 +44,8 @@ enum Also {
     ResetSteps,
     ReplaceAssignees(Vec<String>),
     ReplaceTags(Vec<String>),
+    /// Drop the undecided vendor steps; add the new vendor's, if it has one.
+    ReplaceVendorStep(Option<StepPlan>),
 }
 
 /// The caller and the database, as every mutation needs them.
@@ -108,6 +113,50 @@ impl<'a> Cx<'a> {
                     .await?;
                 }
             }
+            Also::ReplaceVendorStep(step) => {
+                let steps = approval_steps::Entity::find()
+                    .filter(approval_steps::Column::OrderId.eq(order.model.id.as_str()))
+                    .all(&txn)
+                    .await?;
+                let stale: Vec<String> = steps
+                    .iter()
+                    .filter(|s| s.decision.is_none() && s.source.starts_with(VENDOR_STEP))
+                    .map(|s| s.id.clone())
+                    .collect();
+                approval_step_approvers::Entity::delete_many()
+                    .filter(approval_step_approvers::Column::StepId.is_in(stale.clone()))
+                    .exec(&txn)
+                    .await?;
+                approval_steps::Entity::delete_many()
+                    .filter(approval_steps::Column::Id.is_in(stale))
+                    .exec(&txn)
+                    .await?;
+                if let Some(step) = step {
+                    let position = steps.iter().map(|s| s.position).max().unwrap_or(0) + 1;
+                    let step_id = IdKind::ApprovalStep.new_id();
+                    approval_steps::ActiveModel {
+                        id: Set(step_id.clone()),
+                        order_id: Set(order.model.id.clone()),
+                        position: Set(position),
+                        source: Set(step.source),
+                        decision: Set(None),
+                        decided_by: Set(None),
+                        decided_at: Set(None),
+                        reason: Set(None),
+                    }
+                    .insert(&txn)
+                    .await?;
+                    for user_id in step.approvers {
+                        approval_step_approvers::ActiveModel {
+                            step_id: Set(step_id.clone()),
+                            user_id: Set(user_id),
+                            order_id: Set(order.model.id.clone()),
+                        }
+                        .insert(&txn)
+                        .await?;
+                    }
+                }
+            }
             Also::ReplaceTags(tags) => {
                 order_tags::Entity::delete_many()
                     .filter(order_tags::Column::OrderId.eq(order.model.id.as_str()))
@@ -136,6 +185,9 @@ impl<'a> Cx<'a> {
         self.apply(&order, change.because(reason), Also::Nothing).await
     }
 }
+
+/// The `source` prefix of a vendor's approval step.
+const VENDOR_STEP: &str = "vendor:";
 
 fn reason(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
     input::optional(field, value, MAX_TEXT_CHARS)
@@ -358,6 +410,58 @@ impl WorkflowMutation {
         let cx = Cx::of(ctx)?;
         let reason = self::reason("reason", reason.as_deref())?;
         Ok(cx.step(&id, Some(version), Action::Cancel, reason).await?)
+    }
+
+    /// Sends a vendor order to another vendor before it is sent: ADMIN;
+    /// PLANNER in scope and the owner where the account allows it. The new
+    /// vendor's approval step replaces the old one's if undecided; an order
+    /// that now waits on an approval goes back to PENDING_APPROVAL.
+    async fn override_vendor(&self, ctx: &Context<'_>, id: ID, version: i32, vendor_id: ID) -> Result<Order> {
+        let cx = Cx::of(ctx)?;
+        let order = cx.load(&id).await?;
+        service::check(cx.principal, Action::OverrideVendor, &order, Some(version))?;
+        let vendor = vendors::Entity::find()
+            .filter(visible_vendors(cx.principal))
+            .filter(vendors::Column::Id.eq(vendor_id.as_str()))
+            .one(cx.db)
+            .await?
+            .ok_or_else(|| AppError::bad_input("vendorId", "no such vendor"))?;
+        let order_scope = order.model.scope_account_id.as_deref();
+        if order_scope.is_some()
+            && vendor.scope_account_id.is_some()
+            && vendor.scope_account_id.as_deref() != order_scope
+        {
+            return Err(AppError::bad_input("vendorId", "the vendor is outside the order's scope").into());
+        }
+        if !vendor.enabled {
+            return Err(AppError::bad_input("vendorId", "the vendor is disabled").into());
+        }
+        let routing = load_routing(cx.db, &order.model.organization_id).await?;
+        let step = routing
+            .vendors
+            .iter()
+            .find(|v| v.id == vendor.id && v.requires_approval)
+            .map(|v| StepPlan { source: format!("{VENDOR_STEP}{}", v.name), approvers: v.approvers.clone() });
+        let undecided = approval_steps::Entity::find()
+            .filter(approval_steps::Column::OrderId.eq(order.model.id.as_str()))
+            .filter(approval_steps::Column::Decision.is_null())
+            .all(cx.db)
+            .await?;
+        let waiting = undecided.iter().any(|s| !s.source.starts_with(VENDOR_STEP)) || step.is_some();
+        let mut change = Change::new(Action::OverrideVendor, EventKind::Updated).set(
+            orders::Column::VendorId,
+            vendor.id.clone(),
+            "vendorId",
+            [json!(order.model.vendor_id), json!(vendor.id)],
+        );
+        match order.status {
+            OrderStatus::Open | OrderStatus::SendFailed if waiting => {
+                change = change.to_status(order.status, OrderStatus::PendingApproval);
+            }
+            OrderStatus::PendingApproval if !waiting => change = change.to_status(order.status, OrderStatus::Open),
+            _ => {}
+        }
+        Ok(cx.apply(&order, change, Also::ReplaceVendorStep(step)).await?)
     }
 
     /// Archives a closed, cancelled or rejected order (PLANNER, ADMIN).
