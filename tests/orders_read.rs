@@ -544,6 +544,6 @@ async fn my_work_and_my_requests(backend: Backend) {
     assert_eq!(mine.len(), 4, "{mine:?}");
     assert_eq!(mine[0], unassigned, "newest first");
     // Queues of later features say so rather than answering wrongly.
-    let response = app.graphql(Some(&app.token_for(&tech)), queue, json!({ "q": "APPROVALS" })).await;
+    let response = app.graphql(Some(&app.token_for(&tech)), queue, json!({ "q": "FAILED_SENDS" })).await;
     assert_eq!(response.code(), Some("BAD_USER_INPUT"));
 }
