@@ -21,6 +21,7 @@ pub struct Query(
     crate::orders::graphql::OrderQuery,
     crate::reports::graphql::ReportQuery,
     crate::workflow::deletion::DeletionQuery,
+    crate::vendors::mutations::VendorQuery,
     node::NodeQuery,
 );
 
@@ -32,6 +33,7 @@ pub struct Mutation(
     crate::workflow::graphql::WorkflowMutation,
     crate::workflow::work::WorkMutation,
     crate::workflow::deletion::DeletionMutation,
+    crate::vendors::mutations::VendorMutation,
 );
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {

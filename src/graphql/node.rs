@@ -3,7 +3,7 @@
 //! the caller may not see is NOT_FOUND, exactly like one that does not exist.
 
 use async_graphql::{Context, ID, Interface, Object, Result};
-use entity::{accounts, api_tokens, assets, deletion_requests, site_groups, sites, users, vendors};
+use entity::{accounts, api_tokens, assets, deletion_requests, rules, site_groups, sites, users, vendors};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::ContextExt;
@@ -13,6 +13,7 @@ use crate::orders::graphql::{Asset, Order, visible_order};
 use crate::org::graphql::{Account, ApiToken, Site, SiteGroup, User};
 use crate::policy::{self, admin};
 use crate::vendors::graphql::Vendor;
+use crate::vendors::rules::Rule;
 use crate::workflow::deletion::DeletionRequest;
 
 #[derive(Interface)]
@@ -25,6 +26,7 @@ pub enum Node {
     User(User),
     Order(Order),
     Vendor(Vendor),
+    Rule(Rule),
     ApiToken(ApiToken),
     DeletionRequest(DeletionRequest),
 }
@@ -81,6 +83,12 @@ async fn load(ctx: &Context<'_>, id: &str) -> Result<Node, AppError> {
             .one(db)
             .await?
             .map(|v| Node::Vendor(Vendor(v))),
+        Some(IdKind::Rule) => rules::Entity::find()
+            .filter(policy::procurement::visible_rules(principal))
+            .filter(rules::Column::Id.eq(id))
+            .one(db)
+            .await?
+            .map(|r| Node::Rule(Rule(r))),
         Some(IdKind::ApiToken) => api_tokens::Entity::find()
             .filter(admin::visible_api_tokens(principal))
             .filter(api_tokens::Column::Id.eq(id))

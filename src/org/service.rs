@@ -543,7 +543,7 @@ pub async fn revoke_api_token<C: ConnectionTrait>(
     Ok(token)
 }
 
-async fn record_created<C: ConnectionTrait>(
+pub(crate) async fn record_created<C: ConnectionTrait>(
     conn: &C,
     actor: AuditActor<'_>,
     organization_id: &str,
@@ -558,7 +558,7 @@ async fn record_created<C: ConnectionTrait>(
     audit_change(conn, actor, organization_id, &format!("{entity_type}.create"), entity_type, entity_id, changes).await
 }
 
-async fn audit_change<C: ConnectionTrait>(
+pub(crate) async fn audit_change<C: ConnectionTrait>(
     conn: &C,
     actor: AuditActor<'_>,
     organization_id: &str,

@@ -11,6 +11,7 @@ mod action;
 pub mod admin;
 pub mod filter;
 pub mod order;
+pub mod procurement;
 pub mod queues;
 pub mod scope;
 pub mod vendor_filter;

@@ -1,0 +1,132 @@
+//! The `Rule` and `RuleAssignment` types. A rule is configuration: it is
+//! reached only through `rules` and `node(id)`, which ADMIN and PLANNER use
+//! (`policy::procurement::read_rules`); `approvers` is guarded again like
+//! `Vendor.approvers`, for rules reached another way. `assignments` lists
+//! the ones whose vendor the caller sees.
+
+use async_graphql::{Context, ID, Object, Result};
+use entity::{rule_approvers, rule_assignments, rules, vendors};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::graphql::Vendor;
+use crate::error::AppError;
+use crate::graphql::ContextExt;
+use crate::graphql::loaders::{AccountById, UserById, to_app};
+use crate::graphql::scalars::Money;
+use crate::orders::model::OrderKind;
+use crate::org::graphql::{Account, User};
+use crate::policy;
+
+pub struct Rule(pub rules::Model);
+
+impl Rule {
+    fn json_list(&self, column: &str, text: &str) -> Result<Vec<String>> {
+        Ok(serde_json::from_str(text)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("rules.{column} of {}: {e}", self.0.id)))?)
+    }
+}
+
+#[Object]
+impl Rule {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kinds(&self) -> Result<Vec<OrderKind>> {
+        Ok(self.json_list("kinds", &self.0.kinds)?.iter().filter_map(|k| OrderKind::parse(k)).collect())
+    }
+    async fn required_tags(&self) -> Result<Vec<String>> {
+        self.json_list("required_tags", &self.0.required_tags)
+    }
+    async fn optional_tags(&self) -> Result<Vec<String>> {
+        self.json_list("optional_tags", &self.0.optional_tags)
+    }
+    async fn min_estimated_cost(&self) -> Option<Money> {
+        self.0.min_estimated_cost_cents.map(Money)
+    }
+    async fn requires_approval(&self) -> bool {
+        self.0.requires_approval
+    }
+    async fn approval_position(&self) -> i32 {
+        self.0.approval_position
+    }
+    /// ADMIN and PLANNER.
+    async fn approvers(&self, ctx: &Context<'_>) -> Result<Option<Vec<User>>> {
+        let decision = policy::read_procurement_config(ctx.principal()?);
+        if !decision.allowed {
+            return Err(AppError::forbidden(decision.reason).into());
+        }
+        let ids: Vec<String> = rule_approvers::Entity::find()
+            .filter(rule_approvers::Column::RuleId.eq(self.0.id.as_str()))
+            .order_by_asc(rule_approvers::Column::UserId)
+            .all(&ctx.state()?.db)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|a| a.user_id)
+            .collect();
+        let users = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
+        Ok(Some(ids.iter().filter_map(|id| users.get(&UserById(id.clone())).cloned().map(User::from)).collect()))
+    }
+    async fn auto_maintenance(&self) -> bool {
+        self.0.auto_maintenance
+    }
+    /// Generated from a vendor's conditions; read-only.
+    async fn auto_generated(&self) -> bool {
+        self.0.auto_generated
+    }
+    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(id) = &self.0.scope_account_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+    }
+    /// Ordered by kind, priority and vendor; assignments to vendors the
+    /// caller does not see are left out.
+    async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<RuleAssignment>> {
+        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let rows = rule_assignments::Entity::find()
+            .filter(rule_assignments::Column::RuleId.eq(self.0.id.as_str()))
+            .order_by_asc(rule_assignments::Column::Kind)
+            .order_by_asc(rule_assignments::Column::Priority)
+            .order_by_asc(rule_assignments::Column::VendorId)
+            .all(db)
+            .await
+            .map_err(AppError::from)?;
+        let vendor_ids: Vec<&str> = rows.iter().map(|a| a.vendor_id.as_str()).collect();
+        let visible = vendors::Entity::find()
+            .filter(policy::vendor_filter::visible_vendors(principal))
+            .filter(vendors::Column::Id.is_in(vendor_ids))
+            .all(db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|a| {
+                let vendor = visible.iter().find(|v| v.id == a.vendor_id)?.clone();
+                Some(RuleAssignment { vendor, kind: OrderKind::parse(&a.kind)?, priority: a.priority })
+            })
+            .collect())
+    }
+}
+
+/// A vendor a rule routes one order kind to, with its priority (the
+/// ranking is vendor resolution's, DOMAIN.md section 7).
+pub struct RuleAssignment {
+    vendor: vendors::Model,
+    kind: OrderKind,
+    priority: i32,
+}
+
+#[Object]
+impl RuleAssignment {
+    async fn vendor(&self) -> Vendor {
+        Vendor(self.vendor.clone())
+    }
+    async fn kind(&self) -> OrderKind {
+        self.kind
+    }
+    async fn priority(&self) -> i32 {
+        self.priority
+    }
+}
