@@ -15,6 +15,7 @@ backend_tests!(
     low_value_orders_open_at_once_and_rejection_rejects,
     service_orders_put_their_asset_in_maintenance,
     admins_override_the_vendor_before_it_is_sent,
+    previews_show_the_vendor_the_steps_and_why_others_lost,
 );
 
 struct Procurement {
@@ -197,4 +198,42 @@ async fn admins_override_the_vendor_before_it_is_sent(backend: Backend) {
         run(&app, &p.admin, override_vendor, json!({ "id": work_id, "v": p.vendor })).await.code(),
         Some("INVALID_TRANSITION")
     );
+}
+
+async fn previews_show_the_vendor_the_steps_and_why_others_lost(backend: Backend) {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = spawn_app(backend).await;
+    let p = procurement(&app).await;
+    let spare = app.vendor(&p.org, None, "Spare Parts Co").await;
+    app.execute_sql(&format!("UPDATE vendors SET enabled = FALSE WHERE id = '{spare}'")).await;
+    let fallback = app.approval_rule(&p.org, "fallback", None, 0, &[], None).await;
+    app.execute_sql(&format!(
+        "INSERT INTO rule_assignments (rule_id, vendor_id, kind, priority) VALUES ('{fallback}', '{spare}', 'PART', 1)"
+    ))
+    .await;
+    let before = entity::orders::Entity::find().count(&app.db).await.expect("count");
+    let preview = "query($i: CreateOrderInput!) { previewVendorResolution(input: $i) {
+        vendor { id } requiresApproval approvalSteps { source position }
+        candidates { vendor { id } rule { name } priority skippedBecause } } }";
+    let input = json!({ "kind": "PART", "title": "Desks", "siteId": p.site, "estimatedCost": "6000.00" });
+    let data = run(&app, &p.admin, preview, json!({ "i": input })).await;
+    let answer = data.assert_ok()["previewVendorResolution"].clone();
+    assert_eq!(answer["vendor"]["id"], json!(p.vendor));
+    assert_eq!(answer["requiresApproval"], json!(true));
+    assert_eq!(
+        answer["approvalSteps"],
+        json!([{ "source": "rule:department", "position": 1 }, { "source": "rule:finance", "position": 2 }])
+    );
+    assert_eq!(
+        answer["candidates"],
+        json!([
+            { "vendor": { "id": p.vendor }, "rule": { "name": "routing" }, "priority": 0, "skippedBecause": null },
+            { "vendor": { "id": spare }, "rule": { "name": "fallback" }, "priority": 1, "skippedBecause": "the vendor is disabled" }
+        ])
+    );
+    assert_eq!(entity::orders::Entity::find().count(&app.db).await.expect("count"), before, "a preview writes nothing");
+    // Rule configuration is not for requesters; work orders have no vendor.
+    assert_eq!(run(&app, &p.requester, preview, json!({ "i": input })).await.code(), Some("FORBIDDEN"));
+    let work = json!({ "kind": "WORK", "title": "Fix", "siteId": p.site });
+    assert_eq!(run(&app, &p.admin, preview, json!({ "i": work })).await.code(), Some("BAD_USER_INPUT"));
 }

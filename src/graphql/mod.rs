@@ -21,6 +21,7 @@ pub struct Query(
     crate::orders::graphql::OrderQuery,
     crate::reports::graphql::ReportQuery,
     crate::workflow::deletion::DeletionQuery,
+    crate::workflow::create::PreviewQuery,
     crate::vendors::mutations::VendorQuery,
     node::NodeQuery,
 );

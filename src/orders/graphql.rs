@@ -213,7 +213,7 @@ impl Order {
     async fn approval_steps(&self, ctx: &Context<'_>) -> Result<Vec<ApprovalStep>> {
         self.guard(ctx, "approvalSteps")?;
         let rows = ctx.loaders()?.load_one(ApprovalStepsOf(self.key())).await.map_err(to_app)?;
-        Ok(rows.unwrap_or_default().into_iter().map(ApprovalStep).collect())
+        Ok(rows.unwrap_or_default().into_iter().map(ApprovalStep::stored).collect())
     }
     /// ADMIN, and PLANNER in scope.
     async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<AuditEvent>>> {
@@ -473,16 +473,42 @@ impl ProcedureStep {
     }
 }
 
-pub struct ApprovalStep(approval_steps::Model);
+/// A recorded approval step, or (in a preview) one an order would get.
+pub struct ApprovalStep {
+    model: approval_steps::Model,
+    /// A planned step's approvers (a recorded one loads its own).
+    planned_approvers: Option<Vec<String>>,
+}
+
+impl ApprovalStep {
+    pub fn stored(model: approval_steps::Model) -> Self {
+        Self { model, planned_approvers: None }
+    }
+
+    /// A step not recorded anywhere: `position`, `source`, `approvers`.
+    pub fn planned(position: i32, source: String, approvers: Vec<String>) -> Self {
+        let model = approval_steps::Model {
+            id: String::new(),
+            order_id: String::new(),
+            position,
+            source,
+            decision: None,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+        };
+        Self { model, planned_approvers: Some(approvers) }
+    }
+}
 
 #[Object]
 impl ApprovalStep {
     async fn position(&self) -> i32 {
-        self.0.position
+        self.model.position
     }
     /// "intake", "rule:<name>" or "vendor:<name>".
     async fn source(&self) -> &str {
-        &self.0.source
+        &self.model.source
     }
     /// Guarded like `Vendor.approvers`: ADMIN and PLANNER.
     async fn approvers(&self, ctx: &Context<'_>) -> Result<Option<Vec<User>>> {
@@ -490,21 +516,26 @@ impl ApprovalStep {
         if !decision.allowed {
             return Err(AppError::forbidden(decision.reason).into());
         }
-        let ids = ctx.loaders()?.load_one(StepApprovers(self.0.id.clone())).await.map_err(to_app)?;
-        Ok(Some(users(ctx, &ids.unwrap_or_default()).await?))
+        let ids = match &self.planned_approvers {
+            Some(ids) => ids.clone(),
+            None => {
+                ctx.loaders()?.load_one(StepApprovers(self.model.id.clone())).await.map_err(to_app)?.unwrap_or_default()
+            }
+        };
+        Ok(Some(users(ctx, &ids).await?))
     }
     /// Null while pending, else APPROVED or REJECTED.
     async fn decision(&self) -> Option<&str> {
-        self.0.decision.as_deref()
+        self.model.decision.as_deref()
     }
     async fn decided_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user(ctx, self.0.decided_by.as_deref()).await
+        user(ctx, self.model.decided_by.as_deref()).await
     }
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
-        self.0.decided_at.map(from_micros)
+        self.model.decided_at.map(from_micros)
     }
     async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
+        self.model.reason.as_deref()
     }
 }
 

@@ -154,3 +154,16 @@ mod tests {
         assert!(requester.contains("1 = 0"), "{requester}");
     }
 }
+
+/// `previewVendorResolution` shows rules and their configuration: ADMIN and
+/// PLANNER (who read it, section 6), and API tokens that create orders
+/// (section 2: tokens "preview vendor resolution").
+pub fn preview_resolution(principal: &Principal) -> Decision {
+    match &principal.actor {
+        Actor::Token(token) if token.has_capability(super::order::ORDERS_WRITE) => {
+            Decision::allow("API token with orders:write previews routing")
+        }
+        Actor::Token(_) => Decision::deny("previewing routing needs the orders:write capability"),
+        Actor::User(_) => read_procurement_config(principal),
+    }
+}

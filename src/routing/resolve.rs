@@ -95,7 +95,7 @@ pub struct StepPlan {
     pub approvers: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resolution {
     pub vendor_id: Option<String>,
     /// Every candidate, best first.

@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{
     accounts, approval_step_approvers, approval_steps, assets, order_assignees, order_tags, orders, procedure_steps,
-    role_bindings, site_group_members, sites, users, vendors,
+    role_bindings, rules, site_group_members, sites, users, vendors,
 };
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -26,7 +26,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
 use crate::graphql::scalars::Money;
 use crate::ids::IdKind;
-use crate::orders::graphql::Order;
+use crate::orders::graphql::{ApprovalStep, Order};
 use crate::orders::model::{OrderKind, OrderStatus, Priority};
 use crate::orders::numbering;
 use crate::orders::record::INTAKE_SOURCE;
@@ -36,8 +36,10 @@ use crate::policy::order::NewOrderAt;
 use crate::policy::{self, Action, admin, vendor_filter::visible_vendors};
 use crate::routing;
 use crate::routing::load::string_list;
-use crate::routing::resolve::{OrderShape, resolve};
+use crate::routing::resolve::{OrderShape, Resolution, resolve};
 use crate::time::{now_micros, to_micros};
+use crate::vendors::graphql::Vendor;
+use crate::vendors::rules::Rule;
 
 /// At most this many procedure steps per order.
 const MAX_STEPS: usize = 100;
@@ -162,6 +164,175 @@ async fn site_has_approvers<C: ConnectionTrait>(conn: &C, site: &sites::Model, r
     Ok(found.is_some())
 }
 
+/// Everything `createOrder` decides before writing: who creates it for
+/// whom, where, the checks, and (for vendor orders) the routing. Shared with
+/// `previewVendorResolution`, which shows it without writing.
+struct Plan {
+    creator: Principal,
+    creator_id: String,
+    title: String,
+    description: Option<String>,
+    tags: Vec<Tag>,
+    estimated: Option<i64>,
+    steps: Vec<String>,
+    asset: Option<assets::Model>,
+    site: Option<sites::Model>,
+    owner: users::Model,
+    scope: Option<String>,
+    assignees: Vec<String>,
+    intake: bool,
+    /// Vendor orders only.
+    resolution: Option<Resolution>,
+}
+
+async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
+    let (principal, state) = (ctx.principal()?, ctx.state()?);
+    let db = &state.db;
+
+    // Who creates: the caller, or the user a token acts for.
+    let creator = match (&principal.actor, &input.on_behalf_of) {
+        (Actor::Token(_), None) => {
+            return Err(AppError::bad_input("input.onBehalfOf", "API tokens create orders on behalf of a user"));
+        }
+        (Actor::Token(_), Some(user_id)) => {
+            // Tokens list no people; the policy checks the user's scope.
+            let user = users::Entity::find_by_id(user_id.as_str())
+                .filter(users::Column::OrganizationId.eq(principal.organization_id.as_str()))
+                .filter(users::Column::Active.eq(true))
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::bad_input("input.onBehalfOf", "no such active user"))?;
+            let account = accounts::Entity::find_by_id(&user.account_id).one(db).await?.ok_or(AppError::NotFound)?;
+            allowed(policy::order::create_on_behalf(principal, &account.id, account.parent_id.is_none()))?;
+            state
+                .auth
+                .user(&user.id)
+                .await
+                .map_err(|_| AppError::bad_input("input.onBehalfOf", "the user cannot sign in"))?
+        }
+        (Actor::User(_), Some(_)) => {
+            return Err(AppError::bad_input(
+                "input.onBehalfOf",
+                "only API tokens act on behalf of a user; use ownerId",
+            ));
+        }
+        (Actor::User(_), None) => principal.clone(),
+    };
+    let creator_id = creator.user_id().unwrap_or_default().to_owned();
+
+    let title = input::required("input.title", &input.title, MAX_TITLE_CHARS)?;
+    let description = input::optional("input.description", input.description.as_deref(), MAX_TEXT_CHARS)?;
+    let tags = Tag::parse_all("input.tags", input.tags.as_deref().unwrap_or_default())?;
+    let estimated = input.estimated_cost.map(|m| input::not_negative("input.estimatedCost", m.0)).transpose()?;
+    let steps = input.procedure.clone().unwrap_or_default();
+    if steps.len() > MAX_STEPS {
+        return Err(AppError::bad_input("input.procedure", format!("at most {MAX_STEPS} steps")));
+    }
+    let steps = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| input::required(&format!("input.procedure[{i}]"), s, MAX_LABEL_CHARS))
+        .collect::<AppResult<Vec<_>>>()?;
+
+    // Where: the site (or the asset's), as the creator sees it.
+    let asset = match &input.asset_id {
+        Some(id) => {
+            Some(asset_at(db, &creator, "input.assetId", id, input.site_id.as_ref().map(|s| s.as_str())).await?)
+        }
+        None => None,
+    };
+    let site_id = input.site_id.as_ref().map(|s| s.as_str()).or(asset.as_ref().map(|a| a.site_id.as_str()));
+    let site = match site_id {
+        Some(id) => Some(
+            sites::Entity::find()
+                .filter(admin::visible_sites(&creator))
+                .filter(sites::Column::Id.eq(id))
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::bad_input("input.siteId", "no such site"))?,
+        ),
+        None => None,
+    };
+    let root = root_account(db, &creator.organization_id).await?;
+    let site_scope = site.as_ref().map(|s| s.account_id.as_str()).filter(|a| *a != root);
+    let at = NewOrderAt { site_id: site.as_ref().map(|s| s.id.as_str()), site_scope };
+    allowed(policy::order::create(&creator, at))?;
+
+    // For whom: the owner (default the creator); the order takes the
+    // owner's account as its scope.
+    let owner = match &input.owner_id {
+        Some(id) => user_in_scope(db, &creator, "input.ownerId", id).await?,
+        None => users::Entity::find_by_id(&creator_id).one(db).await?.ok_or(AppError::NotFound)?,
+    };
+    let scope = (owner.account_id != root).then(|| owner.account_id.clone());
+
+    let assignees = match &input.assignee_ids {
+        Some(ids) if !ids.is_empty() => {
+            allowed(policy::order::assign_at_creation(&creator, at))?;
+            let mut found = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                let user = user_in_scope(db, &creator, &format!("input.assigneeIds[{i}]"), id).await?;
+                if !found.contains(&user.id) {
+                    found.push(user.id);
+                }
+            }
+            found
+        }
+        _ => Vec::new(),
+    };
+    let vendor = match &input.vendor_id {
+        Some(id) => {
+            if input.kind == OrderKind::Work {
+                return Err(AppError::bad_input("input.vendorId", "work orders have no vendor"));
+            }
+            allowed(policy::order::choose_vendor_at_creation(&creator, at))?;
+            let vendor = vendors::Entity::find()
+                .filter(visible_vendors(&creator))
+                .filter(vendors::Column::Id.eq(id.as_str()))
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::bad_input("input.vendorId", "no such vendor"))?;
+            Some(vendor.id)
+        }
+        None => None,
+    };
+
+    let intake = match &site {
+        Some(site) => policy::order::needs_intake(&creator, at, site_has_approvers(db, site, &root).await?),
+        None => false,
+    };
+    // Vendor orders: the resolved (or chosen) vendor and the spend
+    // approval steps of section 7.
+    let resolution = if input.kind == OrderKind::Work {
+        None
+    } else {
+        let mut all_tags: BTreeSet<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
+        all_tags.extend(asset.iter().flat_map(|a| string_list(&a.tags)));
+        all_tags.extend(site.iter().flat_map(|s| string_list(&s.tags)));
+        let routing = routing::load::load(db, &creator.organization_id).await?;
+        let shape =
+            OrderShape { kind: input.kind, tags: &all_tags, scope: scope.as_deref(), estimated_cost_cents: estimated };
+        Some(resolve(&shape, &routing.rules, &routing.assignments, &routing.vendors, vendor.as_deref()))
+    };
+
+    Ok(Plan {
+        creator,
+        creator_id,
+        title,
+        description,
+        tags,
+        estimated,
+        steps,
+        asset,
+        site,
+        owner,
+        scope,
+        assignees,
+        intake,
+        resolution,
+    })
+}
+
 #[derive(Default)]
 pub struct CreateMutation;
 
@@ -172,142 +343,27 @@ impl CreateMutation {
     /// approvers), else OPEN. API tokens create on behalf of a user
     /// (`onBehalfOf`), who is then its creator.
     async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<Order> {
-        let (principal, state) = (ctx.principal()?, ctx.state()?);
-        let db = &state.db;
-
-        // Who creates: the caller, or the user a token acts for.
-        let creator = match (&principal.actor, &input.on_behalf_of) {
-            (Actor::Token(_), None) => {
-                return Err(
-                    AppError::bad_input("input.onBehalfOf", "API tokens create orders on behalf of a user").into()
-                );
-            }
-            (Actor::Token(_), Some(user_id)) => {
-                // Tokens list no people; the policy checks the user's scope.
-                let user = users::Entity::find_by_id(user_id.as_str())
-                    .filter(users::Column::OrganizationId.eq(principal.organization_id.as_str()))
-                    .filter(users::Column::Active.eq(true))
-                    .one(db)
-                    .await?
-                    .ok_or_else(|| AppError::bad_input("input.onBehalfOf", "no such active user"))?;
-                let account =
-                    accounts::Entity::find_by_id(&user.account_id).one(db).await?.ok_or(AppError::NotFound)?;
-                allowed(policy::order::create_on_behalf(principal, &account.id, account.parent_id.is_none()))?;
-                state
-                    .auth
-                    .user(&user.id)
-                    .await
-                    .map_err(|_| AppError::bad_input("input.onBehalfOf", "the user cannot sign in"))?
-            }
-            (Actor::User(_), Some(_)) => {
-                return Err(AppError::bad_input(
-                    "input.onBehalfOf",
-                    "only API tokens act on behalf of a user; use ownerId",
-                )
-                .into());
-            }
-            (Actor::User(_), None) => principal.clone(),
-        };
-        let creator_id = creator.user_id().unwrap_or_default().to_owned();
-
-        let title = input::required("input.title", &input.title, MAX_TITLE_CHARS)?;
-        let description = input::optional("input.description", input.description.as_deref(), MAX_TEXT_CHARS)?;
-        let tags = Tag::parse_all("input.tags", input.tags.as_deref().unwrap_or_default())?;
-        let estimated = input.estimated_cost.map(|m| input::not_negative("input.estimatedCost", m.0)).transpose()?;
-        let steps = input.procedure.unwrap_or_default();
-        if steps.len() > MAX_STEPS {
-            return Err(AppError::bad_input("input.procedure", format!("at most {MAX_STEPS} steps")).into());
-        }
-        let steps = steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| input::required(&format!("input.procedure[{i}]"), s, MAX_LABEL_CHARS))
-            .collect::<AppResult<Vec<_>>>()?;
-
-        // Where: the site (or the asset's), as the creator sees it.
-        let asset = match &input.asset_id {
-            Some(id) => {
-                Some(asset_at(db, &creator, "input.assetId", id, input.site_id.as_ref().map(|s| s.as_str())).await?)
-            }
-            None => None,
-        };
-        let site_id = input.site_id.as_ref().map(|s| s.as_str()).or(asset.as_ref().map(|a| a.site_id.as_str()));
-        let site = match site_id {
-            Some(id) => Some(
-                sites::Entity::find()
-                    .filter(admin::visible_sites(&creator))
-                    .filter(sites::Column::Id.eq(id))
-                    .one(db)
-                    .await?
-                    .ok_or_else(|| AppError::bad_input("input.siteId", "no such site"))?,
-            ),
-            None => None,
-        };
-        let root = root_account(db, &creator.organization_id).await?;
-        let site_scope = site.as_ref().map(|s| s.account_id.as_str()).filter(|a| *a != root);
-        let at = NewOrderAt { site_id: site.as_ref().map(|s| s.id.as_str()), site_scope };
-        allowed(policy::order::create(&creator, at))?;
-
-        // For whom: the owner (default the creator); the order takes the
-        // owner's account as its scope.
-        let owner = match &input.owner_id {
-            Some(id) => user_in_scope(db, &creator, "input.ownerId", id).await?,
-            None => users::Entity::find_by_id(&creator_id).one(db).await?.ok_or(AppError::NotFound)?,
-        };
-        let scope = (owner.account_id != root).then(|| owner.account_id.clone());
-
-        let assignees = match &input.assignee_ids {
-            Some(ids) if !ids.is_empty() => {
-                allowed(policy::order::assign_at_creation(&creator, at))?;
-                let mut found = Vec::new();
-                for (i, id) in ids.iter().enumerate() {
-                    let user = user_in_scope(db, &creator, &format!("input.assigneeIds[{i}]"), id).await?;
-                    if !found.contains(&user.id) {
-                        found.push(user.id);
-                    }
-                }
-                found
-            }
-            _ => Vec::new(),
-        };
-        let vendor = match &input.vendor_id {
-            Some(id) => {
-                if input.kind == OrderKind::Work {
-                    return Err(AppError::bad_input("input.vendorId", "work orders have no vendor").into());
-                }
-                allowed(policy::order::choose_vendor_at_creation(&creator, at))?;
-                let vendor = vendors::Entity::find()
-                    .filter(visible_vendors(&creator))
-                    .filter(vendors::Column::Id.eq(id.as_str()))
-                    .one(db)
-                    .await?
-                    .ok_or_else(|| AppError::bad_input("input.vendorId", "no such vendor"))?;
-                Some(vendor.id)
-            }
-            None => None,
-        };
-
-        let intake = match &site {
-            Some(site) => policy::order::needs_intake(&creator, at, site_has_approvers(db, site, &root).await?),
-            None => false,
-        };
-        // Vendor orders: the resolved (or chosen) vendor and the spend
-        // approval steps of section 7.
-        let (vendor, spend_steps, maintenance) = if input.kind == OrderKind::Work {
-            (None, Vec::new(), false)
-        } else {
-            let mut all_tags: BTreeSet<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
-            all_tags.extend(asset.iter().flat_map(|a| string_list(&a.tags)));
-            all_tags.extend(site.iter().flat_map(|s| string_list(&s.tags)));
-            let routing = routing::load::load(db, &creator.organization_id).await?;
-            let shape = OrderShape {
-                kind: input.kind,
-                tags: &all_tags,
-                scope: scope.as_deref(),
-                estimated_cost_cents: estimated,
-            };
-            let resolution = resolve(&shape, &routing.rules, &routing.assignments, &routing.vendors, vendor.as_deref());
-            (resolution.vendor_id, resolution.steps, resolution.auto_maintenance && asset.is_some())
+        let principal = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        let Plan {
+            creator,
+            creator_id,
+            title,
+            description,
+            tags,
+            estimated,
+            steps,
+            asset,
+            site,
+            owner,
+            scope,
+            assignees,
+            intake,
+            resolution,
+        } = plan(ctx, &input).await?;
+        let (vendor, spend_steps, maintenance) = match resolution {
+            Some(r) => (r.vendor_id, r.steps, r.auto_maintenance && asset.is_some()),
+            None => (None, Vec::new(), false),
         };
         let status = if intake || !spend_steps.is_empty() { OrderStatus::PendingApproval } else { OrderStatus::Open };
 
@@ -428,5 +484,80 @@ impl CreateMutation {
         service::record_as(&txn, actor, &record, change, "order.create").await?;
         txn.commit().await?;
         Ok(Order(Arc::new(record)))
+    }
+}
+
+/// A candidate of a preview: a rule's assignment to a vendor, ranked.
+#[derive(SimpleObject)]
+pub struct VendorCandidate {
+    vendor: Vendor,
+    rule: Rule,
+    optional_tags_matched: i32,
+    priority: i32,
+    /// Null for the chosen candidate.
+    skipped_because: Option<String>,
+}
+
+/// What `createOrder` would do with a vendor order.
+#[derive(SimpleObject)]
+pub struct VendorResolution {
+    vendor: Option<Vendor>,
+    candidates: Vec<VendorCandidate>,
+    requires_approval: bool,
+    approval_steps: Vec<ApprovalStep>,
+}
+
+#[derive(Default)]
+pub struct PreviewQuery;
+
+#[Object]
+impl PreviewQuery {
+    /// The vendor and approval steps `createOrder` would give this input,
+    /// every candidate with why it lost; nothing is written. ADMIN and
+    /// PLANNER, and API tokens with orders:write.
+    async fn preview_vendor_resolution(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<VendorResolution> {
+        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        allowed(policy::procurement::preview_resolution(principal))?;
+        if input.kind == OrderKind::Work {
+            return Err(AppError::bad_input("input.kind", "work orders are not routed to vendors").into());
+        }
+        let plan = plan(ctx, &input).await?;
+        let resolution = plan.resolution.unwrap_or_default();
+        let mut vendor_ids: Vec<&str> = resolution.candidates.iter().map(|c| c.vendor_id.as_str()).collect();
+        vendor_ids.extend(resolution.vendor_id.as_deref());
+        let vendor_rows = vendors::Entity::find()
+            .filter(vendors::Column::OrganizationId.eq(plan.creator.organization_id.as_str()))
+            .filter(vendors::Column::Id.is_in(vendor_ids))
+            .all(db)
+            .await?;
+        let rule_ids: Vec<&str> = resolution.candidates.iter().map(|c| c.rule_id.as_str()).collect();
+        let rule_rows = rules::Entity::find().filter(rules::Column::Id.is_in(rule_ids)).all(db).await?;
+        let vendor = |id: &str| vendor_rows.iter().find(|v| v.id == id).cloned().map(Vendor);
+        let candidates = resolution
+            .candidates
+            .iter()
+            .filter_map(|c| {
+                Some(VendorCandidate {
+                    vendor: vendor(&c.vendor_id)?,
+                    rule: Rule(rule_rows.iter().find(|r| r.id == c.rule_id)?.clone()),
+                    optional_tags_matched: i32::try_from(c.optional_tags_matched).unwrap_or(i32::MAX),
+                    priority: c.priority,
+                    skipped_because: c.skipped.as_ref().map(|s| s.describe()),
+                })
+            })
+            .collect();
+        let mut steps = Vec::new();
+        if plan.intake {
+            steps.push(ApprovalStep::planned(0, INTAKE_SOURCE.to_owned(), Vec::new()));
+        }
+        for (position, step) in (1..).zip(resolution.steps) {
+            steps.push(ApprovalStep::planned(position, step.source, step.approvers));
+        }
+        Ok(VendorResolution {
+            vendor: resolution.vendor_id.as_deref().and_then(vendor),
+            candidates,
+            requires_approval: !steps.is_empty(),
+            approval_steps: steps,
+        })
     }
 }
