@@ -71,6 +71,19 @@ pub fn visible_rules(principal: &Principal) -> Condition {
     )
 }
 
+/// `previewVendorResolution` shows rules and their configuration: ADMIN and
+/// PLANNER (who read it, section 6), and API tokens that create orders
+/// (section 2: tokens "preview vendor resolution").
+pub fn preview_resolution(principal: &Principal) -> Decision {
+    match &principal.actor {
+        Actor::Token(token) if token.has_capability(super::order::ORDERS_WRITE) => {
+            Decision::allow("API token with orders:write previews routing")
+        }
+        Actor::Token(_) => Decision::deny("previewing routing needs the orders:write capability"),
+        Actor::User(_) => read_procurement_config(principal),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,18 +165,5 @@ mod tests {
         assert!(child.contains("'acc_a'") && child.contains("IS NULL"), "{child}");
         let requester = sql(visible_rules(&person(true, &[(Role::Requester, BindingScope::Account)])));
         assert!(requester.contains("1 = 0"), "{requester}");
-    }
-}
-
-/// `previewVendorResolution` shows rules and their configuration: ADMIN and
-/// PLANNER (who read it, section 6), and API tokens that create orders
-/// (section 2: tokens "preview vendor resolution").
-pub fn preview_resolution(principal: &Principal) -> Decision {
-    match &principal.actor {
-        Actor::Token(token) if token.has_capability(super::order::ORDERS_WRITE) => {
-            Decision::allow("API token with orders:write previews routing")
-        }
-        Actor::Token(_) => Decision::deny("previewing routing needs the orders:write capability"),
-        Actor::User(_) => read_procurement_config(principal),
     }
 }
