@@ -17,11 +17,7 @@ use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
 use crate::orders::graphql::Asset;
-use crate::policy::{self, Decision, admin};
-
-fn allowed(decision: Decision) -> AppResult<()> {
-    if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason)) }
-}
+use crate::policy::{self, admin};
 
 fn no_such(field: &str, what: &str) -> AppError {
     AppError::bad_input(field, format!("no such {what}"))
@@ -103,7 +99,7 @@ async fn check_binding(
     input: RoleBindingInput,
 ) -> AppResult<CheckedBinding> {
     let user = user_in_scope(db, principal, "input.userId", &input.user_id).await?;
-    allowed(admin::administer(principal, &user.account_id))?;
+    admin::administer(principal, &user.account_id).require()?;
     let target = match (input.scope_kind, input.site_id, input.site_group_id) {
         (ScopeKind::Account, None, None) => String::new(),
         (ScopeKind::Site, Some(site), None) => site_in_scope(db, principal, "input.siteId", &site).await?.id,
@@ -136,7 +132,7 @@ impl OrgMutation {
     async fn create_account(&self, ctx: &Context<'_>, name: String, parent_id: ID) -> Result<Account> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let parent = account_in_scope(db, principal, "parentId", &parent_id).await?;
-        allowed(admin::create_account(principal))?;
+        admin::create_account(principal).require()?;
         let name = Name::parse("name", &name)?;
         let txn = db.begin().await.map_err(AppError::from)?;
         let account = service::create_account(
@@ -160,7 +156,7 @@ impl OrgMutation {
     ) -> Result<Account> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let account = account_in_scope(db, principal, "accountId", &account_id).await?;
-        allowed(admin::administer(principal, &account.id))?;
+        admin::administer(principal, &account.id).require()?;
         let change = SettingsChange {
             requester_sees_asset_orders: input.requester_sees_asset_orders,
             non_admin_vendor_override: input.non_admin_vendor_override,
@@ -189,7 +185,7 @@ impl OrgMutation {
     ) -> Result<Site> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let account = account_in_scope(db, principal, "accountId", &account_id).await?;
-        allowed(admin::manage_locations(principal, &account.id))?;
+        admin::manage_locations(principal, &account.id).require()?;
         let name = Name::parse("name", &name)?;
         let tags = Tag::parse_all("tags", &tags.unwrap_or_default())?;
         let txn = db.begin().await.map_err(AppError::from)?;
@@ -212,13 +208,13 @@ impl OrgMutation {
         let mut ids: Vec<String> = Vec::with_capacity(site_ids.len());
         for (i, id) in site_ids.iter().enumerate() {
             let site = site_in_scope(db, principal, &format!("siteIds[{i}]"), id).await?;
-            allowed(admin::manage_locations(principal, &site.account_id))?;
+            admin::manage_locations(principal, &site.account_id).require()?;
             if !ids.contains(&site.id) {
                 ids.push(site.id);
             }
         }
         if ids.is_empty() {
-            allowed(admin::manage_locations(principal, &principal.account_id))?;
+            admin::manage_locations(principal, &principal.account_id).require()?;
         }
         let name = Name::parse("name", &name)?;
         let taken = site_groups::Entity::find()
@@ -249,7 +245,7 @@ impl OrgMutation {
     ) -> Result<Asset> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let site = site_in_scope(db, principal, "siteId", &site_id).await?;
-        allowed(admin::manage_assets(principal, &site.id, &site.account_id))?;
+        admin::manage_assets(principal, &site.id, &site.account_id).require()?;
         let name = Name::parse("name", &name)?;
         let tags = Tag::parse_all("tags", &tags.unwrap_or_default())?;
         let txn = db.begin().await.map_err(AppError::from)?;
@@ -278,7 +274,7 @@ impl OrgMutation {
     ) -> Result<User> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let account = account_in_scope(db, principal, "accountId", &account_id).await?;
-        allowed(admin::administer(principal, &account.id))?;
+        admin::administer(principal, &account.id).require()?;
         let name = Name::parse("name", &name)?;
         let email = Email::parse("email", &email)?;
         let txn = db.begin().await.map_err(AppError::from)?;
@@ -301,7 +297,7 @@ impl OrgMutation {
     async fn set_user_active(&self, ctx: &Context<'_>, id: ID, active: bool) -> Result<User> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let user = user_in_scope(db, principal, "id", &id).await?;
-        allowed(admin::administer(principal, &user.account_id))?;
+        admin::administer(principal, &user.account_id).require()?;
         if principal.user_id() == Some(user.id.as_str()) && !active {
             return Err(AppError::bad_input("id", "you cannot deactivate yourself").into());
         }
@@ -360,7 +356,7 @@ impl OrgMutation {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<CreatedApiToken> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
-        allowed(admin::administer(principal, &principal.account_id))?;
+        admin::administer(principal, &principal.account_id).require()?;
         let name = Name::parse("name", &name)?;
         let mut checked: Vec<String> = Vec::new();
         for (i, capability) in capabilities.iter().enumerate() {
@@ -426,7 +422,7 @@ impl OrgMutation {
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| no_such("id", "API token"))?;
-        allowed(admin::administer(principal, &token.account_id))?;
+        admin::administer(principal, &token.account_id).require()?;
         let txn = db.begin().await.map_err(AppError::from)?;
         let token = service::revoke_api_token(&txn, AuditActor::Principal(principal), token).await?;
         txn.commit().await.map_err(AppError::from)?;

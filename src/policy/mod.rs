@@ -36,6 +36,11 @@ impl Decision {
     pub const fn deny(reason: &'static str) -> Self {
         Self { allowed: false, reason }
     }
+
+    /// The decision as a result: a refusal is FORBIDDEN with its reason.
+    pub fn require(self) -> crate::error::AppResult<()> {
+        if self.allowed { Ok(()) } else { Err(crate::error::AppError::forbidden(self.reason)) }
+    }
 }
 
 /// Whether the principal holds `role` bound at account level over the

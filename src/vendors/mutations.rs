@@ -18,11 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
 use crate::orders::model::OrderKind;
 use crate::policy::vendor_filter::visible_vendors;
-use crate::policy::{self, Decision, procurement, scope::scope_visible};
-
-fn allowed(decision: Decision) -> AppResult<()> {
-    if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason)) }
-}
+use crate::policy::{self, procurement, scope::scope_visible};
 
 fn no_such(field: &str, what: &str) -> AppError {
     AppError::bad_input(field, format!("no such {what}"))
@@ -118,7 +114,7 @@ async fn check_approvers(db: &DatabaseConnection, principal: &Principal, ids: &[
 /// A rule that may be changed: not auto-generated, and the caller manages
 /// its scope.
 fn editable(principal: &Principal, rule: &rules::Model, field: &str) -> AppResult<()> {
-    allowed(procurement::manage(principal, rule.scope_account_id.as_deref()))?;
+    procurement::manage(principal, rule.scope_account_id.as_deref()).require()?;
     if rule.auto_generated {
         return Err(AppError::bad_input(field, AUTO_RULE_READ_ONLY));
     }
@@ -151,7 +147,7 @@ impl VendorQuery {
     /// PLANNER; anyone else is FORBIDDEN.
     async fn rules(&self, ctx: &Context<'_>) -> Result<Vec<Rule>> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
-        allowed(procurement::read_rules(principal))?;
+        procurement::read_rules(principal).require()?;
         let rows = rules::Entity::find()
             .filter(procurement::visible_rules(principal))
             .order_by_asc(rules::Column::ApprovalPosition)
@@ -175,7 +171,7 @@ impl VendorMutation {
     async fn create_vendor(&self, ctx: &Context<'_>, input: VendorInput) -> Result<Vendor> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let scope = scope_account(db, principal, input.scope_account_id.value()).await?;
-        allowed(procurement::manage(principal, scope.as_deref()))?;
+        procurement::manage(principal, scope.as_deref()).require()?;
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
         let txn = db.begin().await.map_err(AppError::from)?;
@@ -191,9 +187,9 @@ impl VendorMutation {
     async fn update_vendor(&self, ctx: &Context<'_>, id: ID, input: VendorInput) -> Result<Vendor> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let current = vendor_in_scope(db, principal, "id", &id).await?;
-        allowed(procurement::manage(principal, current.scope_account_id.as_deref()))?;
+        procurement::manage(principal, current.scope_account_id.as_deref()).require()?;
         let scope = new_scope(db, principal, &input.scope_account_id, current.scope_account_id.as_deref()).await?;
-        allowed(procurement::manage(principal, scope.as_deref()))?;
+        procurement::manage(principal, scope.as_deref()).require()?;
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
         let txn = db.begin().await.map_err(AppError::from)?;
@@ -206,7 +202,7 @@ impl VendorMutation {
     async fn set_vendor_enabled(&self, ctx: &Context<'_>, id: ID, enabled: bool) -> Result<Vendor> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let current = vendor_in_scope(db, principal, "id", &id).await?;
-        allowed(procurement::manage(principal, current.scope_account_id.as_deref()))?;
+        procurement::manage(principal, current.scope_account_id.as_deref()).require()?;
         let txn = db.begin().await.map_err(AppError::from)?;
         let vendor = service::set_vendor_enabled(&txn, AuditActor::Principal(principal), current, enabled).await?;
         txn.commit().await.map_err(AppError::from)?;
@@ -218,7 +214,7 @@ impl VendorMutation {
     async fn delete_vendor(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let current = vendor_in_scope(db, principal, "id", &id).await?;
-        allowed(procurement::manage(principal, current.scope_account_id.as_deref()))?;
+        procurement::manage(principal, current.scope_account_id.as_deref()).require()?;
         let txn = db.begin().await.map_err(AppError::from)?;
         service::delete_vendor(&txn, AuditActor::Principal(principal), current).await?;
         txn.commit().await.map_err(AppError::from)?;
@@ -230,7 +226,7 @@ impl VendorMutation {
     async fn create_rule(&self, ctx: &Context<'_>, input: RuleInput) -> Result<Rule> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let scope = scope_account(db, principal, input.scope_account_id.value()).await?;
-        allowed(procurement::manage(principal, scope.as_deref()))?;
+        procurement::manage(principal, scope.as_deref()).require()?;
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
         let txn = db.begin().await.map_err(AppError::from)?;
@@ -248,7 +244,7 @@ impl VendorMutation {
         let current = rule_in_scope(db, principal, "id", &id).await?;
         editable(principal, &current, "id")?;
         let scope = new_scope(db, principal, &input.scope_account_id, current.scope_account_id.as_deref()).await?;
-        allowed(procurement::manage(principal, scope.as_deref()))?;
+        procurement::manage(principal, scope.as_deref()).require()?;
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
         let txn = db.begin().await.map_err(AppError::from)?;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{
-    accounts, approval_step_approvers, approval_steps, assets, order_assignees, order_tags, orders, procedure_steps,
-    role_bindings, rules, site_group_members, sites, users, vendors,
+    accounts, assets, order_assignees, order_tags, orders, procedure_steps, role_bindings, rules, site_group_members,
+    sites, users, vendors,
 };
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -64,10 +64,6 @@ pub struct CreateOrderInput {
     /// A vendor instead of the resolved one; needs OVERRIDE_VENDOR.
     vendor_id: Option<ID>,
     procedure: Option<Vec<String>>,
-}
-
-fn allowed(decision: policy::Decision) -> AppResult<()> {
-    if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason)) }
 }
 
 /// An active user of the organization that the caller's scope sees.
@@ -203,7 +199,7 @@ async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
                 .await?
                 .ok_or_else(|| AppError::bad_input("input.onBehalfOf", "no such active user"))?;
             let account = accounts::Entity::find_by_id(&user.account_id).one(db).await?.ok_or(AppError::NotFound)?;
-            allowed(policy::order::create_on_behalf(principal, &account.id, account.parent_id.is_none()))?;
+            policy::order::create_on_behalf(principal, &account.id, account.parent_id.is_none()).require()?;
             state
                 .auth
                 .user(&user.id)
@@ -256,7 +252,7 @@ async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
     let root = root_account(db, &creator.organization_id).await?;
     let site_scope = site.as_ref().map(|s| s.account_id.as_str()).filter(|a| *a != root);
     let at = NewOrderAt { site_id: site.as_ref().map(|s| s.id.as_str()), site_scope };
-    allowed(policy::order::create(&creator, at))?;
+    policy::order::create(&creator, at).require()?;
 
     // For whom: the owner (default the creator); the order takes the
     // owner's account as its scope.
@@ -268,7 +264,7 @@ async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
 
     let assignees = match &input.assignee_ids {
         Some(ids) if !ids.is_empty() => {
-            allowed(policy::order::assign_at_creation(&creator, at))?;
+            policy::order::assign_at_creation(&creator, at).require()?;
             let mut found = Vec::new();
             for (i, id) in ids.iter().enumerate() {
                 let user = user_in_scope(db, &creator, &format!("input.assigneeIds[{i}]"), id).await?;
@@ -285,7 +281,7 @@ async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
             if input.kind == OrderKind::Work {
                 return Err(AppError::bad_input("input.vendorId", "work orders have no vendor"));
             }
-            allowed(policy::order::choose_vendor_at_creation(&creator, at))?;
+            policy::order::choose_vendor_at_creation(&creator, at).require()?;
             let vendor = vendors::Entity::find()
                 .filter(visible_vendors(&creator))
                 .filter(vendors::Column::Id.eq(id.as_str()))
@@ -430,42 +426,10 @@ impl CreateMutation {
             .await?;
         }
         if intake {
-            approval_steps::ActiveModel {
-                id: Set(IdKind::ApprovalStep.new_id()),
-                order_id: Set(id.clone()),
-                position: Set(0),
-                source: Set(INTAKE_SOURCE.to_owned()),
-                decision: Set(None),
-                decided_by: Set(None),
-                decided_at: Set(None),
-                reason: Set(None),
-            }
-            .insert(&txn)
-            .await?;
+            service::add_approval_step(&txn, &id, 0, INTAKE_SOURCE, &[]).await?;
         }
         for (position, step) in (1..).zip(&spend_steps) {
-            let step_id = IdKind::ApprovalStep.new_id();
-            approval_steps::ActiveModel {
-                id: Set(step_id.clone()),
-                order_id: Set(id.clone()),
-                position: Set(position),
-                source: Set(step.source.clone()),
-                decision: Set(None),
-                decided_by: Set(None),
-                decided_at: Set(None),
-                reason: Set(None),
-            }
-            .insert(&txn)
-            .await?;
-            for user_id in &step.approvers {
-                approval_step_approvers::ActiveModel {
-                    step_id: Set(step_id.clone()),
-                    user_id: Set(user_id.clone()),
-                    order_id: Set(id.clone()),
-                }
-                .insert(&txn)
-                .await?;
-            }
+            service::add_approval_step(&txn, &id, position, &step.source, &step.approvers).await?;
         }
         if maintenance && let Some(asset) = &asset {
             service::set_in_maintenance(&txn, &asset.id, true).await?;
@@ -517,7 +481,7 @@ impl PreviewQuery {
     /// PLANNER, and API tokens with orders:write.
     async fn preview_vendor_resolution(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<VendorResolution> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
-        allowed(policy::procurement::preview_resolution(principal))?;
+        policy::procurement::preview_resolution(principal).require()?;
         if input.kind == OrderKind::Work {
             return Err(AppError::bad_input("input.kind", "work orders are not routed to vendors").into());
         }

@@ -133,10 +133,6 @@ async fn reread<C: ConnectionTrait>(conn: &C, id: &str) -> AppResult<DeletionReq
     Ok(DeletionRequest(deletion_requests::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)?))
 }
 
-fn allowed(decision: policy::Decision) -> AppResult<()> {
-    if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason)) }
-}
-
 #[derive(Default)]
 pub struct DeletionQuery;
 
@@ -214,7 +210,7 @@ impl DeletionMutation {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let txn = db.begin().await?;
         let (request, order) = pending_request(&txn, principal, &id).await?;
-        allowed(policy::order::withdraw_deletion_request(principal, &request.requested_by))?;
+        policy::order::withdraw_deletion_request(principal, &request.requested_by).require()?;
         decide(&txn, principal, &request, "WITHDRAWN", None).await?;
         let change = Change::new(Action::RequestDeletion, EventKind::Updated)
             .note("deletionRequest", json!({ "id": request.id, "status": [PENDING, "WITHDRAWN"] }));
@@ -228,7 +224,7 @@ impl DeletionMutation {
     async fn approve_deletion(&self, ctx: &Context<'_>, id: ID) -> Result<DeletionRequest> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let (request, order) = pending_request(db, principal, &id).await?;
-        allowed(policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by))?;
+        policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by).require()?;
         let txn = db.begin().await?;
         let change = Change::new(Action::Delete, EventKind::Deleted)
             .note("deletionRequest", json!(request.id))
@@ -244,7 +240,7 @@ impl DeletionMutation {
         let reason = input::optional("reason", reason.as_deref(), MAX_TEXT_CHARS)?;
         let txn = db.begin().await?;
         let (request, order) = pending_request(&txn, principal, &id).await?;
-        allowed(policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by))?;
+        policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by).require()?;
         decide(&txn, principal, &request, "DENIED", reason.clone()).await?;
         let change = Change::new(Action::RequestDeletion, EventKind::Updated)
             .note("deletionRequest", json!({ "id": request.id, "status": [PENDING, "DENIED"] }))

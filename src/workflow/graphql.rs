@@ -22,7 +22,6 @@ use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
 use crate::graphql::scalars::Money;
-use crate::ids::IdKind;
 use crate::orders::graphql::Order;
 use crate::orders::model::{OrderStatus, Priority};
 use crate::orders::record::OrderRecord;
@@ -133,28 +132,7 @@ impl<'a> Cx<'a> {
                     .await?;
                 if let Some(step) = step {
                     let position = steps.iter().map(|s| s.position).max().unwrap_or(0) + 1;
-                    let step_id = IdKind::ApprovalStep.new_id();
-                    approval_steps::ActiveModel {
-                        id: Set(step_id.clone()),
-                        order_id: Set(order.model.id.clone()),
-                        position: Set(position),
-                        source: Set(step.source),
-                        decision: Set(None),
-                        decided_by: Set(None),
-                        decided_at: Set(None),
-                        reason: Set(None),
-                    }
-                    .insert(&txn)
-                    .await?;
-                    for user_id in step.approvers {
-                        approval_step_approvers::ActiveModel {
-                            step_id: Set(step_id.clone()),
-                            user_id: Set(user_id),
-                            order_id: Set(order.model.id.clone()),
-                        }
-                        .insert(&txn)
-                        .await?;
-                    }
+                    service::add_approval_step(&txn, &order.model.id, position, &step.source, &step.approvers).await?;
                 }
             }
             Also::ReplaceTags(tags) => {

@@ -14,7 +14,7 @@
 //! write lock there (waiting on the busy timeout) and PostgreSQL its row
 //! lock: a transaction never decides on state another one is changing.
 
-use entity::{assets, order_events, orders};
+use entity::{approval_step_approvers, approval_steps, assets, order_events, orders};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     AccessMode, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
@@ -27,6 +27,7 @@ use super::machine::{self, Target};
 use crate::audit::{self, AuditActor, AuditEntry};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
+use crate::ids::IdKind;
 use crate::orders::model::{OrderKind, OrderStatus};
 use crate::orders::record::{self, OrderRecord};
 use crate::policy::{self, Action, filter::visible_orders};
@@ -136,6 +137,39 @@ pub async fn claim<C: ConnectionTrait>(conn: &C, order: &OrderRecord, change: &C
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::Conflict);
+    }
+    Ok(())
+}
+
+/// Adds an undecided approval step with its designated approvers.
+pub async fn add_approval_step<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+    position: i32,
+    source: &str,
+    approvers: &[String],
+) -> AppResult<()> {
+    let step_id = IdKind::ApprovalStep.new_id();
+    approval_steps::ActiveModel {
+        id: Set(step_id.clone()),
+        order_id: Set(order_id.to_owned()),
+        position: Set(position),
+        source: Set(source.to_owned()),
+        decision: Set(None),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        reason: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    for user_id in approvers {
+        approval_step_approvers::ActiveModel {
+            step_id: Set(step_id.clone()),
+            user_id: Set(user_id.clone()),
+            order_id: Set(order_id.to_owned()),
+        }
+        .insert(conn)
+        .await?;
     }
     Ok(())
 }
