@@ -20,6 +20,7 @@ backend_tests!(
 
 struct Procurement {
     org: String,
+    root: String,
     admin: String,
     site: String,
     vendor: String,
@@ -43,7 +44,7 @@ async fn procurement(app: &TestApp) -> Procurement {
     app.approval_rule(&org, "routing", None, 0, &[], Some(&vendor)).await;
     app.approval_rule(&org, "department", Some(500_000), 1, std::slice::from_ref(&manager), None).await;
     app.approval_rule(&org, "finance", Some(500_000), 2, std::slice::from_ref(&cfo), None).await;
-    Procurement { org, admin: boot.admin_user_id, site, vendor, requester, manager, cfo }
+    Procurement { root: root.clone(), org, admin: boot.admin_user_id, site, vendor, requester, manager, cfo }
 }
 
 const CREATE: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $i) {
@@ -232,6 +233,23 @@ async fn previews_show_the_vendor_the_steps_and_why_others_lost(backend: Backend
         ])
     );
     assert_eq!(entity::orders::Entity::find().count(&app.db).await.expect("count"), before, "a preview writes nothing");
+    // A planner of a child account is not shown another child's vendor,
+    // though resolution weighed (and skipped) it.
+    let root = p.root.clone();
+    let north = app.account(&p.org, &root, "North").await;
+    let south = app.account(&p.org, &root, "South").await;
+    let southern = app.vendor(&p.org, Some(&south), "Southern Supply").await;
+    app.execute_sql(&format!(
+        "INSERT INTO rule_assignments (rule_id, vendor_id, kind, priority) VALUES ('{fallback}', '{southern}', 'PART', 2)"
+    ))
+    .await;
+    let planner = app.user(&p.org, &north, "Nina North").await;
+    app.grant(&p.org, &planner, Role::Planner, &Bind::Account).await;
+    let data = run(&app, &planner, preview, json!({ "i": input })).await;
+    let shown = data.assert_ok()["previewVendorResolution"]["candidates"].to_string();
+    assert!(!shown.contains(&southern), "{shown}");
+    let data = run(&app, &p.admin, preview, json!({ "i": input })).await;
+    assert!(data.assert_ok()["previewVendorResolution"]["candidates"].to_string().contains(&southern));
     // Rule configuration is not for requesters; work orders have no vendor.
     assert_eq!(run(&app, &p.requester, preview, json!({ "i": input })).await.code(), Some("FORBIDDEN"));
     let work = json!({ "kind": "WORK", "title": "Fix", "siteId": p.site });

@@ -53,6 +53,13 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
+/// A JSON list of strings stored in a text column (tags, kinds, e-mails).
+/// A row that does not hold one is an internal error naming the column and
+/// the row, for the log.
+pub fn stored_list(column: &str, id: &str, text: &str) -> AppResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| AppError::internal(anyhow::anyhow!("{column} of {id}: {e}")))
+}
+
 /// The per-request data every operation gets with its principal.
 pub fn request_data(state: &AppState, principal: &Principal) -> loaders::Loaders {
     loaders::for_request(state.db.clone(), principal.organization_id.clone())

@@ -305,8 +305,7 @@ impl Asset {
         Ok(site.map(Site).ok_or_else(|| AppError::internal(anyhow::anyhow!("site of asset {} missing", self.0.id)))?)
     }
     async fn tags(&self) -> Result<Vec<String>> {
-        Ok(serde_json::from_str(&self.0.tags)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("assets.tags of {}: {e}", self.0.id)))?)
+        Ok(crate::graphql::stored_list("assets.tags", &self.0.id, &self.0.tags)?)
     }
     /// Set while a SERVICE order matched by an `autoMaintenance` rule is
     /// under way on the asset.

@@ -52,6 +52,16 @@ impl Priority {
         self as i32
     }
 
+    /// The contract's name (`URGENT`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "LOW",
+            Self::Medium => "MEDIUM",
+            Self::High => "HIGH",
+            Self::Urgent => "URGENT",
+        }
+    }
+
     pub fn from_rank(rank: i32) -> Option<Self> {
         [Self::Low, Self::Medium, Self::High, Self::Urgent].into_iter().find(|p| p.rank() == rank)
     }

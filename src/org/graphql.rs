@@ -143,8 +143,7 @@ impl ApiToken {
         &self.0.name
     }
     async fn capabilities(&self) -> Result<Vec<String>> {
-        Ok(serde_json::from_str(&self.0.capabilities)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("api_tokens.capabilities of {}: {e}", self.0.id)))?)
+        Ok(crate::graphql::stored_list("api_tokens.capabilities", &self.0.id, &self.0.capabilities)?)
     }
     async fn partner_vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
         let Some(id) = &self.0.partner_vendor_id else { return Ok(None) };
@@ -314,8 +313,7 @@ impl Site {
         Ok(Account(account))
     }
     async fn tags(&self) -> Result<Vec<String>> {
-        Ok(serde_json::from_str(&self.0.tags)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("sites.tags of {}: {e}", self.0.id)))?)
+        Ok(crate::graphql::stored_list("sites.tags", &self.0.id, &self.0.tags)?)
     }
 }
 

@@ -58,12 +58,7 @@ async fn user_in_scope(
     field: &str,
     id: &str,
 ) -> AppResult<users::Model> {
-    users::Entity::find()
-        .filter(admin::visible_users(principal))
-        .filter(users::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or_else(|| no_such(field, "user"))
+    super::read::visible_user(db, principal, field, id, false).await
 }
 
 /// The contract's `AccountSettingsInput`: only the given switches change.

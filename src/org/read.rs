@@ -4,10 +4,31 @@
 use entity::{accounts, role_bindings, site_group_members, site_groups, sites, users};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::error::AppResult;
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::policy::admin;
 
 pub async fn user(db: &DatabaseConnection, organization_id: &str, id: &str) -> AppResult<Option<users::Model>> {
     Ok(users::Entity::find_by_id(id).filter(users::Column::OrganizationId.eq(organization_id)).one(db).await?)
+}
+
+/// A user the principal's scope sees (`active_only`: and active), or
+/// BAD_USER_INPUT on `field`: input naming a user goes through here.
+pub async fn visible_user(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    field: &str,
+    id: &str,
+    active_only: bool,
+) -> AppResult<users::Model> {
+    let mut query = users::Entity::find().filter(admin::visible_users(principal)).filter(users::Column::Id.eq(id));
+    if active_only {
+        query = query.filter(users::Column::Active.eq(true));
+    }
+    query
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::bad_input(field, if active_only { "no such active user" } else { "no such user" }))
 }
 
 pub async fn account(db: &DatabaseConnection, organization_id: &str, id: &str) -> AppResult<Option<accounts::Model>> {

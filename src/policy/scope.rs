@@ -7,7 +7,15 @@ use crate::org::model::Role;
 /// DOMAIN.md section 1: root-account principals see every scope; a child
 /// account sees its own scope and organization-wide objects (no scope).
 pub fn scope_visible(principal: &Principal, scope_account_id: Option<&str>) -> bool {
-    principal.root_account || scope_account_id.is_none_or(|scope| scope == principal.account_id)
+    let viewer = (!principal.root_account).then_some(principal.account_id.as_str());
+    sees_scope(viewer, scope_account_id)
+}
+
+/// Section 1's table itself: from the scope `viewer` (`None`: the root,
+/// which sees everything), is an object of scope `object` visible? Orders
+/// take the viewer's place when routing picks rules and vendors for them.
+pub fn sees_scope(viewer: Option<&str>, object: Option<&str>) -> bool {
+    viewer.is_none() || object.is_none() || object == viewer
 }
 
 /// The roles whose bindings cover an object: an ACCOUNT binding covers

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::orders::model::OrderKind;
+use crate::policy::scope::sees_scope;
 
 /// What resolution needs to know of the order.
 #[derive(Debug, Clone)]
@@ -107,10 +108,9 @@ pub struct Resolution {
 }
 
 /// Visible in the order's scope (section 1's table, the order's scope in
-/// the principal's place): an organization-wide order sees every scope, a
-/// scoped order its own scope and organization-wide objects.
+/// the principal's place).
 fn in_scope(order_scope: Option<&str>, object_scope: Option<&str>) -> bool {
-    order_scope.is_none() || object_scope.is_none() || object_scope == order_scope
+    sees_scope(order_scope, object_scope)
 }
 
 fn missing_tag(rule: &RuleFacts, tags: &BTreeSet<String>) -> Option<String> {

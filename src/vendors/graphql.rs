@@ -20,8 +20,7 @@ impl Vendor {
     }
 
     fn json_list(&self, column: &str, text: &str) -> Result<Vec<String>> {
-        Ok(serde_json::from_str(text)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("vendors.{column} of {}: {e}", self.0.id)))?)
+        Ok(crate::graphql::stored_list(&format!("vendors.{column}"), &self.0.id, text)?)
     }
 }
 

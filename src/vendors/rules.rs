@@ -21,8 +21,7 @@ pub struct Rule(pub rules::Model);
 
 impl Rule {
     fn json_list(&self, column: &str, text: &str) -> Result<Vec<String>> {
-        Ok(serde_json::from_str(text)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("rules.{column} of {}: {e}", self.0.id)))?)
+        Ok(crate::graphql::stored_list(&format!("rules.{column}"), &self.0.id, text)?)
     }
 }
 

@@ -32,6 +32,7 @@ use crate::orders::numbering;
 use crate::orders::record::INTAKE_SOURCE;
 use crate::org::input::Tag;
 use crate::org::model::Role;
+use crate::org::read::visible_user;
 use crate::policy::order::NewOrderAt;
 use crate::policy::{self, Action, admin, vendor_filter::visible_vendors};
 use crate::routing;
@@ -64,22 +65,6 @@ pub struct CreateOrderInput {
     /// A vendor instead of the resolved one; needs OVERRIDE_VENDOR.
     vendor_id: Option<ID>,
     procedure: Option<Vec<String>>,
-}
-
-/// An active user of the organization that the caller's scope sees.
-async fn user_in_scope(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    field: &str,
-    id: &str,
-) -> AppResult<users::Model> {
-    users::Entity::find()
-        .filter(admin::visible_users(principal))
-        .filter(users::Column::Id.eq(id))
-        .filter(users::Column::Active.eq(true))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::bad_input(field, "no such active user"))
 }
 
 /// The asset `id`, visible to the caller and (when `site_id` is given) at
@@ -257,7 +242,7 @@ async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
     // For whom: the owner (default the creator); the order takes the
     // owner's account as its scope.
     let owner = match &input.owner_id {
-        Some(id) => user_in_scope(db, &creator, "input.ownerId", id).await?,
+        Some(id) => visible_user(db, &creator, "input.ownerId", id, true).await?,
         None => users::Entity::find_by_id(&creator_id).one(db).await?.ok_or(AppError::NotFound)?,
     };
     let scope = (owner.account_id != root).then(|| owner.account_id.clone());
@@ -267,7 +252,7 @@ async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
             policy::order::assign_at_creation(&creator, at).require()?;
             let mut found = Vec::new();
             for (i, id) in ids.iter().enumerate() {
-                let user = user_in_scope(db, &creator, &format!("input.assigneeIds[{i}]"), id).await?;
+                let user = visible_user(db, &creator, &format!("input.assigneeIds[{i}]"), id, true).await?;
                 if !found.contains(&user.id) {
                     found.push(user.id);
                 }
@@ -478,7 +463,8 @@ pub struct PreviewQuery;
 impl PreviewQuery {
     /// The vendor and approval steps `createOrder` would give this input,
     /// every candidate with why it lost; nothing is written. ADMIN and
-    /// PLANNER, and API tokens with orders:write.
+    /// PLANNER, and API tokens with orders:write. Candidates whose vendor or
+    /// rule the caller may not read are left out.
     async fn preview_vendor_resolution(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<VendorResolution> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         policy::procurement::preview_resolution(principal).require()?;
@@ -489,13 +475,19 @@ impl PreviewQuery {
         let resolution = plan.resolution.unwrap_or_default();
         let mut vendor_ids: Vec<&str> = resolution.candidates.iter().map(|c| c.vendor_id.as_str()).collect();
         vendor_ids.extend(resolution.vendor_id.as_deref());
+        // Resolution saw the whole organization; the caller is shown only the
+        // vendors and rules their scope and role let them read.
         let vendor_rows = vendors::Entity::find()
-            .filter(vendors::Column::OrganizationId.eq(plan.creator.organization_id.as_str()))
+            .filter(visible_vendors(principal))
             .filter(vendors::Column::Id.is_in(vendor_ids))
             .all(db)
             .await?;
         let rule_ids: Vec<&str> = resolution.candidates.iter().map(|c| c.rule_id.as_str()).collect();
-        let rule_rows = rules::Entity::find().filter(rules::Column::Id.is_in(rule_ids)).all(db).await?;
+        let rule_rows = rules::Entity::find()
+            .filter(policy::procurement::visible_rules(principal))
+            .filter(rules::Column::Id.is_in(rule_ids))
+            .all(db)
+            .await?;
         let vendor = |id: &str| vendor_rows.iter().find(|v| v.id == id).cloned().map(Vendor);
         let candidates = resolution
             .candidates

@@ -26,6 +26,8 @@ use crate::orders::graphql::Order;
 use crate::orders::model::{OrderStatus, Priority};
 use crate::orders::record::OrderRecord;
 use crate::org::input::Tag;
+use crate::policy::admin;
+use crate::policy::scope::sees_scope;
 use crate::policy::{Action, vendor_filter::visible_vendors};
 use crate::routing::load::load as load_routing;
 use crate::routing::resolve::StepPlan;
@@ -175,7 +177,7 @@ fn required_reason(field: &str, value: &str) -> AppResult<String> {
     input::required(field, value, MAX_TEXT_CHARS)
 }
 
-/// Active users of the caller's organization, by id, in the given order;
+/// Active users the caller's scope sees, by id, in the given order;
 /// BAD_USER_INPUT naming the first that is not one.
 async fn active_users(
     db: &DatabaseConnection,
@@ -186,7 +188,7 @@ async fn active_users(
     let mut wanted: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
     wanted.dedup();
     let found: Vec<String> = users::Entity::find()
-        .filter(users::Column::OrganizationId.eq(principal.organization_id.as_str()))
+        .filter(admin::visible_users(principal))
         .filter(users::Column::Id.is_in(wanted.clone()))
         .filter(users::Column::Active.eq(true))
         .all(db)
@@ -243,12 +245,12 @@ impl WorkflowMutation {
             );
         }
         if let Some(priority) = input.priority {
-            let before = Priority::from_rank(m.priority).map(|p| format!("{p:?}").to_uppercase());
+            let before = Priority::from_rank(m.priority).map(Priority::as_str);
             change = change.set(
                 orders::Column::Priority,
                 priority.rank(),
                 "priority",
-                [json!(before), json!(format!("{priority:?}").to_uppercase())],
+                [json!(before), json!(priority.as_str())],
             );
         }
         if let Some(due) = input.due_at {
@@ -404,11 +406,7 @@ impl WorkflowMutation {
             .one(cx.db)
             .await?
             .ok_or_else(|| AppError::bad_input("vendorId", "no such vendor"))?;
-        let order_scope = order.model.scope_account_id.as_deref();
-        if order_scope.is_some()
-            && vendor.scope_account_id.is_some()
-            && vendor.scope_account_id.as_deref() != order_scope
-        {
+        if !sees_scope(order.model.scope_account_id.as_deref(), vendor.scope_account_id.as_deref()) {
             return Err(AppError::bad_input("vendorId", "the vendor is outside the order's scope").into());
         }
         if !vendor.enabled {
