@@ -150,6 +150,7 @@ impl World {
             work_logger_ids: &self.loggers,
             designated_approver_ids: &self.approvers,
             pending_step,
+            sending: None,
         }
     }
 }

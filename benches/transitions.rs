@@ -96,6 +96,7 @@ async fn setup(database_url: String) -> Bench {
         environment: None,
         database_pool: Some("16".into()),
         max_attachment_bytes: None,
+        ..RawConfig::default()
     };
     let config = Config::from_raw(&raw).expect("config");
     let app = Application::build(config.clone()).await.expect("app");

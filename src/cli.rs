@@ -156,6 +156,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     let base = format!("http://{}", app.address());
     println!("workgate listening on {base}");
     println!("GraphiQL: {base}/graphql");
+    println!("orders to vendors go to {}", app.mail_destination());
     if let Some(path) = dev_secret {
         println!(
             "development mode: no WORKGATE_JWT_SECRET set; using the generated secret in {} (set a real one for production)",

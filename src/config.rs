@@ -16,7 +16,7 @@ use rand::RngCore;
 
 /// The raw settings as the CLI parser sees them: strings straight from flags or
 /// environment variables, not yet validated.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct RawConfig {
     /// Database URL: `sqlite://FILE` or `postgres://...`.
     #[arg(long, env = "WORKGATE_DATABASE_URL", global = true)]
@@ -54,6 +54,27 @@ pub struct RawConfig {
     /// Largest attachment in bytes (default 10 MiB).
     #[arg(long, env = "WORKGATE_MAX_ATTACHMENT_BYTES", global = true)]
     pub max_attachment_bytes: Option<String>,
+    /// SMTP server for sending orders to vendors: `smtps://user:pass@host[:465]`
+    /// (TLS from the start), `smtp://user:pass@host[:587]?tls=required`
+    /// (STARTTLS; `tls=opportunistic` if offered) or `smtp://host[:25]`
+    /// (plain, for a relay on a trusted network). Unset: the mail folder.
+    #[arg(long, env = "WORKGATE_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Folder the messages are written to when no SMTP server is configured.
+    #[arg(long, env = "WORKGATE_MAIL_DIR", global = true)]
+    pub mail_dir: Option<String>,
+    /// The From address of messages to vendors.
+    #[arg(long, env = "WORKGATE_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// Longest one attempt to send may take (e.g. `60s`).
+    #[arg(long, env = "WORKGATE_SEND_TIMEOUT", global = true)]
+    pub send_timeout: Option<String>,
+    /// Attempts before an order is SEND_FAILED.
+    #[arg(long, env = "WORKGATE_SEND_ATTEMPTS", global = true)]
+    pub send_attempts: Option<String>,
+    /// Wait before the first retry; it doubles for each further one.
+    #[arg(long, env = "WORKGATE_SEND_RETRY_DELAY", global = true)]
+    pub send_retry_delay: Option<String>,
 }
 
 /// A configuration value that failed validation.
@@ -146,6 +167,29 @@ pub struct Config {
     pub environment: Environment,
     /// Largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
+    pub sending: SendingConfig,
+}
+
+/// Where messages to vendors go.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// An SMTP server (the URL may hold a password).
+    Smtp(Secret<String>),
+    /// One `.eml` file per message in this folder (the embedded default).
+    Folder(PathBuf),
+}
+
+/// How orders are sent to vendors (DOMAIN.md section 7, "Sending").
+#[derive(Debug, Clone)]
+pub struct SendingConfig {
+    pub transport: MailTransport,
+    pub from: String,
+    /// The longest one attempt may take, connection to last reply.
+    pub timeout: Duration,
+    /// Attempts before the order is SEND_FAILED (at least 1).
+    pub attempts: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub retry_delay: Duration,
 }
 
 /// Seconds of clock skew accepted on `exp` and `nbf`; stated in README.md.
@@ -209,6 +253,7 @@ impl Config {
                 )
             })?,
         };
+        let sending = parse_sending(raw, &database_url)?;
         Ok(Self {
             database_url,
             database_pool,
@@ -218,6 +263,7 @@ impl Config {
             jwt,
             environment,
             max_attachment_bytes,
+            sending,
         })
     }
 
@@ -247,6 +293,61 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+const DEFAULT_MAIL_FROM: &str = "workgate <workgate@localhost>";
+const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_SEND_ATTEMPTS: u32 = 5;
+const DEFAULT_SEND_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// The mail folder's name beside the SQLite database.
+const MAIL_DIR: &str = "mail";
+
+fn parse_sending(raw: &RawConfig, database_url: &str) -> Result<SendingConfig, ConfigError> {
+    let transport = match raw.smtp_url.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        Some(url) => {
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url).map_err(|_| {
+                ConfigError::new(
+                    "WORKGATE_SMTP_URL",
+                    "expected smtps://user:password@host[:port], smtp://user:password@host[:port]?tls=required or smtp://host[:port]",
+                )
+            })?;
+            MailTransport::Smtp(Secret::new(url.to_owned()))
+        }
+        None => MailTransport::Folder(match raw.mail_dir.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => sqlite_path(database_url)
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .unwrap_or_default()
+                .join(MAIL_DIR),
+        }),
+    };
+    let from = raw.mail_from.as_deref().map(str::trim).filter(|v| !v.is_empty()).unwrap_or(DEFAULT_MAIL_FROM);
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(ConfigError::new(
+            "WORKGATE_MAIL_FROM",
+            format!("expected an address like `workgate <orders@example.com>`, got `{from}`"),
+        ));
+    }
+    let duration = |value: &Option<String>, variable: &'static str, default: Duration| match value.as_deref() {
+        None => Ok(default),
+        Some(v) => humantime::parse_duration(v.trim())
+            .ok()
+            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+            .ok_or_else(|| ConfigError::new(variable, format!("expected a duration up to 1h like `30s`, got `{v}`"))),
+    };
+    let attempts = match raw.send_attempts.as_deref() {
+        None => DEFAULT_SEND_ATTEMPTS,
+        Some(v) => v.trim().parse::<u32>().ok().filter(|n| (1..=20).contains(n)).ok_or_else(|| {
+            ConfigError::new("WORKGATE_SEND_ATTEMPTS", format!("expected a number from 1 to 20, got `{v}`"))
+        })?,
+    };
+    Ok(SendingConfig {
+        transport,
+        from: from.to_owned(),
+        timeout: duration(&raw.send_timeout, "WORKGATE_SEND_TIMEOUT", DEFAULT_SEND_TIMEOUT)?,
+        attempts,
+        retry_delay: duration(&raw.send_retry_delay, "WORKGATE_SEND_RETRY_DELAY", DEFAULT_SEND_RETRY_DELAY)?,
+    })
 }
 
 fn parse_jwt(raw: &RawConfig, environment: Environment, database_url: &str) -> Result<JwtConfig, ConfigError> {
@@ -394,6 +495,7 @@ mod tests {
             environment: None,
             database_pool: None,
             max_attachment_bytes: None,
+            ..RawConfig::default()
         }
     }
 

@@ -27,10 +27,11 @@ pub enum IdKind {
     ApprovalStep,
     DeletionRequest,
     AuditEvent,
+    VendorSend,
 }
 
 impl IdKind {
-    const ALL: [IdKind; 19] = [
+    const ALL: [IdKind; 20] = [
         Self::Organization,
         Self::Account,
         Self::Site,
@@ -50,6 +51,7 @@ impl IdKind {
         Self::ApprovalStep,
         Self::DeletionRequest,
         Self::AuditEvent,
+        Self::VendorSend,
     ];
 
     pub const fn prefix(self) -> &'static str {
@@ -73,6 +75,7 @@ impl IdKind {
             Self::ApprovalStep => "apst",
             Self::DeletionRequest => "delr",
             Self::AuditEvent => "aud",
+            Self::VendorSend => "send",
         }
     }
 

@@ -19,6 +19,7 @@ pub mod org;
 pub mod policy;
 pub mod reports;
 pub mod routing;
+pub mod sending;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

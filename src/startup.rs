@@ -4,21 +4,30 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
 
 use crate::auth::{Authenticator, jwt::JwtVerifier};
 use crate::config::Config;
+use crate::sending::mailer::Mailer;
+use crate::sending::worker::Worker;
 use crate::state::AppState;
 use crate::{db, events, graphql, http};
+
+/// Connections the send worker holds, apart from the requests' pool.
+const SEND_WORKER_POOL: u32 = 2;
 
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: Router,
     state: AppState,
+    worker: Worker,
 }
 
 impl Application {
@@ -27,14 +36,22 @@ impl Application {
         db::migrate(&db).await?;
         let bus = events::from_config(config.redis_url.as_deref(), &config.redis_channel)?;
         let auth = Authenticator::new(db.clone(), JwtVerifier::new(&config.jwt)?);
+        let mailer = Mailer::from_config(&config.sending).context("cannot set up sending (WORKGATE_MAIL_DIR)")?;
+        let send_wake = Arc::new(Notify::new());
+        let worker = Worker::new(
+            db::connect_url(&config.database_url, SEND_WORKER_POOL).await?,
+            mailer,
+            config.sending.clone(),
+            send_wake.clone(),
+        );
         let listen = config.listen;
-        let state = AppState::new(config, db, bus, auth, statements);
+        let state = AppState::new(config, db, bus, auth, statements, send_wake);
         let schema = graphql::build(state.clone());
         let router = http::router(state.clone(), schema);
         let listener =
             TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (WORKGATE_LISTEN)"))?;
         let address = listener.local_addr()?;
-        Ok(Self { listener, address, router, state })
+        Ok(Self { listener, address, router, state, worker })
     }
 
     /// The address actually bound (with the real port when 0 was asked).
@@ -51,10 +68,24 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `signal` completes.
+    /// Where orders to vendors go (for the start-up lines).
+    pub fn mail_destination(&self) -> String {
+        self.worker.destination()
+    }
+
+    /// Serves (and sends orders to vendors) until `signal` completes; then
+    /// finishes in-flight requests and the send attempt under way.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(signal).await
+        let (stop, stopped) = watch::channel(false);
+        let attempt_deadline = self.state.config.sending.timeout;
+        let worker = tokio::spawn(self.worker.run(stopped));
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(signal).await;
+        let _ = stop.send(true);
+        if tokio::time::timeout(attempt_deadline + Duration::from_secs(1), worker).await.is_err() {
+            tracing::warn!("the send worker did not stop in time; its attempt fails once its lease runs out");
+        }
+        served
     }
 }
 

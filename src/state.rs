@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -18,6 +19,8 @@ pub struct Inner {
     pub bus: Arc<dyn EventBus>,
     pub auth: Authenticator,
     pub statements: StatementCounter,
+    /// Wakes the send worker after a change queued a send.
+    pub send_wake: Arc<Notify>,
 }
 
 impl AppState {
@@ -27,8 +30,9 @@ impl AppState {
         bus: Arc<dyn EventBus>,
         auth: Authenticator,
         statements: StatementCounter,
+        send_wake: Arc<Notify>,
     ) -> Self {
-        Self(Arc::new(Inner { config, db, bus, auth, statements }))
+        Self(Arc::new(Inner { config, db, bus, auth, statements, send_wake }))
     }
 }
 

@@ -46,7 +46,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use workgate::auth::{AccountSwitches, Actor, BindingScope, Principal, RoleBinding, TokenActor, UserActor};
-use workgate::orders::model::{OrderKind, OrderStatus};
+use workgate::orders::model::{OrderKind, OrderStatus, SendState};
 use workgate::org::model::Role;
 use workgate::policy::{Action, Decision, OrderFacts, PendingStep, decide};
 
@@ -254,6 +254,8 @@ struct Shape {
     archived: bool,
     asset: bool,
     step: Option<Step>,
+    /// A send to the vendor that is queued or under way.
+    sending: Option<SendState>,
 }
 
 impl fmt::Display for Shape {
@@ -268,8 +270,11 @@ impl fmt::Display for Shape {
             yn(self.archived),
             yn(self.asset)
         )?;
-        match self.step {
-            Some(step) => write!(f, " step={step:?}"),
+        if let Some(step) = self.step {
+            write!(f, " step={step:?}")?;
+        }
+        match self.sending {
+            Some(sending) => write!(f, " sending={}", sending.as_str()),
             None => Ok(()),
         }
     }
@@ -282,11 +287,21 @@ fn shapes() -> Vec<Shape> {
             let vendors: &[bool] = if kind == OrderKind::Work { &[false] } else { &[true, false] };
             let steps: &[Option<Step>] =
                 if status == S::PendingApproval { &[Some(Step::Intake), Some(Step::Spend)] } else { &[None] };
+            // Sends are queued or under way only for OPEN and SEND_FAILED
+            // vendor orders.
+            let sendings: &[Option<SendState>] = if kind != OrderKind::Work && matches!(status, S::Open | S::SendFailed)
+            {
+                &[None, Some(SendState::Queued), Some(SendState::Sending)]
+            } else {
+                &[None]
+            };
             for &vendor in vendors {
                 for archived in [false, true] {
                     for asset in [true, false] {
                         for &step in steps {
-                            all.push(Shape { status, kind, vendor, archived, asset, step });
+                            for &sending in sendings {
+                                all.push(Shape { status, kind, vendor, archived, asset, step, sending });
+                            }
                         }
                     }
                 }
@@ -373,6 +388,7 @@ impl People {
                 Step::Intake => PendingStep::Intake,
                 Step::Spend => PendingStep::Designated(&self.designated),
             }),
+            sending: shape.sending,
         }
     }
 }
@@ -490,17 +506,21 @@ fn user_expected(
             st == S::PendingReview && !rel.assignee && !rel.logger && (manager || rel.owner)
         }
         // | send / resend | OPEN / SEND_FAILED | ADMIN |
-        //   (decided: vendor kinds with a vendor set)
-        A::Send => vendor_kind && o.vendor && st == S::Open && admin,
-        A::Resend => vendor_kind && o.vendor && st == S::SendFailed && admin,
+        //   (decided: vendor kinds with a vendor set, and not while a send is
+        //   already queued or under way: one approval, one send)
+        A::Send => vendor_kind && o.vendor && st == S::Open && admin && o.sending.is_none(),
+        A::Resend => vendor_kind && o.vendor && st == S::SendFailed && admin && o.sending.is_none(),
         // | markFulfilled | SENT | ADMIN, PLANNER, owner |
         // Decided: SENT exists only for vendor kinds; fulfilment is theirs.
         A::MarkFulfilled => vendor_kind && st == S::Sent && (manager || rel.owner),
         // | cancel | PENDING_APPROVAL, REJECTED, OPEN | creator, owner |
         // | cancel | any but CLOSED, CANCELLED | ADMIN in scope |
+        // Decided: not while an attempt to send is under way (its outcome
+        // is not known yet); a queued send is withdrawn with the order.
         A::Cancel => {
-            (admin && !matches!(st, S::Closed | S::Cancelled))
-                || (matches!(st, S::PendingApproval | S::Rejected | S::Open) && (rel.creator || rel.owner))
+            o.sending != Some(SendState::Sending)
+                && ((admin && !matches!(st, S::Closed | S::Cancelled))
+                    || (matches!(st, S::PendingApproval | S::Rejected | S::Open) && (rel.creator || rel.owner)))
         }
         // | archive / unarchive | CLOSED, CANCELLED, REJECTED | flag | PLANNER, ADMIN |
         A::Archive => matches!(st, S::Closed | S::Cancelled | S::Rejected) && !o.archived && manager,
@@ -510,6 +530,7 @@ fn user_expected(
         A::OverrideVendor => {
             vendor_kind
                 && matches!(st, S::PendingApproval | S::Rejected | S::Open | S::SendFailed)
+                && o.sending.is_none()
                 && (admin || (sw.non_admin_vendor_override && (has(Role::Planner) || rel.owner)))
         }
         // | addNote (PUBLIC) | any | anyone who can see the order, except
@@ -621,7 +642,7 @@ fn matrix_matches_domain() {
 // ---------------------------------------------------------------------------
 
 fn pending(status: OrderStatus, step: Option<Step>) -> Shape {
-    Shape { status, kind: OrderKind::Part, vendor: true, archived: false, asset: true, step }
+    Shape { status, kind: OrderKind::Part, vendor: true, archived: false, asset: true, step, sending: None }
 }
 
 fn decide_for(subject: &Subject, action: Action, shape: &Shape) -> Decision {

@@ -687,6 +687,7 @@ async fn export_streams_in_batches(backend: Backend) {
                 updated_at: Set(created),
                 closed_at: Set(None),
                 deleted_at: Set(None),
+                send_state: Set(None),
             }
         })
         .collect();

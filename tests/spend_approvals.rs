@@ -157,6 +157,9 @@ async fn service_orders_put_their_asset_in_maintenance(backend: Backend) {
 async fn admins_override_the_vendor_before_it_is_sent(backend: Backend) {
     let app = spawn_app(backend).await;
     let p = procurement(&app).await;
+    // The routine vendor waits for an admin's send, so the order stays OPEN
+    // (unsent) while it is moved between vendors.
+    app.execute_sql(&format!("UPDATE vendors SET manual_send = TRUE WHERE id = '{}'", p.vendor)).await;
     // A specialist vendor whose orders the CFO approves; and a disabled one.
     let specialist = app.vendor(&p.org, None, "Specialist Ltd").await;
     app.execute_sql(&format!("UPDATE vendors SET requires_approval = TRUE WHERE id = '{specialist}'")).await;

@@ -258,6 +258,7 @@ fn oracle(b: &Built, principal: &Principal) -> BTreeSet<String> {
                 work_logger_ids: &[],
                 designated_approver_ids: &designated,
                 pending_step: (!designated.is_empty()).then_some(PendingStep::Designated(&designated)),
+                sending: None,
             };
             decide(principal, Action::View, &facts).allowed
         })

@@ -33,4 +33,5 @@ pub mod sites;
 pub mod time_entries;
 pub mod users;
 pub mod vendor_approvers;
+pub mod vendor_sends;
 pub mod vendors;

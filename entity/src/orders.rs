@@ -30,6 +30,8 @@ pub struct Model {
     pub updated_at: i64,
     pub closed_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// A send to the vendor that is QUEUED or SENDING; null otherwise.
+    pub send_state: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

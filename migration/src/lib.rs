@@ -6,12 +6,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
 mod m20261122_000002_audit_append_only;
+mod m20261123_000003_vendor_sends;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_initial::Migration), Box::new(m20261122_000002_audit_append_only::Migration)]
+        vec![
+            Box::new(m20261122_000001_initial::Migration),
+            Box::new(m20261122_000002_audit_append_only::Migration),
+            Box::new(m20261123_000003_vendor_sends::Migration),
+        ]
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     accounts, approval_step_approvers, approval_steps, assets, attachments, audit_events, cost_lines, notes,
-    part_usages, procedure_steps, sites, time_entries, users, vendors,
+    part_usages, procedure_steps, sites, time_entries, users, vendor_sends, vendors,
 };
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -154,6 +154,10 @@ children_of_order!(
 children_of_order!(
     /// An order's approval steps, in order.
     ApprovalStepsOf => approval_steps ordered Position
+);
+children_of_order!(
+    /// An order's sends to its vendor, oldest first.
+    SendsOf => vendor_sends ordered CreatedAt
 );
 
 /// An order's notes; `internal: false` leaves INTERNAL ones out (in SQL).

@@ -24,11 +24,12 @@ use crate::error::AppError;
 use crate::graphql::ContextExt;
 use crate::graphql::loaders::{
     AccountById, ActualCostOf, ApprovalStepsOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError,
-    Loaders, NotesOf, PartsOf, SiteById, StepApprovers, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
+    Loaders, NotesOf, PartsOf, SendsOf, SiteById, StepApprovers, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
 };
 use crate::graphql::scalars::{Cursor, Money};
 use crate::org::graphql::{Account, Site, User};
 use crate::policy::{self, Action, CostAccess, filter::visible_orders};
+use crate::sending::graphql::VendorSend;
 use crate::time::from_micros;
 use crate::vendors::graphql::Vendor;
 
@@ -224,6 +225,17 @@ impl Order {
         }
         let rows = ctx.loaders()?.load_one(HistoryOf(self.key())).await.map_err(to_app)?;
         Ok(Some(rows.unwrap_or_default().into_iter().map(AuditEvent).collect()))
+    }
+    /// The order's sends to its vendor, oldest first (the last is the
+    /// current one): ADMIN, and PLANNER in scope.
+    async fn sends(&self, ctx: &Context<'_>) -> Result<Option<Vec<VendorSend>>> {
+        let principal = self.guard(ctx, "sends")?;
+        let decision = policy::order::read_sends(principal, &self.0.facts());
+        if !decision.allowed {
+            return Err(AppError::forbidden(decision.reason).into());
+        }
+        let rows = ctx.loaders()?.load_one(SendsOf(self.key())).await.map_err(to_app)?;
+        Ok(Some(rows.unwrap_or_default().into_iter().map(VendorSend).collect()))
     }
     /// What the caller may do to this order now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> Result<ViewerCan> {
@@ -678,6 +690,7 @@ async fn prime(ctx: &Context<'_>, edges: &[OrderEdge]) -> Result<()> {
         batch(loaders, ids("procedure").into_iter().map(StepsOf).collect()),
         batch(loaders, ids("approvalSteps").into_iter().map(ApprovalStepsOf).collect()),
         batch(loaders, ids("history").into_iter().map(HistoryOf).collect()),
+        batch(loaders, ids("sends").into_iter().map(SendsOf).collect()),
     )?;
     Ok(())
 }
@@ -714,8 +727,7 @@ pub async fn visible_order(ctx: &Context<'_>, id: &str) -> Result<Order, AppErro
     Ok(Order(Arc::new(record)))
 }
 
-/// The contract's saved views. MY_WORK and MY_REQUESTS are served here; the
-/// others arrive with the workflow and vendor features.
+/// The contract's saved views (DOMAIN.md section 8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum Queue {
     Approvals,
@@ -773,9 +785,7 @@ impl OrderQuery {
             Queue::Review => (policy::queues::review(principal), OrderSort::UpdatedDesc),
             Queue::DeletionRequests => (policy::queues::deletion_requests(principal), OrderSort::UpdatedDesc),
             Queue::Approvals => (policy::queues::approvals(principal), OrderSort::CreatedAsc),
-            Queue::FailedSends => {
-                return Err(AppError::bad_input("queue", "this queue arrives with sending to vendors").into());
-            }
+            Queue::FailedSends => (policy::queues::failed_sends(principal), OrderSort::UpdatedDesc),
         };
         let mut condition = visible_orders(principal).add(contents);
         if let Some(site) = site_id {

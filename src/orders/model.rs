@@ -93,6 +93,29 @@ stored_enum!(OrderStatus {
     Cancelled => "CANCELLED",
 });
 
+/// The order's side of a send to its vendor that is not over yet
+/// (`orders.send_state`); see `crate::sending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendState {
+    /// Waiting for its first attempt or for a retry.
+    Queued,
+    /// An attempt is under way: its outcome is not known yet.
+    Sending,
+}
+
+impl SendState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "QUEUED",
+            Self::Sending => "SENDING",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Queued, Self::Sending].into_iter().find(|s| s.as_str() == value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

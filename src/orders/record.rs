@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::model::{OrderKind, OrderStatus};
+use super::model::{OrderKind, OrderStatus, SendState};
 use crate::error::{AppError, AppResult};
 use crate::policy::{OrderFacts, PendingStep};
 
@@ -56,6 +56,7 @@ impl OrderRecord {
                 Pending::Intake => PendingStep::Intake,
                 Pending::Designated(ids) => PendingStep::Designated(ids),
             }),
+            sending: m.send_state.as_deref().and_then(SendState::parse),
         }
     }
 }

@@ -221,6 +221,7 @@ async fn insert_order(txn: &DatabaseTransaction, org: &str, o: &DemoOrder<'_>) -
         updated_at: Set(now),
         closed_at: Set((o.status == OrderStatus::Closed).then_some(now)),
         deleted_at: Set(None),
+        send_state: Set(None),
     }
     .insert(txn)
     .await?;

@@ -9,7 +9,7 @@
 use super::Decision;
 use super::scope::{RoleSet, scope_visible};
 use crate::auth::{Actor, Principal, TokenActor, UserActor};
-use crate::orders::model::{OrderKind, OrderStatus};
+use crate::orders::model::{OrderKind, OrderStatus, SendState};
 use crate::org::model::Role;
 use crate::policy::Action;
 use crate::workflow::machine;
@@ -53,6 +53,15 @@ pub struct OrderFacts<'a> {
     pub designated_approver_ids: &'a [String],
     /// The first undecided approval step, if any.
     pub pending_step: Option<PendingStep<'a>>,
+    /// A send to the vendor that is queued or under way.
+    pub sending: Option<SendState>,
+}
+
+impl OrderFacts<'_> {
+    /// What the state machine looks at.
+    pub fn state(&self) -> machine::State {
+        machine::State { status: self.status, kind: self.kind, archived: self.archived, sending: self.sending }
+    }
 }
 
 /// How a user stands to one order.
@@ -151,7 +160,7 @@ fn decide_user(principal: &Principal, user: &UserActor, action: Action, facts: &
         return view;
     }
     // The state machine first: is the action possible in this state at all?
-    if let Err(reason) = machine::admits(action, facts.status, facts.kind, facts.archived) {
+    if let Err(reason) = machine::admits(action, facts.state()) {
         return Decision::deny(reason);
     }
     let status = facts.status;
@@ -381,6 +390,18 @@ pub fn read_history(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
     Standing::of(principal, user, facts)
         .by_role(&[Role::Admin, Role::Planner])
         .unwrap_or(Decision::deny("order history is read by ADMIN and PLANNER in scope"))
+}
+
+/// `Order.sends` (the sends to the vendor, with their recipients and the
+/// mail server's answers): ADMIN, who sends, and PLANNER in scope, who reads
+/// vendor configuration.
+pub fn read_sends(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
+    let Actor::User(user) = &principal.actor else {
+        return Decision::deny("API tokens do not read sends to vendors");
+    };
+    Standing::of(principal, user, facts)
+        .by_role(&[Role::Admin, Role::Planner])
+        .unwrap_or(Decision::deny("sends to vendors are read by ADMIN and PLANNER in scope"))
 }
 
 /// Order fields a partner token may read (section 6); `site` means the

@@ -27,7 +27,7 @@ use crate::graphql::ContextExt;
 use crate::graphql::scalars::Money;
 use crate::ids::IdKind;
 use crate::orders::graphql::{ApprovalStep, Order};
-use crate::orders::model::{OrderKind, OrderStatus, Priority};
+use crate::orders::model::{OrderKind, OrderStatus, Priority, SendState};
 use crate::orders::numbering;
 use crate::orders::record::INTAKE_SOURCE;
 use crate::org::input::Tag;
@@ -38,6 +38,7 @@ use crate::policy::{self, Action, admin, vendor_filter::visible_vendors};
 use crate::routing;
 use crate::routing::load::string_list;
 use crate::routing::resolve::{OrderShape, Resolution, resolve};
+use crate::sending::{self, Trigger};
 use crate::time::{now_micros, to_micros};
 use crate::vendors::graphql::Vendor;
 use crate::vendors::rules::Rule;
@@ -347,6 +348,10 @@ impl CreateMutation {
             None => (None, Vec::new(), false),
         };
         let status = if intake || !spend_steps.is_empty() { OrderStatus::PendingApproval } else { OrderStatus::Open };
+        // Nothing to approve: a vendor that takes automatic sends gets the
+        // order at once.
+        let send = status == OrderStatus::Open
+            && sending::queue::automatic_vendor(db, input.kind, vendor.as_deref()).await?.is_some();
 
         let txn = db.begin().await?;
         let now = now_micros();
@@ -380,6 +385,7 @@ impl CreateMutation {
             updated_at: Set(now),
             closed_at: Set(None),
             deleted_at: Set(None),
+            send_state: Set(send.then(|| SendState::Queued.as_str().to_owned())),
         }
         .insert(&txn)
         .await?;
@@ -420,6 +426,9 @@ impl CreateMutation {
             service::set_in_maintenance(&txn, &asset.id, true).await?;
         }
         let record = service::reload(&txn, &model.id).await?;
+        if send {
+            sending::queue::insert(&txn, &record, Trigger::Automatic, principal.user_id()).await?;
+        }
         let actor = match &principal.actor {
             Actor::Token(_) => AuditActor::OnBehalf { principal, user_id: &creator_id },
             Actor::User(_) => AuditActor::Principal(principal),
@@ -429,9 +438,13 @@ impl CreateMutation {
             .note("status", json!([null, status.as_str()]))
             .note("assignees", json!([null, assignees]))
             .note("vendorId", json!([null, vendor]))
-            .note("assetInMaintenance", json!(maintenance));
+            .note("assetInMaintenance", json!(maintenance))
+            .note("delivery", json!([null, send.then_some(SendState::Queued.as_str())]));
         service::record_as(&txn, actor, &record, change, "order.create").await?;
         txn.commit().await?;
+        if send {
+            ctx.state()?.send_wake.notify_one();
+        }
         Ok(Order(Arc::new(record)))
     }
 }

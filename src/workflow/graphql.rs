@@ -12,6 +12,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use super::EventKind;
 use super::input::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
@@ -31,6 +32,7 @@ use crate::policy::scope::sees_scope;
 use crate::policy::{Action, vendor_filter::visible_vendors};
 use crate::routing::load::load as load_routing;
 use crate::routing::resolve::StepPlan;
+use crate::sending::{self, Trigger};
 use crate::time::{now_micros, to_micros};
 
 /// Writes a transition makes besides the order row itself.
@@ -53,11 +55,14 @@ enum Also {
 struct Cx<'a> {
     principal: &'a Principal,
     db: &'a DatabaseConnection,
+    /// Wakes the send worker once a queued send is committed.
+    send_wake: &'a Notify,
 }
 
 impl<'a> Cx<'a> {
     fn of(ctx: &'a Context<'_>) -> AppResult<Self> {
-        Ok(Self { principal: ctx.principal()?, db: &ctx.state()?.db })
+        let state = ctx.state()?;
+        Ok(Self { principal: ctx.principal()?, db: &state.db, send_wake: &state.send_wake })
     }
 
     async fn load(&self, id: &str) -> AppResult<OrderRecord> {
@@ -65,11 +70,25 @@ impl<'a> Cx<'a> {
     }
 
     /// Applies `change` (and `also`) to `order` in one transaction.
-    async fn apply(&self, order: &OrderRecord, change: Change, also: Also) -> AppResult<Order> {
+    async fn apply(&self, order: &OrderRecord, mut change: Change, also: Also) -> AppResult<Order> {
+        let cancelled_send = match (change.status, order.facts().sending) {
+            (Some(OrderStatus::Cancelled), Some(queued)) => {
+                change = change.withdraw_send(queued);
+                true
+            }
+            _ => false,
+        };
+        let send = change.send;
         let txn = self.db.begin().await?;
         service::claim(&txn, order, &change).await?;
         if matches!(change.status, Some(OrderStatus::Closed | OrderStatus::Cancelled | OrderStatus::Rejected)) {
             service::release_asset(&txn, order).await?;
+        }
+        if cancelled_send {
+            sending::queue::withdraw(&txn, &order.model.id).await?;
+        }
+        if let Some(trigger) = send {
+            sending::queue::insert(&txn, order, trigger, self.principal.user_id()).await?;
         }
         let now = now_micros();
         match also {
@@ -151,7 +170,27 @@ impl<'a> Cx<'a> {
         }
         service::record(&txn, AuditActor::Principal(self.principal), order, change).await?;
         txn.commit().await?;
+        if send.is_some() {
+            self.send_wake.notify_one();
+        }
         Ok(Order(Arc::new(service::reload(self.db, &order.model.id).await?)))
+    }
+
+    /// An admin's `send` or `resend`: queues a send of the order to its
+    /// vendor; the order is SENT (or SEND_FAILED) once the worker is done.
+    async fn queue_send(&self, id: &str, version: i32, action: Action, trigger: Trigger) -> AppResult<Order> {
+        let order = self.load(id).await?;
+        service::check(self.principal, action, &order, Some(version))?;
+        self.apply(&order, Change::new(action, EventKind::Updated).queue_send(trigger), Also::Nothing).await
+    }
+
+    /// Queues the automatic send of an order that becomes OPEN, if its
+    /// vendor takes one.
+    async fn send_when_open(&self, order: &OrderRecord, vendor_id: Option<&str>, change: Change) -> AppResult<Change> {
+        Ok(match sending::queue::automatic_vendor(self.db, order.kind, vendor_id).await? {
+            Some(_) => change.queue_send(Trigger::Automatic),
+            None => change,
+        })
     }
 
     /// A status transition with nothing else to write.
@@ -302,7 +341,9 @@ impl WorkflowMutation {
             .len();
         let reason = self::reason("reason", reason.as_deref())?;
         let change = if undecided <= 1 {
-            Change::new(Action::Approve, EventKind::StatusChanged).to_status(order.status, OrderStatus::Open)
+            let change =
+                Change::new(Action::Approve, EventKind::StatusChanged).to_status(order.status, OrderStatus::Open);
+            cx.send_when_open(&order, order.model.vendor_id.as_deref(), change).await?
         } else {
             Change::new(Action::Approve, EventKind::ApprovalRecorded).note("approvalStep", json!("APPROVED"))
         };
@@ -379,6 +420,20 @@ impl WorkflowMutation {
         Ok(cx.step(&id, Some(version), Action::RequestRework, Some(reason)).await?)
     }
 
+    /// Sends an OPEN vendor order to its vendor's contact emails: ADMIN
+    /// (for vendors that require a manual send, or to send again what was
+    /// not sent automatically). The send is queued and the order returned
+    /// with `sends` showing it; the order becomes SENT, or SEND_FAILED after
+    /// the last attempt, when the mail server has answered.
+    async fn send(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<Order> {
+        Ok(Cx::of(ctx)?.queue_send(&id, version, Action::Send, Trigger::Send).await?)
+    }
+
+    /// Sends a SEND_FAILED vendor order again: ADMIN. As `send`.
+    async fn resend(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<Order> {
+        Ok(Cx::of(ctx)?.queue_send(&id, version, Action::Resend, Trigger::Resend).await?)
+    }
+
     /// Confirms a sent vendor order was fulfilled: CLOSED.
     async fn mark_fulfilled(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<Order> {
         Ok(Cx::of(ctx)?.step(&id, Some(version), Action::MarkFulfilled, None).await?)
@@ -434,7 +489,10 @@ impl WorkflowMutation {
             OrderStatus::Open | OrderStatus::SendFailed if waiting => {
                 change = change.to_status(order.status, OrderStatus::PendingApproval);
             }
-            OrderStatus::PendingApproval if !waiting => change = change.to_status(order.status, OrderStatus::Open),
+            OrderStatus::PendingApproval if !waiting => {
+                change = change.to_status(order.status, OrderStatus::Open);
+                change = cx.send_when_open(&order, Some(&vendor.id), change).await?;
+            }
             _ => {}
         }
         Ok(cx.apply(&order, change, Also::ReplaceVendorStep(step)).await?)

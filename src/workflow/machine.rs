@@ -4,7 +4,7 @@
 //! mutations and `explainAccess` share one table; the mutations take the
 //! target from it.
 
-use crate::orders::model::{OrderKind, OrderStatus};
+use crate::orders::model::{OrderKind, OrderStatus, SendState};
 use crate::policy::Action;
 
 use OrderStatus::{
@@ -55,12 +55,23 @@ pub enum Archived {
     Required,
 }
 
+/// What a send to the vendor that is not over yet allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhileSending {
+    Allowed,
+    /// Not while a send is queued or under way.
+    Refused,
+    /// Not while an attempt is under way (a queued send is withdrawn).
+    RefusedInFlight,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Transition {
     pub action: Action,
     pub from: &'static [OrderStatus],
     pub kinds: Kinds,
     pub archived: Archived,
+    pub sending: WhileSending,
     pub to: Target,
     /// Why the action is refused in another status.
     pub refusal: &'static str,
@@ -78,7 +89,7 @@ const fn t(
     to: Target,
     refusal: &'static str,
 ) -> Transition {
-    Transition { action, from, kinds, archived: Archived::Refused, to, refusal }
+    Transition { action, from, kinds, archived: Archived::Refused, sending: WhileSending::Allowed, to, refusal }
 }
 
 /// Every action of the contract, one row each (section 4's table, with
@@ -136,8 +147,20 @@ pub const TRANSITIONS: [Transition; 22] = [
         Target::To(ActionNeeded),
         "only orders pending review are sent back for rework",
     ),
-    t(Action::Send, &[Open], Kinds::Vendor, Target::Sent, "only open vendor orders are sent"),
-    t(Action::Resend, &[SendFailed], Kinds::Vendor, Target::Sent, "only vendor orders whose send failed are resent"),
+    Transition {
+        sending: WhileSending::Refused,
+        ..t(Action::Send, &[Open], Kinds::Vendor, Target::Sent, "only open vendor orders are sent")
+    },
+    Transition {
+        sending: WhileSending::Refused,
+        ..t(
+            Action::Resend,
+            &[SendFailed],
+            Kinds::Vendor,
+            Target::Sent,
+            "only vendor orders whose send failed are resent",
+        )
+    },
     t(
         Action::MarkFulfilled,
         &[Sent],
@@ -145,19 +168,25 @@ pub const TRANSITIONS: [Transition; 22] = [
         Target::To(Closed),
         "only sent vendor orders are marked fulfilled",
     ),
-    t(Action::Cancel, NOT_DONE, Kinds::All, Target::To(Cancelled), "the order is already closed or cancelled"),
+    Transition {
+        sending: WhileSending::RefusedInFlight,
+        ..t(Action::Cancel, NOT_DONE, Kinds::All, Target::To(Cancelled), "the order is already closed or cancelled")
+    },
     t(Action::Archive, DONE, Kinds::All, Target::Same, "only closed, cancelled or rejected orders are archived"),
     Transition {
         archived: Archived::Required,
         ..t(Action::Unarchive, ANY, Kinds::All, Target::Same, "only archived orders are unarchived")
     },
-    t(
-        Action::OverrideVendor,
-        &[PendingApproval, Rejected, Open, SendFailed],
-        Kinds::Vendor,
-        Target::Same,
-        "the vendor is fixed once the order was sent",
-    ),
+    Transition {
+        sending: WhileSending::Refused,
+        ..t(
+            Action::OverrideVendor,
+            &[PendingApproval, Rejected, Open, SendFailed],
+            Kinds::Vendor,
+            Target::Same,
+            "the vendor is fixed once the order was sent",
+        )
+    },
     t(Action::AddNote, ANY, Kinds::All, Target::Same, ""),
     t(Action::AddInternalNote, ANY, Kinds::All, Target::Same, ""),
     t(
@@ -177,8 +206,18 @@ pub fn row(action: Action) -> &'static Transition {
     TRANSITIONS.iter().find(|t| t.action == action).unwrap_or(&TRANSITIONS[0])
 }
 
+/// The state of an order that the state machine looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct State {
+    pub status: OrderStatus,
+    pub kind: OrderKind,
+    pub archived: bool,
+    pub sending: Option<SendState>,
+}
+
 /// Whether the order's state admits `action`, or why not.
-pub fn admits(action: Action, status: OrderStatus, kind: OrderKind, archived: bool) -> Result<Target, &'static str> {
+pub fn admits(action: Action, state: State) -> Result<Target, &'static str> {
+    let State { status, kind, archived, sending } = state;
     let row = row(action);
     match (row.archived, archived) {
         (Archived::Refused, true) => return Err("archived orders are read-only; unarchive first"),
@@ -194,7 +233,13 @@ pub fn admits(action: Action, status: OrderStatus, kind: OrderKind, archived: bo
     if !row.from.contains(&status) {
         return Err(row.refusal);
     }
-    Ok(row.to)
+    match (row.sending, sending) {
+        (WhileSending::Refused, Some(_)) => Err("a send to the vendor is already queued or under way"),
+        (WhileSending::RefusedInFlight, Some(SendState::Sending)) => {
+            Err("the order is being sent to the vendor right now; try again once the send is over")
+        }
+        _ => Ok(row.to),
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +251,21 @@ mod tests {
         for action in Action::ALL {
             assert_eq!(TRANSITIONS.iter().filter(|t| t.action == action).count(), 1, "{action:?}");
         }
+    }
+
+    fn admits(action: Action, status: OrderStatus, kind: OrderKind, archived: bool) -> Result<Target, &'static str> {
+        super::admits(action, State { status, kind, archived, sending: None })
+    }
+
+    #[test]
+    fn a_pending_send_refuses_a_second_send_and_an_in_flight_one_refuses_cancel() {
+        let state = |sending| State { status: Open, kind: OrderKind::Part, archived: false, sending };
+        assert_eq!(super::admits(Action::Send, state(None)), Ok(Target::Sent));
+        assert!(super::admits(Action::Send, state(Some(SendState::Queued))).is_err());
+        assert!(super::admits(Action::OverrideVendor, state(Some(SendState::Queued))).is_err());
+        assert_eq!(super::admits(Action::Cancel, state(Some(SendState::Queued))), Ok(Target::To(Cancelled)));
+        assert!(super::admits(Action::Cancel, state(Some(SendState::Sending))).is_err());
+        assert_eq!(super::admits(Action::EditDetails, state(Some(SendState::Sending))), Ok(Target::Same));
     }
 
     #[test]

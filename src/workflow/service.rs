@@ -28,9 +28,10 @@ use crate::audit::{self, AuditActor, AuditEntry};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::ids::IdKind;
-use crate::orders::model::{OrderKind, OrderStatus};
+use crate::orders::model::{OrderKind, OrderStatus, SendState};
 use crate::orders::record::{self, OrderRecord};
 use crate::policy::{self, Action, filter::visible_orders};
+use crate::sending::Trigger;
 use crate::time::now_micros;
 
 /// The order `id` as `principal` sees it, with its facts, read from one
@@ -61,7 +62,7 @@ pub fn check(principal: &Principal, action: Action, order: &OrderRecord, version
     if version.is_some_and(|v| i64::from(v) != order.model.version) {
         return Err(AppError::Conflict);
     }
-    let target = machine::admits(action, order.status, order.kind, order.model.archived)
+    let target = machine::admits(action, order.facts().state())
         .map_err(|reason| AppError::InvalidTransition(reason.to_owned()))?;
     let decision = policy::decide(principal, action, &order.facts());
     if !decision.allowed {
@@ -80,11 +81,13 @@ pub struct Change {
     /// Changed fields, each `[before, after]`.
     pub changes: Map<String, Value>,
     pub reason: Option<String>,
+    /// A send to the vendor this change queues.
+    pub send: Option<Trigger>,
 }
 
 impl Change {
     pub fn new(action: Action, event: EventKind) -> Self {
-        Self { action, event, status: None, columns: Vec::new(), changes: Map::new(), reason: None }
+        Self { action, event, status: None, columns: Vec::new(), changes: Map::new(), reason: None, send: None }
     }
 
     /// Moves the order to `status`.
@@ -105,6 +108,25 @@ impl Change {
     pub fn note(mut self, field: &str, value: Value) -> Self {
         self.changes.insert(field.into(), value);
         self
+    }
+
+    /// Queues a send of the order to its vendor: its `send_state`, the
+    /// audit line, and the send itself (written by whoever applies the
+    /// change, with [`crate::sending::queue::insert`]).
+    pub fn queue_send(mut self, trigger: Trigger) -> Self {
+        let queued = SendState::Queued.as_str();
+        self.send = Some(trigger);
+        self.set(orders::Column::SendState, queued, "delivery", [Value::Null, json!(queued)])
+    }
+
+    /// Withdraws the order's queued send (a cancel): its `send_state`.
+    pub fn withdraw_send(self, from: SendState) -> Self {
+        self.set(
+            orders::Column::SendState,
+            Expr::value(Option::<String>::None),
+            "delivery",
+            [json!(from.as_str()), Value::Null],
+        )
     }
 
     pub fn because(mut self, reason: Option<String>) -> Self {

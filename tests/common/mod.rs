@@ -8,10 +8,12 @@
 //! of each test prints one "skipped" line, unless `CI=true`, where it fails.
 #![allow(dead_code)]
 
+pub mod process;
+pub mod smtp;
 pub mod world;
 
 use std::io::Write;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -78,8 +80,40 @@ pub struct TestApp {
     pub backend: Backend,
     /// Counts every SQL statement the app runs.
     pub statements: workgate::db::StatementCounter,
-    _dir: tempfile::TempDir,
+    /// The database (and temp dir) the app runs on, kept while it lives.
+    pub database: Arc<TestDatabase>,
+}
+
+/// A database of one test: a SQLite file in a temp dir, or a fresh
+/// PostgreSQL database (dropped when the test ends). The temp dir holds the
+/// mail folder either way.
+pub struct TestDatabase {
+    pub backend: Backend,
+    pub url: String,
+    pub dir: tempfile::TempDir,
     _pg: Option<PgDatabase>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}/workgate.db", dir.path().display()), None),
+            Backend::Postgres => {
+                let pg = PgDatabase::create().await;
+                (pg.url.clone(), Some(pg))
+            }
+        };
+        Self { backend, url, dir, _pg: pg }
+    }
+
+    /// The Redis URL the app uses on this backend, if any.
+    pub fn redis_url(&self) -> Option<String> {
+        match self.backend {
+            Backend::Postgres => std::env::var("WORKGATE_TEST_REDIS_URL").ok().filter(|v| !v.is_empty()),
+            Backend::Sqlite => None,
+        }
+    }
 }
 
 /// Spawns the app with the default test configuration.
@@ -90,21 +124,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// Spawns the app after `tweak` adjusts the raw configuration (the same
 /// strings the environment would give).
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (database_url, pg) = match backend {
-        Backend::Sqlite => (format!("sqlite://{}/workgate.db", dir.path().display()), None),
-        Backend::Postgres => {
-            let pg = PgDatabase::create().await;
-            (pg.url.clone(), Some(pg))
-        }
-    };
-    let redis_url = match backend {
-        Backend::Postgres => std::env::var("WORKGATE_TEST_REDIS_URL").ok().filter(|v| !v.is_empty()),
-        Backend::Sqlite => None,
-    };
+    spawn_app_on(Arc::new(TestDatabase::create(backend).await), tweak).await
+}
+
+/// Spawns the app on an existing test database (a second instance, or one
+/// that takes over from a stopped process).
+pub async fn spawn_app_on(database: Arc<TestDatabase>, tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
+    let backend = database.backend;
     let mut raw = RawConfig {
-        database_url: Some(database_url),
-        redis_url,
+        database_url: Some(database.url.clone()),
+        redis_url: database.redis_url(),
         redis_channel: Some(format!("workgate-test:{}", uuid::Uuid::now_v7().simple())),
         listen: Some("127.0.0.1:0".into()),
         jwt_secret: Some(SECRET.into()),
@@ -115,6 +144,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut RawConfig)
         environment: None,
         database_pool: Some("5".into()),
         max_attachment_bytes: None,
+        mail_dir: Some(database.dir.path().join("mail").display().to_string()),
+        ..RawConfig::default()
     };
     tweak(&mut raw);
     let config = Config::from_raw(&raw).expect("valid test configuration");
@@ -130,8 +161,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut RawConfig)
         config,
         backend,
         statements,
-        _dir: dir,
-        _pg: pg,
+        database,
     }
 }
 

@@ -240,6 +240,7 @@ impl TestApp {
             updated_at: Set(created),
             closed_at: Set(None),
             deleted_at: Set(spec.deleted.then_some(created)),
+            send_state: Set(None),
         }
         .insert(&self.db)
         .await

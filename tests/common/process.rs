@@ -1,0 +1,83 @@
+//! `workgate` as a child process, for what only a real process shows: a
+//! start-up, or a death (SIGKILL) in the middle of work.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_workgate");
+
+/// `workgate` with `envs` (and nothing from the test's own environment that
+/// starts with `WORKGATE_`).
+pub fn workgate(envs: &[(&str, String)]) -> Command {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("WORKGATE_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("RUST_LOG", "warn");
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    command
+}
+
+/// Runs a one-shot `workgate` command; its stdout.
+pub fn run(command: &mut Command) -> String {
+    let output = command.output().expect("workgate runs");
+    assert!(output.status.success(), "workgate failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// A `workgate serve` child on a free port; killed (SIGKILL) on drop.
+pub struct Serve {
+    child: Child,
+    pub base: String,
+}
+
+impl Serve {
+    pub fn start(mut command: Command) -> Self {
+        let mut child = command
+            .arg("serve")
+            .env("WORKGATE_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("workgate serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let base = loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("workgate serve prints its address within a minute");
+            if let Some(url) = line.strip_prefix("GraphiQL: ") {
+                break url.trim_end_matches("/graphql").to_owned();
+            }
+        };
+        Self { child, base }
+    }
+
+    /// Kills the process outright, as a crash or an OOM kill would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
