@@ -38,12 +38,14 @@ impl Application {
         let auth = Authenticator::new(db.clone(), JwtVerifier::new(&config.jwt)?);
         let mailer = Mailer::from_config(&config.sending).context("cannot set up sending (WORKGATE_MAIL_DIR)")?;
         let send_wake = Arc::new(Notify::new());
-        let worker = Worker::new(
-            db::connect_url(&config.database_url, SEND_WORKER_POOL).await?,
-            mailer,
-            config.sending.clone(),
-            send_wake.clone(),
-        );
+        // A pool of its own (its polling is not the requests' work), except
+        // for an in-memory SQLite database, which exists once per pool.
+        let worker_db = if config.database_url.contains(":memory:") {
+            db.clone()
+        } else {
+            db::connect_url(&config.database_url, SEND_WORKER_POOL).await?
+        };
+        let worker = Worker::new(worker_db, mailer, config.sending.clone(), send_wake.clone());
         let listen = config.listen;
         let state = AppState::new(config, db, bus, auth, statements, send_wake);
         let schema = graphql::build(state.clone());

@@ -546,7 +546,8 @@ fn user_expected(
         // requestDeletion with a reason."
         A::RequestDeletion => not_only_viewer,
         // §5 "deleteOrder: ADMIN only (and PLANNER where the account allows it)."
-        A::Delete => admin || (has(Role::Planner) && sw.planner_may_delete),
+        // Decided: as cancel, not while an attempt to send is under way.
+        A::Delete => o.sending != Some(SendState::Sending) && (admin || (has(Role::Planner) && sw.planner_may_delete)),
     }
 }
 

@@ -13,6 +13,8 @@ use common::process::{self, Serve};
 use common::smtp::{Mode, SmtpServer};
 use common::world::Bind;
 use common::{Backend, SECRET, TestApp, TestDatabase, eventually, spawn_app_on, spawn_app_with};
+use entity::vendor_sends;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use workgate::config::RawConfig;
 use workgate::org::model::Role;
@@ -24,6 +26,7 @@ backend_tests!(
     a_server_nobody_listens_on_is_retried_then_failed,
     an_unanswered_send_is_failed_not_repeated,
     cancel_withdraws_a_queued_send,
+    an_override_sends_to_the_new_vendor,
     a_crash_mid_send_never_sends_twice,
 );
 
@@ -36,6 +39,7 @@ const ORDER: &str = "query($id: ID!) { order(id: $id) { status version
     sends { state trigger attempts recipients lastError messageId requestedById } } }";
 
 struct Shop {
+    org: String,
     admin: String,
     site: String,
     vendor: String,
@@ -61,7 +65,7 @@ async fn shop(app: &TestApp) -> Shop {
     app.approval_rule(&org, "routing", None, 0, &[], Some(&vendor)).await;
     app.approval_rule(&org, "department", Some(500_000), 1, std::slice::from_ref(&manager), None).await;
     app.approval_rule(&org, "finance", Some(500_000), 2, std::slice::from_ref(&cfo), None).await;
-    Shop { admin: boot.admin_user_id, site, vendor, requester, planner, manager, cfo }
+    Shop { org, admin: boot.admin_user_id, site, vendor, requester, planner, manager, cfo }
 }
 
 /// The app, sending to `smtp` with quick retries.
@@ -74,7 +78,9 @@ fn sending_to(raw: &mut RawConfig, smtp: String, attempts: u32) {
     raw.smtp_url = Some(smtp);
     raw.send_attempts = Some(attempts.to_string());
     raw.send_retry_delay = Some("50ms".into());
-    raw.send_timeout = Some("2s".into());
+    // Long enough that a slow machine never times out a live attempt by
+    // accident; the tests that wait on it wait this long.
+    raw.send_timeout = Some("10s".into());
 }
 
 async fn run(app: &TestApp, user: &str, query: &str, vars: Value) -> common::GqlResponse {
@@ -282,6 +288,8 @@ async fn an_unanswered_send_is_failed_not_repeated(backend: Backend) {
     let cancel = "mutation($id: ID!, $v: Int!) { cancel(id: $id, version: $v) { status } }";
     let refused = run(&app, &s.requester, cancel, json!({ "id": id, "v": sending["version"] })).await;
     assert_eq!(refused.code(), Some("INVALID_TRANSITION"));
+    let delete = "mutation($id: ID!) { deleteOrder(id: $id, reason: \"duplicate\") }";
+    assert_eq!(run(&app, &s.admin, delete, json!({ "id": id })).await.code(), Some("INVALID_TRANSITION"));
 
     // The deadline passes: delivered or not is unknown, so no retry.
     let failed = until_status(&app, &s.admin, id, "SEND_FAILED").await;
@@ -319,7 +327,55 @@ async fn cancel_withdraws_a_queued_send(backend: Backend) {
     assert_eq!(data.assert_ok()["cancel"]["status"], json!("CANCELLED"));
     let cancelled = order(&app, &s.admin, id).await;
     assert_eq!(cancelled["sends"][0]["state"], json!("CANCELLED"));
+
+    // Deleting an order withdraws its queued send too.
+    let created = create(&app, &s.requester, "Desks", "30.00", &s.site).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    eventually("the second send to wait for its retry", DEADLINE, || async {
+        let send = order(&app, &s.admin, &id).await["sends"][0].clone();
+        (send["state"] == json!("QUEUED") && send["attempts"] == json!(1)).then_some(())
+    })
+    .await;
+    let delete = "mutation($id: ID!) { deleteOrder(id: $id, reason: \"duplicate\") }";
+    run(&app, &s.admin, delete, json!({ "id": id })).await.assert_ok();
+    let sends = vendor_sends::Entity::find()
+        .filter(vendor_sends::Column::OrderId.eq(id.as_str()))
+        .all(&app.db)
+        .await
+        .expect("sends");
+    assert_eq!(sends.iter().map(|s| s.state.as_str()).collect::<Vec<_>>(), ["CANCELLED"]);
     assert_eq!(smtp.messages().len(), 0);
+}
+
+async fn an_override_sends_to_the_new_vendor(backend: Backend) {
+    let smtp = SmtpServer::start(Mode::Accept);
+    let app = app_sending_to(backend, &smtp.url(), 3).await;
+    let s = shop(&app).await;
+    // A specialist whose orders the CFO approves, with its own address.
+    let specialist = app.vendor(&s.org, None, "Specialist Ltd").await;
+    app.execute_sql(&format!(
+        "UPDATE vendors SET requires_approval = TRUE, contact_emails = '[\"desk@specialist.example\"]' WHERE id = '{specialist}'"
+    ))
+    .await;
+    app.execute_sql(&format!("INSERT INTO vendor_approvers (vendor_id, user_id) VALUES ('{specialist}', '{}')", s.cfo))
+        .await;
+    let input = json!({ "kind": "PART", "title": "Lab bench", "siteId": s.site, "vendorId": specialist });
+    let data = run(&app, &s.admin, CREATE, json!({ "i": input })).await;
+    let created = data.assert_ok()["createOrder"].clone();
+    assert_eq!(created["status"], json!("PENDING_APPROVAL"), "the specialist's step waits");
+    let id = created["id"].as_str().expect("id");
+
+    // Back to the routine vendor: nothing to approve, sent to it at once.
+    let override_vendor =
+        "mutation($id: ID!, $v: ID!) { overrideVendor(id: $id, version: 1, vendorId: $v) { status } }";
+    let data = run(&app, &s.admin, override_vendor, json!({ "id": id, "v": s.vendor })).await;
+    assert_eq!(data.assert_ok()["overrideVendor"]["status"], json!("OPEN"));
+    let sent = until_status(&app, &s.admin, id, "SENT").await;
+    assert_eq!(sent["sends"][0]["recipients"], json!(["orders@vendor.example"]));
+    assert_eq!(sent["sends"][0]["requestedById"], Value::Null, "automatic");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(header(&messages[0], "To"), "\"Office Supplies Inc\" <orders@vendor.example>");
 }
 
 /// The process dies while the mail server holds the message and has not
@@ -333,7 +389,7 @@ async fn a_crash_mid_send_never_sends_twice(backend: Backend) {
         ("WORKGATE_DATABASE_URL", database.url.clone()),
         ("WORKGATE_JWT_SECRET", SECRET.to_owned()),
         ("WORKGATE_SMTP_URL", smtp.url()),
-        ("WORKGATE_SEND_TIMEOUT", "2s".to_owned()),
+        ("WORKGATE_SEND_TIMEOUT", "10s".to_owned()),
         ("WORKGATE_REDIS_CHANNEL", format!("workgate-test:{}", uuid::Uuid::now_v7().simple())),
     ];
     if let Some(redis) = database.redis_url() {

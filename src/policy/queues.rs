@@ -113,13 +113,15 @@ pub fn deletion_requests(principal: &Principal) -> Condition {
     )
 }
 
-/// FAILED_SENDS: vendor orders whose send failed, for ADMIN in scope (who
-/// resend them).
+/// FAILED_SENDS: vendor orders whose send failed and that wait for a
+/// resend, for ADMIN in scope (who resend them).
 pub fn failed_sends(principal: &Principal) -> Condition {
     Condition::all()
         .add(orders_with_roles(principal, &[Role::Admin]))
         .add(orders::Column::Archived.eq(false))
         .add(orders::Column::Status.eq(OrderStatus::SendFailed.as_str()))
+        // A resend under way is no longer waiting for the admin.
+        .add(orders::Column::SendState.is_null())
 }
 
 /// The deletion requests a principal lists: those on orders they decide

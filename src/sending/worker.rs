@@ -7,6 +7,7 @@
 //! alike.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use entity::{orders, organizations, sites, vendor_sends, vendors};
@@ -76,16 +77,23 @@ impl Worker {
         self.mailer.describe()
     }
 
-    /// Works until `stop` turns true; an attempt under way is finished
-    /// first (it ends within the attempt deadline).
+    /// Works until `stop` turns true. No send is claimed after that; the
+    /// attempts under way finish first (each within its deadline).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(to = %self.mailer.describe(), "sending orders to vendors");
         loop {
             if *stop.borrow() {
                 break;
             }
-            if let Err(e) = self.pass().await {
-                tracing::error!(error = ?e, "sending: a pass failed; trying again");
+            let again = match self.pass(&stop).await {
+                Ok(again) => again,
+                Err(e) => {
+                    tracing::error!(error = ?e, "sending: a pass failed; trying again");
+                    false
+                }
+            };
+            if again {
+                continue;
             }
             tokio::select! {
                 () = self.wake.notified() => {}
@@ -95,23 +103,27 @@ impl Worker {
         }
     }
 
-    /// Fails the sends whose lease ran out, then attempts the due ones.
-    async fn pass(&self) -> AppResult<()> {
+    /// Fails the sends whose lease ran out, then attempts a batch of due
+    /// ones. Whether another batch may be waiting.
+    async fn pass(&self, stop: &watch::Receiver<bool>) -> AppResult<bool> {
         self.reap().await?;
-        loop {
-            let due = vendor_sends::Entity::find()
-                .filter(vendor_sends::Column::State.eq(state::QUEUED))
-                .filter(vendor_sends::Column::NextAttemptAt.lte(now_micros()))
-                .order_by_asc(vendor_sends::Column::NextAttemptAt)
-                .limit(BATCH)
-                .all(&self.db)
-                .await?;
-            let full = due.len() as u64 == BATCH;
-            futures::stream::iter(due).for_each_concurrent(CONCURRENCY, |job| self.attempt(job)).await;
-            if !full {
-                return Ok(());
-            }
-        }
+        let due = vendor_sends::Entity::find()
+            .filter(vendor_sends::Column::State.eq(state::QUEUED))
+            .filter(vendor_sends::Column::NextAttemptAt.lte(now_micros()))
+            .order_by_asc(vendor_sends::Column::NextAttemptAt)
+            .limit(BATCH)
+            .all(&self.db)
+            .await?;
+        let full = due.len() as u64 == BATCH;
+        let claimed = AtomicUsize::new(0);
+        futures::stream::iter(due)
+            .for_each_concurrent(CONCURRENCY, |job| async {
+                if !*stop.borrow() && self.attempt(job).await {
+                    claimed.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .await;
+        Ok(full && claimed.into_inner() > 0)
     }
 
     /// Sends whose attempt outlived its lease: the process that made it died
@@ -125,31 +137,41 @@ impl Worker {
             .await?;
         for job in expired {
             tracing::warn!(send = %job.id, order = %job.order_id, "sending: an attempt's lease ran out");
-            self.settle(&job, End::Failed(INTERRUPTED.to_owned()), true).await?;
+            if let Err(e) = self.settle(&job, End::Failed(INTERRUPTED.to_owned()), true).await {
+                tracing::error!(error = ?e, send = %job.id, "sending: could not fail an expired send");
+            }
         }
         Ok(())
     }
 
-    async fn attempt(&self, job: vendor_sends::Model) {
+    /// Claims and attempts `job`; whether it was claimed here.
+    async fn attempt(&self, job: vendor_sends::Model) -> bool {
         let claimed = match self.claim(job).await {
             Ok(Some(claimed)) => claimed,
-            Ok(None) => return,
+            Ok(None) => return false,
             Err(e) => {
                 tracing::error!(error = ?e, "sending: could not claim a send");
-                return;
+                return false;
             }
         };
+        // The attempt ends well inside its lease, as this clock sees it,
+        // however long the claim waited for its locks.
+        let lease_until = claimed.job.lease_until.unwrap_or_default();
+        let left =
+            Duration::from_micros(u64::try_from(lease_until - now_micros()).unwrap_or(0)).saturating_sub(LEASE_GRACE);
+        let deadline = Ord::min(self.config.timeout, left);
         let outcome = match &claimed.message {
-            Ok(message) => {
-                tokio::time::timeout(self.config.timeout, self.mailer.deliver(message)).await.unwrap_or_else(|_| {
-                    Err(Failure::Unknown {
-                        reason: format!(
-                            "no answer within {:?} (WORKGATE_SEND_TIMEOUT); the vendor may have received the order",
-                            self.config.timeout
-                        ),
-                    })
+            Ok(_) if deadline.is_zero() => Err(Failure::NotDelivered {
+                permanent: false,
+                reason: "the claim took the whole attempt deadline; nothing was sent".to_owned(),
+            }),
+            Ok(message) => tokio::time::timeout(deadline, self.mailer.deliver(message)).await.unwrap_or_else(|_| {
+                Err(Failure::Unknown {
+                    reason: format!(
+                        "no answer within {deadline:?} (WORKGATE_SEND_TIMEOUT); the vendor may have received the order"
+                    ),
                 })
-            }
+            }),
             Err(reason) => Err(Failure::NotDelivered { permanent: true, reason: reason.clone() }),
         };
         let job = &claimed.job;
@@ -165,17 +187,37 @@ impl Worker {
             // interrupted: never sent twice.
             tracing::error!(error = ?e, send = %job.id, "sending: could not record an attempt's outcome");
         }
+        true
     }
 
     /// Claims `job` and records the attempt, before anything is sent: the
-    /// send becomes SENDING with a lease, the order's `send_state` SENDING
-    /// (and its version moves, so a cancel that saw it QUEUED conflicts).
-    /// None when another instance was first, or the order was cancelled or
-    /// deleted meanwhile (then the send is withdrawn).
+    /// order's `send_state` becomes SENDING (so a cancel, a delete or a
+    /// second send that saw it QUEUED conflicts) and the send SENDING with
+    /// one more attempt and a lease. The order row is taken first, as every
+    /// change of an order does, so the two never deadlock. None when another
+    /// instance was first, or the order no longer takes the send (it was
+    /// cancelled or deleted: then the send is withdrawn).
     async fn claim(&self, job: vendor_sends::Model) -> AppResult<Option<Claimed>> {
-        let now = now_micros();
-        let lease = now + micros(self.config.timeout + LEASE_GRACE);
         let txn = self.db.begin().await?;
+        let order_claimed = orders::Entity::update_many()
+            .col_expr(orders::Column::SendState, Expr::value(SendState::Sending.as_str()))
+            .filter(orders::Column::Id.eq(job.order_id.as_str()))
+            .filter(orders::Column::SendState.eq(SendState::Queued.as_str()))
+            .filter(orders::Column::DeletedAt.is_null())
+            .filter(orders::Column::Status.is_in([OrderStatus::Open, OrderStatus::SendFailed].map(OrderStatus::as_str)))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !order_claimed {
+            // Another instance holds it (then the send is SENDING already
+            // and this changes nothing), or the order moved on.
+            withdraw_queued(&txn, &job.id).await?;
+            txn.commit().await?;
+            return Ok(None);
+        }
+        // The lease counts from now: the locks are held.
+        let lease = now_micros() + micros(self.config.timeout + LEASE_GRACE);
         let won = vendor_sends::Entity::update_many()
             .col_expr(vendor_sends::Column::State, Expr::value(state::SENDING))
             .col_expr(vendor_sends::Column::Attempts, Expr::col(vendor_sends::Column::Attempts).add(1))
@@ -189,23 +231,6 @@ impl Worker {
         if !won {
             return Ok(None);
         }
-        let order_claimed = orders::Entity::update_many()
-            .col_expr(orders::Column::SendState, Expr::value(SendState::Sending.as_str()))
-            .col_expr(orders::Column::Version, Expr::col(orders::Column::Version).add(1))
-            .col_expr(orders::Column::UpdatedAt, Expr::value(now))
-            .filter(orders::Column::Id.eq(job.order_id.as_str()))
-            .filter(orders::Column::SendState.eq(SendState::Queued.as_str()))
-            .filter(orders::Column::DeletedAt.is_null())
-            .filter(orders::Column::Status.is_in([OrderStatus::Open, OrderStatus::SendFailed].map(OrderStatus::as_str)))
-            .exec(&txn)
-            .await?
-            .rows_affected
-            == 1;
-        if !order_claimed {
-            finish_row(&txn, &job.id, state::CANCELLED, None, false).await?;
-            txn.commit().await?;
-            return Ok(None);
-        }
         let order = service::reload(&txn, &job.order_id).await?;
         let vendor = vendors::Entity::find_by_id(job.vendor_id.as_str()).one(&txn).await?;
         let organization = organizations::Entity::find_by_id(job.organization_id.as_str()).one(&txn).await?;
@@ -213,26 +238,40 @@ impl Worker {
             Some(id) => sites::Entity::find_by_id(id).one(&txn).await?,
             None => None,
         };
-        let (vendor_name, recipients) = match &vendor {
-            Some(v) => (v.name.clone(), stored_list("vendors.contact_emails", &v.id, &v.contact_emails)?),
-            None => (String::new(), Vec::new()),
+        let vendor_name = vendor.as_ref().map(|v| v.name.clone()).unwrap_or_default();
+        // A vendor row that does not hold a list is a permanent failure of
+        // this send (recorded), not a send stuck in the queue.
+        let recipients = vendor
+            .as_ref()
+            .map(|v| stored_list("vendors.contact_emails", &v.id, &v.contact_emails))
+            .transpose()
+            .map(Option::unwrap_or_default);
+        let message = match &recipients {
+            Ok(recipients) => message::compose(&Parts {
+                order: &order,
+                organization: organization.as_ref().map_or("", |o| o.name.as_str()),
+                site: site.as_ref().map(|s| s.name.as_str()),
+                vendor_name: &vendor_name,
+                recipients,
+                from: &self.config.from,
+                message_id: &job.message_id,
+            }),
+            Err(_) => Err(format!("the contact emails of the vendor {vendor_name} cannot be read")),
         };
-        let message = message::compose(&Parts {
-            order: &order,
-            organization: organization.as_ref().map_or("", |o| o.name.as_str()),
-            site: site.as_ref().map(|s| s.name.as_str()),
-            vendor_name: &vendor_name,
-            recipients: &recipients,
-            from: &self.config.from,
-            message_id: &job.message_id,
-        });
+        let recipients = recipients.unwrap_or_default();
         vendor_sends::Entity::update_many()
             .col_expr(vendor_sends::Column::Recipients, Expr::value(json!(recipients).to_string()))
             .filter(vendor_sends::Column::Id.eq(job.id.as_str()))
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        let job = vendor_sends::Model { state: state::SENDING.to_owned(), attempts: job.attempts + 1, ..job };
+        let job = vendor_sends::Model {
+            state: state::SENDING.to_owned(),
+            attempts: job.attempts + 1,
+            lease_until: Some(lease),
+            recipients: json!(recipients).to_string(),
+            ..job
+        };
         Ok(Some(Claimed { job, message }))
     }
 
@@ -241,6 +280,8 @@ impl Worker {
     async fn retry_later(&self, job: &vendor_sends::Model, reason: &str) -> AppResult<()> {
         let next = now_micros() + micros(backoff(&self.config, job.attempts));
         let txn = self.db.begin().await?;
+        // The order row first, as in every change of an order.
+        set_order_send_state(&txn, &job.order_id, Some(SendState::Queued)).await?;
         let requeued = vendor_sends::Entity::update_many()
             .col_expr(vendor_sends::Column::State, Expr::value(state::QUEUED))
             .col_expr(vendor_sends::Column::NextAttemptAt, Expr::value(next))
@@ -253,9 +294,10 @@ impl Worker {
             .rows_affected
             == 1;
         if requeued {
-            set_order_send_state(&txn, &job.order_id, Some(SendState::Queued)).await?;
             txn.commit().await?;
             tracing::info!(send = %job.id, attempts = job.attempts, reason, "sending: will try again");
+        } else {
+            tracing::warn!(send = %job.id, "sending: the send was already settled; not requeued");
         }
         Ok(())
     }
@@ -265,18 +307,12 @@ impl Worker {
     /// send whose lease ran out (the reaper's guard against a late finish).
     async fn settle(&self, job: &vendor_sends::Model, end: End, expired: bool) -> AppResult<()> {
         let txn = self.db.begin().await?;
-        let (row_state, error) = match &end {
-            End::Sent => (state::SENT, None),
-            End::Failed(reason) => (state::FAILED, Some(reason.as_str())),
+        let (row_state, error, status) = match &end {
+            End::Sent => (state::SENT, None, OrderStatus::Sent),
+            End::Failed(reason) => (state::FAILED, Some(reason.as_str()), OrderStatus::SendFailed),
         };
-        if !finish_row(&txn, &job.id, row_state, error, expired).await? {
-            return Ok(());
-        }
         let order = service::reload(&txn, &job.order_id).await?;
-        let status = match end {
-            End::Sent => OrderStatus::Sent,
-            End::Failed(_) => OrderStatus::SendFailed,
-        };
+        // The order row first, as in every change of an order.
         let moved = orders::Entity::update_many()
             .col_expr(orders::Column::Status, Expr::value(status.as_str()))
             .col_expr(orders::Column::SendState, Expr::value(Option::<String>::None))
@@ -284,10 +320,17 @@ impl Worker {
             .col_expr(orders::Column::UpdatedAt, Expr::value(now_micros()))
             .filter(orders::Column::Id.eq(job.order_id.as_str()))
             .filter(orders::Column::SendState.eq(SendState::Sending.as_str()))
+            .filter(orders::Column::DeletedAt.is_null())
             .exec(&txn)
             .await?
             .rows_affected
             == 1;
+        if !finish_row(&txn, &job.id, row_state, error, expired).await? {
+            // Already settled (by the reaper, if this attempt outlived its
+            // lease): change nothing.
+            tracing::warn!(send = %job.id, "sending: the send was already settled; outcome not recorded");
+            return Ok(());
+        }
         if moved {
             record_outcome(&txn, &order, job, status, error).await?;
         }
@@ -343,12 +386,25 @@ async fn finish_row(
     Ok(update.exec(txn).await?.rows_affected == 1)
 }
 
+/// The order's side of a send (its version stays: the changes a client
+/// could race with check `send_state` in their claim, see
+/// `workflow::service::claim`).
 async fn set_order_send_state(txn: &DatabaseTransaction, order_id: &str, send: Option<SendState>) -> AppResult<()> {
     orders::Entity::update_many()
         .col_expr(orders::Column::SendState, Expr::value(send.map(SendState::as_str)))
-        .col_expr(orders::Column::Version, Expr::col(orders::Column::Version).add(1))
-        .col_expr(orders::Column::UpdatedAt, Expr::value(now_micros()))
         .filter(orders::Column::Id.eq(order_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Withdraws a send still QUEUED whose order no longer takes it.
+async fn withdraw_queued(txn: &DatabaseTransaction, id: &str) -> AppResult<()> {
+    vendor_sends::Entity::update_many()
+        .col_expr(vendor_sends::Column::State, Expr::value(state::CANCELLED))
+        .col_expr(vendor_sends::Column::FinishedAt, Expr::value(now_micros()))
+        .filter(vendor_sends::Column::Id.eq(id))
+        .filter(vendor_sends::Column::State.eq(state::QUEUED))
         .exec(txn)
         .await?;
     Ok(())

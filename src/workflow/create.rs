@@ -427,7 +427,7 @@ impl CreateMutation {
         }
         let record = service::reload(&txn, &model.id).await?;
         if send {
-            sending::queue::insert(&txn, &record, Trigger::Automatic, principal.user_id()).await?;
+            sending::queue::insert(&txn, &record, Trigger::Automatic, None).await?;
         }
         let actor = match &principal.actor {
             Actor::Token(_) => AuditActor::OnBehalf { principal, user_id: &creator_id },

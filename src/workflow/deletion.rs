@@ -23,9 +23,11 @@ use crate::graphql::ContextExt;
 use crate::graphql::loaders::UserById;
 use crate::ids::IdKind;
 use crate::orders::graphql::Order;
+use crate::orders::model::SendState;
 use crate::orders::record::OrderRecord;
 use crate::org::graphql::User;
 use crate::policy::{self, Action, queues::visible_deletion_requests};
+use crate::sending;
 use crate::time::{from_micros, now_micros};
 
 const PENDING: &str = "PENDING";
@@ -115,8 +117,25 @@ async fn tombstone<C: ConnectionTrait>(
     order: &OrderRecord,
     change: Change,
 ) -> AppResult<()> {
-    let change = change.set(orders::Column::DeletedAt, now_micros(), "deleted", [json!(false), json!(true)]);
+    let mut change = change.set(orders::Column::DeletedAt, now_micros(), "deleted", [json!(false), json!(true)]);
+    // As a cancel: not while an attempt to send is under way (the claim
+    // checks it again); a queued send is withdrawn.
+    let queued = match order.facts().sending {
+        Some(SendState::Sending) => {
+            return Err(AppError::InvalidTransition(
+                "the order is being sent to the vendor right now; try again once the send is over".into(),
+            ));
+        }
+        Some(SendState::Queued) => {
+            change = change.withdraw_send(SendState::Queued);
+            true
+        }
+        None => false,
+    };
     service::claim(conn, order, &change).await?;
+    if queued {
+        sending::queue::withdraw(conn, &order.model.id).await?;
+    }
     service::release_asset(conn, order).await?;
     deletion_requests::Entity::update_many()
         .col_expr(deletion_requests::Column::Status, Expr::value("APPROVED"))

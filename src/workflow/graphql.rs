@@ -88,7 +88,10 @@ impl<'a> Cx<'a> {
             sending::queue::withdraw(&txn, &order.model.id).await?;
         }
         if let Some(trigger) = send {
-            sending::queue::insert(&txn, order, trigger, self.principal.user_id()).await?;
+            // As the change left it: an override sends to the new vendor.
+            let changed = service::reload(&txn, &order.model.id).await?;
+            let requested_by = (trigger != Trigger::Automatic).then(|| self.principal.user_id()).flatten();
+            sending::queue::insert(&txn, &changed, trigger, requested_by).await?;
         }
         let now = now_micros();
         match also {

@@ -197,7 +197,11 @@ pub const TRANSITIONS: [Transition; 22] = [
         "work is logged while the order is in progress or needs action",
     ),
     Transition { archived: Archived::Allowed, ..t(Action::RequestDeletion, ANY, Kinds::All, Target::Same, "") },
-    Transition { archived: Archived::Allowed, ..t(Action::Delete, ANY, Kinds::All, Target::Same, "") },
+    Transition {
+        archived: Archived::Allowed,
+        sending: WhileSending::RefusedInFlight,
+        ..t(Action::Delete, ANY, Kinds::All, Target::Same, "")
+    },
 ];
 
 /// The row of `action`.

@@ -17,7 +17,7 @@
 use entity::{approval_step_approvers, approval_steps, assets, order_events, orders};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    AccessMode, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    AccessMode, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     IsolationLevel, QueryFilter, Set, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
@@ -136,7 +136,8 @@ impl Change {
 }
 
 /// Claims the order for this change: bumps its version and applies the
-/// change's status and columns, if the version is still `version`.
+/// change's status and columns, if the version is still the one loaded
+/// (and, for the changes a send refuses, the send has not moved on).
 pub async fn claim<C: ConnectionTrait>(conn: &C, order: &OrderRecord, change: &Change) -> AppResult<()> {
     let now = now_micros();
     let mut update = orders::Entity::update_many()
@@ -151,6 +152,17 @@ pub async fn claim<C: ConnectionTrait>(conn: &C, order: &OrderRecord, change: &C
     for (column, value) in &change.columns {
         update = update.col_expr(*column, value.clone());
     }
+    // The send worker moves `send_state` without a new version (so editors
+    // are not disturbed); the changes it matters to check it here.
+    update = match machine::row(change.action).sending {
+        machine::WhileSending::Allowed => update,
+        machine::WhileSending::Refused => update.filter(orders::Column::SendState.is_null()),
+        machine::WhileSending::RefusedInFlight => update.filter(
+            Condition::any()
+                .add(orders::Column::SendState.is_null())
+                .add(orders::Column::SendState.ne(SendState::Sending.as_str())),
+        ),
+    };
     let result = update
         .filter(orders::Column::Id.eq(order.model.id.as_str()))
         .filter(orders::Column::Version.eq(order.model.version))
