@@ -22,6 +22,7 @@ pub mod routing;
 pub mod sending;
 pub mod startup;
 pub mod state;
+pub mod subscriptions;
 pub mod telemetry;
 pub mod time;
 pub mod vendors;

@@ -14,6 +14,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::auth::{Authenticator, jwt::JwtVerifier};
 use crate::config::Config;
+use crate::events::hub::{self, Hub};
+use crate::events::relay::Relay;
 use crate::sending::mailer::Mailer;
 use crate::sending::worker::Worker;
 use crate::state::AppState;
@@ -21,6 +23,9 @@ use crate::{db, events, graphql, http};
 
 /// Connections the send worker holds, apart from the requests' pool.
 const SEND_WORKER_POOL: u32 = 2;
+/// Connections of the event relay, and of the hub and its subscriptions.
+const RELAY_POOL: u32 = 1;
+const HUB_POOL: u32 = 4;
 
 pub struct Application {
     listener: TcpListener,
@@ -28,6 +33,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     worker: Worker,
+    relay: Relay,
 }
 
 impl Application {
@@ -38,22 +44,24 @@ impl Application {
         let auth = Authenticator::new(db.clone(), JwtVerifier::new(&config.jwt)?);
         let mailer = Mailer::from_config(&config.sending).context("cannot set up sending (WORKGATE_MAIL_DIR)")?;
         let send_wake = Arc::new(Notify::new());
-        // A pool of its own (its polling is not the requests' work), except
-        // for an in-memory SQLite database, which exists once per pool.
-        let worker_db = if config.database_url.contains(":memory:") {
-            db.clone()
-        } else {
-            db::connect_url(&config.database_url, SEND_WORKER_POOL).await?
+        // The background tasks have pools of their own (their polling is not
+        // the requests' work), except on an in-memory SQLite database, which
+        // exists once per pool.
+        let pool = |size| {
+            let (url, shared) = (config.database_url.clone(), db.clone());
+            async move { if url.contains(":memory:") { Ok(shared) } else { db::connect_url(&url, size).await } }
         };
-        let worker = Worker::new(worker_db, mailer, config.sending.clone(), send_wake.clone());
+        let relay = Relay::new(pool(RELAY_POOL).await?, bus.clone());
+        let hub = Hub::new(pool(HUB_POOL).await?);
+        let worker = Worker::new(pool(SEND_WORKER_POOL).await?, mailer, config.sending.clone(), send_wake.clone());
         let listen = config.listen;
-        let state = AppState::new(config, db, bus, auth, statements, send_wake);
+        let state = AppState::new(config, db, bus, auth, statements, send_wake, hub);
         let schema = graphql::build(state.clone());
         let router = http::router(state.clone(), schema);
         let listener =
             TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (WORKGATE_LISTEN)"))?;
         let address = listener.local_addr()?;
-        Ok(Self { listener, address, router, state, worker })
+        Ok(Self { listener, address, router, state, worker, relay })
     }
 
     /// The address actually bound (with the real port when 0 was asked).
@@ -75,15 +83,19 @@ impl Application {
         self.worker.destination()
     }
 
-    /// Serves (and sends orders to vendors) until `signal` completes; then
-    /// finishes in-flight requests and the send attempt under way.
+    /// Serves (and relays order events, and sends orders to vendors) until
+    /// `signal` completes; then finishes in-flight requests and the send
+    /// attempts under way.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(address = %self.address, "listening");
         let (stop, stopped) = watch::channel(false);
         let attempt_deadline = self.state.config.sending.timeout;
-        let worker = tokio::spawn(self.worker.run(stopped));
+        let worker = tokio::spawn(self.worker.run(stopped.clone()));
+        let relay = tokio::spawn(self.relay.run(stopped.clone()));
+        let hub = tokio::spawn(hub::run(self.state.hub.clone(), self.state.bus.clone(), stopped));
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(signal).await;
         let _ = stop.send(true);
+        let _ = tokio::join!(relay, hub);
         if tokio::time::timeout(attempt_deadline + Duration::from_secs(1), worker).await.is_err() {
             tracing::warn!("the send worker did not stop in time; its attempt fails once its lease runs out");
         }

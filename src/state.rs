@@ -9,6 +9,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::StatementCounter;
 use crate::events::EventBus;
+use crate::events::hub::Hub;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -21,6 +22,8 @@ pub struct Inner {
     pub statements: StatementCounter,
     /// Wakes the send worker after a change queued a send.
     pub send_wake: Arc<Notify>,
+    /// Live order events for this instance's subscriptions.
+    pub hub: Hub,
 }
 
 impl AppState {
@@ -31,8 +34,9 @@ impl AppState {
         auth: Authenticator,
         statements: StatementCounter,
         send_wake: Arc<Notify>,
+        hub: Hub,
     ) -> Self {
-        Self(Arc::new(Inner { config, db, bus, auth, statements, send_wake }))
+        Self(Arc::new(Inner { config, db, bus, auth, statements, send_wake, hub }))
     }
 }
 

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261122_000002_audit_append_only;
 mod m20261123_000003_vendor_sends;
+mod m20261123_000004_event_relay;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_audit_append_only::Migration),
             Box::new(m20261123_000003_vendor_sends::Migration),
+            Box::new(m20261123_000004_event_relay::Migration),
         ]
     }
 }

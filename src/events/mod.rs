@@ -8,8 +8,11 @@
 //! consumers that messages may have been lost (a Redis reconnect), so they
 //! read what they missed from the database.
 
+pub mod hub;
 pub mod in_process;
 pub mod redis;
+pub mod relay;
+pub mod wire;
 
 use std::sync::Arc;
 

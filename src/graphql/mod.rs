@@ -6,13 +6,13 @@ pub mod node;
 mod null_on_error;
 pub mod scalars;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The query root, merged from each domain folder's queries.
 #[derive(MergedObject, Default)]
@@ -37,8 +37,12 @@ pub struct Mutation(
     crate::vendors::mutations::VendorMutation,
 );
 
-fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+/// The subscription root (DOMAIN.md section 8).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(crate::subscriptions::OrderSubscription);
+
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .register_output_type::<node::Node>()
         .extension(null_on_error::NullOnError)
 }

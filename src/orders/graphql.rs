@@ -738,6 +738,50 @@ pub enum Queue {
     MyRequests,
 }
 
+impl Queue {
+    /// The orders `principal` sees in this queue (optionally at one site),
+    /// as one SQL condition: the policy's visibility and the queue's
+    /// contents. FORBIDDEN for API tokens: queues are for people.
+    pub fn orders(self, principal: &Principal, site_id: Option<&str>) -> Result<Condition, AppError> {
+        let Some(me) = principal.user_id() else {
+            return Err(AppError::forbidden("queues are for people; an API token has none"));
+        };
+        let contents = match self {
+            Self::MyWork => policy::queues::my_work(me),
+            Self::MyRequests => policy::queues::my_requests(me),
+            Self::Review => policy::queues::review(principal),
+            Self::DeletionRequests => policy::queues::deletion_requests(principal),
+            Self::Approvals => policy::queues::approvals(principal),
+            Self::FailedSends => policy::queues::failed_sends(principal),
+        };
+        let mut condition = visible_orders(principal).add(contents);
+        if let Some(site) = site_id {
+            condition = condition.add(entity::orders::Column::SiteId.eq(site));
+        }
+        Ok(condition)
+    }
+
+    fn sort(self) -> OrderSort {
+        match self {
+            Self::MyWork => OrderSort::PriorityDesc,
+            Self::MyRequests => OrderSort::CreatedDesc,
+            Self::Approvals => OrderSort::CreatedAsc,
+            Self::Review | Self::DeletionRequests | Self::FailedSends => OrderSort::UpdatedDesc,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Approvals => "APPROVALS",
+            Self::Review => "REVIEW",
+            Self::DeletionRequests => "DELETION_REQUESTS",
+            Self::FailedSends => "FAILED_SENDS",
+            Self::MyWork => "MY_WORK",
+            Self::MyRequests => "MY_REQUESTS",
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct OrderQuery;
 
@@ -776,22 +820,8 @@ impl OrderQuery {
         after: Option<Cursor>,
     ) -> Result<OrderConnection> {
         let principal = ctx.principal()?;
-        let Some(me) = principal.user_id() else {
-            return Err(AppError::forbidden("queues are for people; an API token has none").into());
-        };
-        let (contents, sort) = match queue {
-            Queue::MyWork => (policy::queues::my_work(me), OrderSort::PriorityDesc),
-            Queue::MyRequests => (policy::queues::my_requests(me), OrderSort::CreatedDesc),
-            Queue::Review => (policy::queues::review(principal), OrderSort::UpdatedDesc),
-            Queue::DeletionRequests => (policy::queues::deletion_requests(principal), OrderSort::UpdatedDesc),
-            Queue::Approvals => (policy::queues::approvals(principal), OrderSort::CreatedAsc),
-            Queue::FailedSends => (policy::queues::failed_sends(principal), OrderSort::UpdatedDesc),
-        };
-        let mut condition = visible_orders(principal).add(contents);
-        if let Some(site) = site_id {
-            condition = condition.add(entity::orders::Column::SiteId.eq(site.as_str()));
-        }
+        let condition = queue.orders(principal, site_id.as_ref().map(|s| s.as_str()))?;
         let request = PageRequest { first, after: after.map(|c| c.0), last: None, before: None };
-        connection(ctx, condition, sort, &request).await
+        connection(ctx, condition, queue.sort(), &request).await
     }
 }

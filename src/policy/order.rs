@@ -404,6 +404,13 @@ pub fn read_sends(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
         .unwrap_or(Decision::deny("sends to vendors are read by ADMIN and PLANNER in scope"))
 }
 
+/// Whether `principal` hears of a change to the order (subscriptions): they
+/// may view it as it is now, or, for a deleted order, as it was just before
+/// (so that those who saw it learn it is gone).
+pub fn hears_of(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
+    decide(principal, Action::View, &OrderFacts { deleted: false, ..*facts })
+}
+
 /// Order fields a partner token may read (section 6); `site` means the
 /// site's name only.
 pub const PARTNER_ORDER_FIELDS: [&str; 10] =

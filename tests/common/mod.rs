@@ -11,6 +11,7 @@
 pub mod process;
 pub mod smtp;
 pub mod world;
+pub mod ws;
 
 use std::io::Write;
 use std::sync::{Arc, Once};

@@ -1,0 +1,190 @@
+//! The hub: one per gateway instance. It takes sequenced events from the bus
+//! (one subscription per instance) and hands each, in `seq` order and
+//! exactly once, to the instance's subscriptions, with the order as it is
+//! now (loaded once per event, not once per subscriber).
+//!
+//! The bus is at most once. The hub reads from the database what it did not
+//! hear: on a gap in `seq`, on a resync (Redis reconnected), when it lagged
+//! behind the bus, and after a second without a message.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use entity::{order_events, orders};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::{broadcast, watch};
+
+use super::wire::Published;
+use super::{BusEvent, EventBus};
+use crate::error::AppResult;
+use crate::orders::record::{self, OrderRecord};
+
+/// Live events buffered per subscription before it counts as too slow.
+pub const SUBSCRIBER_BUFFER: usize = 1024;
+/// Silence after which the hub reads the database anyway.
+const QUIET: Duration = Duration::from_secs(1);
+const CATCH_UP_BATCH: u64 = 500;
+
+/// One event as subscriptions receive it.
+pub struct Live {
+    pub event: Published,
+    /// The order now; None when it no longer exists at all.
+    pub order: Option<Arc<OrderRecord>>,
+    /// Per-event answers by principal (and question), so a decision is made
+    /// once per event per distinct principal, however many sockets it has.
+    answers: Mutex<HashMap<String, bool>>,
+}
+
+impl Live {
+    pub fn new(event: Published, order: Option<Arc<OrderRecord>>) -> Self {
+        Self { event, order, answers: Mutex::new(HashMap::new()) }
+    }
+
+    /// The cached answer to `key`, if any.
+    pub fn answer(&self, key: &str) -> Option<bool> {
+        self.answers.lock().ok().and_then(|a| a.get(key).copied())
+    }
+
+    pub fn remember(&self, key: String, answer: bool) {
+        if let Ok(mut answers) = self.answers.lock() {
+            answers.insert(key, answer);
+        }
+    }
+}
+
+/// Where subscriptions get live events, and the connections they replay
+/// and ask with (apart from the requests' pool).
+#[derive(Clone)]
+pub struct Hub {
+    sender: broadcast::Sender<Arc<Live>>,
+    pub db: DatabaseConnection,
+}
+
+impl Hub {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { sender: broadcast::channel(SUBSCRIBER_BUFFER).0, db }
+    }
+
+    /// Everything delivered from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Live>> {
+        self.sender.subscribe()
+    }
+}
+
+/// An event of the log as subscriptions receive it, with the order now.
+pub async fn live(db: &DatabaseConnection, event: Published) -> AppResult<Live> {
+    let model = orders::Entity::find_by_id(event.order_id.as_str()).one(db).await?;
+    let order = match model {
+        Some(model) => record::load(db, vec![model]).await?.pop().map(Arc::new),
+        None => None,
+    };
+    Ok(Live::new(event, order))
+}
+
+/// Events after `after` (of one organization, if given), in order, at most
+/// `limit`.
+pub async fn events_after(
+    db: &DatabaseConnection,
+    organization_id: Option<&str>,
+    after: i64,
+    limit: u64,
+) -> AppResult<Vec<Published>> {
+    let mut query = order_events::Entity::find().filter(order_events::Column::Seq.gt(after));
+    if let Some(organization_id) = organization_id {
+        query = query.filter(order_events::Column::OrganizationId.eq(organization_id));
+    }
+    Ok(query
+        .order_by_asc(order_events::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Published::from)
+        .collect())
+}
+
+/// The last sequenced event's `seq` (0 for none).
+pub async fn last_seq(db: &DatabaseConnection) -> AppResult<i64> {
+    Ok(order_events::Entity::find()
+        .filter(order_events::Column::Seq.is_not_null())
+        .order_by_desc(order_events::Column::Seq)
+        .one(db)
+        .await?
+        .and_then(|e| e.seq)
+        .unwrap_or(0))
+}
+
+/// The hub's task: delivers every event after the last one at start.
+pub async fn run(hub: Hub, bus: Arc<dyn EventBus>, mut stop: watch::Receiver<bool>) {
+    let db = hub.db.clone();
+    let mut incoming = bus.subscribe();
+    let mut last = loop {
+        match last_seq(&db).await {
+            Ok(last) => break last,
+            Err(e) => {
+                tracing::error!(error = ?e, "hub: cannot read the event log; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(QUIET) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    };
+    loop {
+        let behind = tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(QUIET) => true,
+            message = incoming.recv() => match message {
+                Ok(BusEvent::Message(text)) => match Published::parse(&text) {
+                    Some(event) if event.seq <= last => false,
+                    Some(event) if event.seq == last + 1 => {
+                        match deliver(&hub, &db, event).await {
+                            Ok(seq) => {
+                                last = seq;
+                                false
+                            }
+                            Err(_) => true,
+                        }
+                    }
+                    // A gap, or something unreadable: the log says.
+                    _ => true,
+                },
+                Ok(BusEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                Err(broadcast::error::RecvError::Closed) => {
+                    tracing::error!("hub: the bus closed");
+                    return;
+                }
+            },
+        };
+        if behind {
+            match catch_up(&hub, &db, last).await {
+                Ok(seq) => last = seq,
+                Err(e) => tracing::error!(error = ?e, "hub: catching up failed; trying again"),
+            }
+        }
+    }
+}
+
+async fn deliver(hub: &Hub, db: &DatabaseConnection, event: Published) -> AppResult<i64> {
+    let seq = event.seq;
+    let live =
+        live(db, event).await.inspect_err(|e| tracing::error!(error = ?e, "hub: cannot load an event's order"))?;
+    // No subscriber is not an error.
+    let _ = hub.sender.send(Arc::new(live));
+    Ok(seq)
+}
+
+/// Delivers every event after `last` from the log; the new last.
+async fn catch_up(hub: &Hub, db: &DatabaseConnection, mut last: i64) -> AppResult<i64> {
+    loop {
+        let events = events_after(db, None, last, CATCH_UP_BATCH).await?;
+        let full = events.len() as u64 == CATCH_UP_BATCH;
+        for event in events {
+            last = deliver(hub, db, event).await?;
+        }
+        if !full {
+            return Ok(last);
+        }
+    }
+}

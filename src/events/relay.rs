@@ -1,0 +1,123 @@
+//! The relay: gives each committed order event its place in the one
+//! client-visible order (`seq`, gap-free) and publishes it on the bus.
+//!
+//! Database ids are not commit order: a transaction holding a lower id may
+//! commit after one holding a higher id. So `seq` is not derived from ids;
+//! it is assigned here, at relay time, to events already committed, under a
+//! lock: an event committed later simply gets a later `seq`. On PostgreSQL
+//! the lock is a transaction-scoped advisory lock, so with several gateway
+//! instances one relays at a time and a relay that dies releases it with
+//! its connection; SQLite has one writer anyway.
+//!
+//! Publishing happens after the commit. If it fails (Redis down) nothing is
+//! lost: every instance's hub reads what it missed from the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use entity::order_events;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement, TransactionTrait,
+};
+use tokio::sync::watch;
+
+use super::EventBus;
+use super::wire::Published;
+use crate::error::AppResult;
+
+/// How often the relay looks for new events.
+const POLL: Duration = Duration::from_millis(20);
+/// Events sequenced per transaction.
+const BATCH: u64 = 500;
+/// The advisory lock key of the relay ("wgrelay" in ASCII).
+const LOCK_KEY: i64 = 0x0077_6772_656c_6179;
+
+pub struct Relay {
+    db: DatabaseConnection,
+    bus: Arc<dyn EventBus>,
+}
+
+impl Relay {
+    pub fn new(db: DatabaseConnection, bus: Arc<dyn EventBus>) -> Self {
+        Self { db, bus }
+    }
+
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let more = match self.pass().await {
+                Ok(published) => published as u64 == BATCH,
+                Err(e) => {
+                    tracing::error!(error = ?e, "relay: a pass failed; trying again");
+                    false
+                }
+            };
+            if more {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Sequences and publishes a batch of new events; how many.
+    pub async fn pass(&self) -> AppResult<usize> {
+        let txn = self.db.begin().await?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            let locked = txn
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_try_advisory_xact_lock($1) AS locked",
+                    [LOCK_KEY.into()],
+                ))
+                .await?
+                .map(|row| row.try_get::<bool>("", "locked"))
+                .transpose()?
+                .unwrap_or(false);
+            if !locked {
+                // Another instance is relaying.
+                return Ok(0);
+            }
+        }
+        let fresh = order_events::Entity::find()
+            .filter(order_events::Column::Seq.is_null())
+            .order_by_asc(order_events::Column::Id)
+            .limit(BATCH)
+            .all(&txn)
+            .await?;
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        let last: Option<i64> = order_events::Entity::find()
+            .select_only()
+            .expr(Func::max(Expr::col(order_events::Column::Seq)))
+            .into_tuple()
+            .one(&txn)
+            .await?
+            .flatten();
+        let mut published = Vec::with_capacity(fresh.len());
+        for (seq, event) in (last.unwrap_or(0) + 1..).zip(fresh) {
+            order_events::Entity::update_many()
+                .col_expr(order_events::Column::Seq, Expr::value(seq))
+                .filter(order_events::Column::Id.eq(event.id))
+                .exec(&txn)
+                .await?;
+            published.push(order_events::Model { seq: Some(seq), ..event });
+        }
+        txn.commit().await?;
+        for event in &published {
+            if let Err(e) = self.bus.publish(&Published::from(event).to_json()).await {
+                // The hubs read it from the database instead.
+                tracing::warn!(error = %e, "relay: could not publish; instances will catch up");
+                break;
+            }
+        }
+        Ok(published.len())
+    }
+}

@@ -1,0 +1,211 @@
+//! The subscription root and `OrderEvent`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result, Subscription};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use sea_orm::DatabaseConnection;
+use tokio::sync::broadcast;
+
+use super::view::{OrderEventKind, Seen, Selector, Subscriber};
+use crate::error::{AppError, AppResult};
+use crate::events::hub::{self, Live};
+use crate::events::wire::Published;
+use crate::graphql::ContextExt;
+use crate::graphql::loaders::{UserById, to_app};
+use crate::graphql::scalars::Cursor;
+use crate::orders::graphql::{Order, Queue, visible_order};
+use crate::org::graphql::User;
+use crate::time::from_micros;
+
+/// Events replayed per read of the log.
+const REPLAY_BATCH: u64 = 200;
+
+/// One change to an order, as the subscriber sees it.
+pub struct OrderEvent(Seen);
+
+#[Object]
+impl OrderEvent {
+    /// Where this event is in the stream: pass it as `after` to resume.
+    async fn cursor(&self) -> Cursor {
+        Cursor(self.0.seq.to_string())
+    }
+    async fn kind(&self) -> OrderEventKind {
+        self.0.kind
+    }
+    /// The queue the event is about (`queueChanged` only).
+    async fn queue(&self) -> Option<Queue> {
+        self.0.queue
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        from_micros(self.0.at)
+    }
+    /// Who made the change; null for the system (sending).
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = &self.0.actor_id else { return Ok(None) };
+        let loaded = ctx.loaders()?.load_one(UserById(id.clone())).await.map_err(to_app)?;
+        Ok(loaded.map(User::from))
+    }
+    /// The order as it is now; null when it was deleted or is no longer
+    /// visible to the subscriber.
+    async fn order(&self) -> Option<Order> {
+        self.0.order.clone().map(Order)
+    }
+    async fn order_id(&self) -> ID {
+        ID(self.0.order_id.clone())
+    }
+}
+
+#[derive(Default)]
+pub struct OrderSubscription;
+
+#[Subscription]
+impl OrderSubscription {
+    /// An event each time an order enters, leaves or changes inside the
+    /// queue, as the subscriber sees it.
+    async fn queue_changed(
+        &self,
+        ctx: &Context<'_>,
+        queue: Queue,
+        site_id: Option<ID>,
+        after: Option<Cursor>,
+    ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
+        let principal = ctx.principal()?.clone();
+        let hub = ctx.state()?.hub.clone();
+        let site_id = site_id.map(|s| s.to_string());
+        let members = Subscriber::queue_members(&hub.db, &principal, queue, site_id.as_deref()).await?;
+        let subscriber = Subscriber { principal, selector: Selector::Queue { queue, site_id, members } };
+        Ok(stream(hub, subscriber, cursor(after)?))
+    }
+
+    /// The caller was assigned or unassigned, or an order assigned to them
+    /// changed status.
+    async fn assignment_changed(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<Cursor>,
+    ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
+        let principal = ctx.principal()?.clone();
+        let Some(me) = principal.user_id().map(str::to_owned) else {
+            return Err(AppError::forbidden("assignments are people's; an API token has none").into());
+        };
+        let hub = ctx.state()?.hub.clone();
+        Ok(stream(hub, Subscriber { principal, selector: Selector::Assignments(me) }, cursor(after)?))
+    }
+
+    /// Every change to one order the caller may see (NOT_FOUND otherwise).
+    async fn order_changed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        after: Option<Cursor>,
+    ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
+        visible_order(ctx, &id).await?;
+        let principal = ctx.principal()?.clone();
+        let hub = ctx.state()?.hub.clone();
+        Ok(stream(hub, Subscriber { principal, selector: Selector::Order(id.to_string()) }, cursor(after)?))
+    }
+}
+
+fn cursor(after: Option<Cursor>) -> AppResult<Option<i64>> {
+    after
+        .map(|c| c.0.parse::<i64>().ok().filter(|n| *n >= 0))
+        .map(|seq| seq.ok_or_else(|| AppError::bad_input("after", "not a cursor of this stream")))
+        .transpose()
+}
+
+/// Where a subscription's stream is.
+struct Position {
+    live: broadcast::Receiver<Arc<Live>>,
+    db: DatabaseConnection,
+    subscriber: Subscriber,
+    /// While replaying: the last `seq` read from the log, and what was read.
+    replay: Option<i64>,
+    pending: VecDeque<Published>,
+    /// The last `seq` handed to the subscriber's filter.
+    last: i64,
+    done: bool,
+}
+
+/// The subscriber's events: the log after `after` (if given), then live.
+fn stream(hub: hub::Hub, subscriber: Subscriber, after: Option<i64>) -> impl Stream<Item = Result<OrderEvent>> {
+    // Live first, so nothing between the replay and the live events is lost.
+    let state = Position {
+        live: hub.subscribe(),
+        db: hub.db,
+        subscriber,
+        replay: after,
+        pending: VecDeque::new(),
+        last: after.unwrap_or(0),
+        done: false,
+    };
+    futures::stream::unfold(state, |mut s| async move {
+        let item = s.next().await?;
+        Some((item, s))
+    })
+}
+
+impl Position {
+    async fn next(&mut self) -> Option<Result<OrderEvent>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let live = match self.replay {
+                Some(from) => match self.replayed(from).await {
+                    Ok(Some(live)) => live,
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(self.fail(e))),
+                },
+                None => match self.live.recv().await {
+                    Ok(live) => live,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.done = true;
+                        return Some(Err(async_graphql::Error::new(format!(
+                            "this subscription fell too far behind and was stopped; subscribe again with after: \"{}\"",
+                            self.last
+                        ))));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+            };
+            if live.event.seq <= self.last {
+                continue;
+            }
+            self.last = live.event.seq;
+            match self.subscriber.view(&self.db, &live).await {
+                Ok(Some(seen)) => return Some(Ok(OrderEvent(seen))),
+                Ok(None) => {}
+                Err(e) => return Some(Err(self.fail(e))),
+            }
+        }
+    }
+
+    /// The next replayed event (None when this read found only events at
+    /// or below the last one); ends the replay when the log has no more.
+    async fn replayed(&mut self, from: i64) -> AppResult<Option<Arc<Live>>> {
+        if self.pending.is_empty() {
+            let organization = self.subscriber.principal.organization_id.clone();
+            let events = hub::events_after(&self.db, Some(&organization), from, REPLAY_BATCH).await?;
+            match events.last() {
+                Some(last) => self.replay = Some(last.seq),
+                None => {
+                    self.replay = None;
+                    return Ok(None);
+                }
+            }
+            self.pending.extend(events);
+        }
+        match self.pending.pop_front() {
+            Some(event) => Ok(Some(Arc::new(hub::live(&self.db, event).await?))),
+            None => Ok(None),
+        }
+    }
+
+    fn fail(&mut self, error: AppError) -> async_graphql::Error {
+        self.done = true;
+        error.into()
+    }
+}

@@ -1,0 +1,204 @@
+//! What one subscriber sees of one event, if anything.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use entity::orders;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::Value;
+
+use crate::auth::{Actor, Principal};
+use crate::error::AppResult;
+use crate::events::hub::Live;
+use crate::orders::graphql::Queue;
+use crate::orders::record::OrderRecord;
+use crate::policy;
+
+/// The contract's `OrderEventKind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum OrderEventKind {
+    Created,
+    Updated,
+    StatusChanged,
+    Assigned,
+    Unassigned,
+    NoteAdded,
+    ApprovalRecorded,
+    DeletionRequested,
+    Deleted,
+    Archived,
+    Unarchived,
+    /// The order entered the subscribed queue, as the subscriber sees it.
+    EnteredQueue,
+    /// The order left the subscribed queue, as the subscriber sees it.
+    LeftQueue,
+}
+
+impl OrderEventKind {
+    fn stored(name: &str) -> Self {
+        match name {
+            "CREATED" => Self::Created,
+            "STATUS_CHANGED" => Self::StatusChanged,
+            "ASSIGNED" => Self::Assigned,
+            "NOTE_ADDED" => Self::NoteAdded,
+            "APPROVAL_RECORDED" => Self::ApprovalRecorded,
+            "DELETION_REQUESTED" => Self::DeletionRequested,
+            "DELETED" => Self::Deleted,
+            "ARCHIVED" => Self::Archived,
+            "UNARCHIVED" => Self::Unarchived,
+            _ => Self::Updated,
+        }
+    }
+}
+
+/// An event as one subscriber receives it.
+pub struct Seen {
+    pub seq: i64,
+    pub kind: OrderEventKind,
+    pub queue: Option<Queue>,
+    pub at: i64,
+    pub actor_id: Option<String>,
+    pub order_id: String,
+    /// The order, when the subscriber may see it now.
+    pub order: Option<Arc<OrderRecord>>,
+}
+
+/// What a subscription listens for.
+pub enum Selector {
+    Order(String),
+    /// The caller's assignments (their user id).
+    Assignments(String),
+    Queue {
+        queue: Queue,
+        site_id: Option<String>,
+        /// The orders in the queue as this subscriber last saw it.
+        members: HashSet<String>,
+    },
+}
+
+pub struct Subscriber {
+    pub principal: Principal,
+    pub selector: Selector,
+}
+
+/// Who the principal is, for answers cached on an event.
+fn principal_key(principal: &Principal) -> String {
+    match &principal.actor {
+        Actor::User(u) => format!("u:{}", u.user_id),
+        Actor::Token(t) => format!("t:{}", t.token_id),
+    }
+}
+
+impl Subscriber {
+    /// The orders in `queue` (at `site_id`) that `principal` sees now.
+    pub async fn queue_members(
+        db: &DatabaseConnection,
+        principal: &Principal,
+        queue: Queue,
+        site_id: Option<&str>,
+    ) -> AppResult<HashSet<String>> {
+        let ids: Vec<String> = orders::Entity::find()
+            .select_only()
+            .column(orders::Column::Id)
+            .filter(queue.orders(principal, site_id)?)
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// What this subscriber sees of `live`, if anything.
+    pub async fn view(&mut self, db: &DatabaseConnection, live: &Live) -> AppResult<Option<Seen>> {
+        let event = &live.event;
+        if event.organization_id != self.principal.organization_id {
+            return Ok(None);
+        }
+        let key = principal_key(&self.principal);
+        let hears = match live.answer(&format!("hears:{key}")) {
+            Some(answer) => answer,
+            None => {
+                let answer =
+                    live.order.as_ref().is_some_and(|o| policy::order::hears_of(&self.principal, &o.facts()).allowed);
+                live.remember(format!("hears:{key}"), answer);
+                answer
+            }
+        };
+        // The order itself only to whoever may view it now (not deleted).
+        let visible = live
+            .order
+            .as_ref()
+            .filter(|o| policy::decide(&self.principal, policy::Action::View, &o.facts()).allowed)
+            .cloned();
+        let seen = |kind, queue, order| Seen {
+            seq: event.seq,
+            kind,
+            queue,
+            at: event.at,
+            actor_id: event.actor_id.clone(),
+            order_id: event.order_id.clone(),
+            order,
+        };
+        let kind = OrderEventKind::stored(&event.kind);
+        Ok(match &mut self.selector {
+            Selector::Order(id) => (*id == event.order_id && hears).then(|| seen(kind, None, visible)),
+            Selector::Assignments(me) => {
+                let (before, after) = assignees(&event.payload);
+                let assigned_now = live.order.as_ref().is_some_and(|o| o.assignee_ids.iter().any(|a| a == me));
+                if after.contains(me) && !before.contains(me) && hears {
+                    Some(seen(OrderEventKind::Assigned, None, visible))
+                } else if before.contains(me) && !after.contains(me) {
+                    // Decided: the person taken off an order hears of it,
+                    // though the order itself may now be out of their sight.
+                    Some(seen(OrderEventKind::Unassigned, None, visible))
+                } else if kind == OrderEventKind::StatusChanged && assigned_now && hears {
+                    Some(seen(kind, None, visible))
+                } else {
+                    None
+                }
+            }
+            Selector::Queue { queue, site_id, members } => {
+                let question = format!("queue:{key}:{}:{}", queue.as_str(), site_id.as_deref().unwrap_or(""));
+                let now = match live.answer(&question) {
+                    Some(answer) => answer,
+                    None => {
+                        let answer = orders::Entity::find()
+                            .select_only()
+                            .column(orders::Column::Id)
+                            .filter(queue.orders(&self.principal, site_id.as_deref())?)
+                            .filter(orders::Column::Id.eq(event.order_id.as_str()))
+                            .into_tuple::<String>()
+                            .one(db)
+                            .await?
+                            .is_some();
+                        live.remember(question, answer);
+                        answer
+                    }
+                };
+                let before = members.contains(&event.order_id);
+                let queue = Some(*queue);
+                match (before, now) {
+                    (false, true) => {
+                        members.insert(event.order_id.clone());
+                        Some(seen(OrderEventKind::EnteredQueue, queue, visible))
+                    }
+                    (true, false) => {
+                        members.remove(&event.order_id);
+                        Some(seen(OrderEventKind::LeftQueue, queue, visible))
+                    }
+                    (true, true) => Some(seen(kind, queue, visible)),
+                    (false, false) => None,
+                }
+            }
+        })
+    }
+}
+
+/// The assignees before and after, from an event's `changes.assignees`.
+fn assignees(payload: &str) -> (Vec<String>, Vec<String>) {
+    let parsed: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
+    let list = |v: &Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    };
+    let pair = &parsed["changes"]["assignees"];
+    (list(&pair[0]), list(&pair[1]))
+}

@@ -1,0 +1,226 @@
+//! Live subscriptions over `/graphql/ws` (DOMAIN.md section 8): events in
+//! order with cursors, replay after a cursor without gaps or duplicates,
+//! filtering by the policy (no event about an order the subscriber could
+//! not query), queue entry and exit as the subscriber sees it, assignment
+//! notifications, and two gateway instances on one database.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::world::Bind;
+use common::ws::WsClient;
+use common::{Backend, TestApp, spawn_app, spawn_app_on};
+use serde_json::{Value, json};
+use workgate::org::model::Role;
+
+backend_tests!(
+    order_changed_replays_then_streams_live,
+    subscribers_hear_only_of_what_they_may_query,
+    queues_and_assignments_as_the_subscriber_sees_them,
+    a_mutation_on_one_instance_reaches_subscribers_on_another,
+);
+
+struct Floor {
+    admin: String,
+    north: String,
+    south: String,
+    tech: String,
+    other_tech: String,
+}
+
+/// An organization with two sites and a technician bound to each.
+async fn floor(app: &TestApp) -> Floor {
+    let boot = app.bootstrap("Floor").await;
+    let (org, root) = (boot.organization_id, boot.account_id);
+    let north = app.site(&org, &root, "North").await;
+    let south = app.site(&org, &root, "South").await;
+    let tech = app.user(&org, &root, "Tina North").await;
+    app.grant(&org, &tech, Role::Technician, &Bind::Site(north.clone())).await;
+    let other_tech = app.user(&org, &root, "Sam South").await;
+    app.grant(&org, &other_tech, Role::Technician, &Bind::Site(south.clone())).await;
+    Floor { admin: boot.admin_user_id, north, south, tech, other_tech }
+}
+
+async fn run(app: &TestApp, user: &str, query: &str, vars: Value) -> Value {
+    app.graphql(Some(&app.token_for(user)), query, vars).await.assert_ok().clone()
+}
+
+async fn create(app: &TestApp, user: &str, site: &str, title: &str, assignees: &[&str]) -> String {
+    let input = json!({ "kind": "WORK", "title": title, "siteId": site, "assigneeIds": assignees });
+    let data =
+        run(app, user, "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }", json!({ "i": input }))
+            .await;
+    data["createOrder"]["id"].as_str().expect("id").to_owned()
+}
+
+async fn version(app: &TestApp, user: &str, id: &str) -> i64 {
+    run(app, user, "query($id: ID!) { order(id: $id) { version } }", json!({ "id": id })).await["order"]["version"]
+        .as_i64()
+        .expect("version")
+}
+
+async fn retitle(app: &TestApp, user: &str, id: &str, title: &str) {
+    let v = version(app, user, id).await;
+    let edit =
+        "mutation($id: ID!, $v: Int!, $t: String!) { editOrder(id: $id, version: $v, input: { title: $t }) { id } }";
+    run(app, user, edit, json!({ "id": id, "v": v, "t": title })).await;
+}
+
+async fn assign(app: &TestApp, user: &str, id: &str, assignees: &[&str]) {
+    let v = version(app, user, id).await;
+    let assign = "mutation($id: ID!, $v: Int!, $a: [ID!]!) { assign(id: $id, version: $v, assigneeIds: $a) { id } }";
+    run(app, user, assign, json!({ "id": id, "v": v, "a": assignees })).await;
+}
+
+const ORDER_CHANGED: &str = "subscription($id: ID!, $after: Cursor) { orderChanged(id: $id, after: $after) {
+    cursor kind orderId actor { id } order { id title } } }";
+
+async fn order_changed_replays_then_streams_live(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = floor(&app).await;
+    let id = create(&app, &f.admin, &f.north, "Leaking valve", &[]).await;
+    let token = app.token_for(&f.admin);
+
+    // From the start of the log: the creation, then what happens next.
+    let mut ws = WsClient::connect(&app.address, &token).await;
+    ws.subscribe("1", ORDER_CHANGED, json!({ "id": id, "after": "0" })).await;
+    let created = ws.event("1", "orderChanged").await;
+    assert_eq!((&created["kind"], &created["actor"]["id"]), (&json!("CREATED"), &json!(f.admin)));
+    assert_eq!(created["order"]["title"], json!("Leaking valve"));
+    retitle(&app, &f.admin, &id, "Leaking valve, hall 2").await;
+    let updated = ws.event("1", "orderChanged").await;
+    assert_eq!((&updated["kind"], &updated["order"]["title"]), (&json!("UPDATED"), &json!("Leaking valve, hall 2")));
+    assign(&app, &f.admin, &id, &[&f.tech]).await;
+    let assigned = ws.event("1", "orderChanged").await;
+    assert_eq!(assigned["kind"], json!("ASSIGNED"));
+    let cursors: Vec<i64> = [&created, &updated, &assigned]
+        .iter()
+        .map(|e| e["cursor"].as_str().expect("cursor").parse().expect("numeric cursor"))
+        .collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "cursors grow: {cursors:?}");
+    ws.close().await;
+
+    // Missed while away: resumed from the last cursor, then live, each once.
+    retitle(&app, &f.admin, &id, "Valve replaced?").await;
+    retitle(&app, &f.admin, &id, "Valve replaced").await;
+    let mut ws = WsClient::connect(&app.address, &token).await;
+    ws.subscribe("2", ORDER_CHANGED, json!({ "id": id, "after": assigned["cursor"] })).await;
+    let first = ws.event("2", "orderChanged").await;
+    let second = ws.event("2", "orderChanged").await;
+    assert_eq!(
+        (&first["kind"], &second["kind"], &second["order"]["title"]),
+        (&json!("UPDATED"), &json!("UPDATED"), &json!("Valve replaced"))
+    );
+    retitle(&app, &f.admin, &id, "Valve replaced, tested").await;
+    let live = ws.event("2", "orderChanged").await;
+    assert_eq!(live["order"]["title"], json!("Valve replaced, tested"));
+    assert!(ws.message_within(Duration::from_millis(300)).await.is_none(), "no duplicates");
+
+    // A cursor that is not one is refused clearly.
+    ws.subscribe("3", ORDER_CHANGED, json!({ "id": id, "after": "yesterday" })).await;
+    let refused = ws.message().await;
+    assert_eq!(refused["id"], json!("3"));
+    let errors = if refused["type"] == "error" { &refused["payload"] } else { &refused["payload"]["errors"] };
+    assert_eq!(errors[0]["extensions"]["code"], json!("BAD_USER_INPUT"), "{refused}");
+}
+
+async fn subscribers_hear_only_of_what_they_may_query(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = floor(&app).await;
+    let south = create(&app, &f.admin, &f.south, "South pump", &[]).await;
+    let north = create(&app, &f.admin, &f.north, "North pump", &[]).await;
+
+    // An order out of the technician's sight cannot be subscribed to.
+    let mut ws = WsClient::connect(&app.address, &app.token_for(&f.tech)).await;
+    ws.subscribe("1", ORDER_CHANGED, json!({ "id": south, "after": "0" })).await;
+    let refused = ws.message().await;
+    let errors = if refused["type"] == "error" { &refused["payload"] } else { &refused["payload"]["errors"] };
+    assert_eq!(errors[0]["extensions"]["code"], json!("NOT_FOUND"), "{refused}");
+
+    // The MY_REQUESTS-like firehose: every change the technician may see,
+    // and nothing else, in order. The South changes come first and must
+    // not arrive; the North one must.
+    let queue = "subscription { queueChanged(queue: MY_WORK, after: \"0\") { kind orderId order { title } } }";
+    ws.subscribe("2", queue, json!({})).await;
+    retitle(&app, &f.admin, &south, "South pump, urgent").await;
+    assign(&app, &f.admin, &south, &[&f.other_tech]).await;
+    assign(&app, &f.admin, &north, &[&f.tech]).await;
+    let first = ws.event("2", "queueChanged").await;
+    assert_eq!(first["orderId"], json!(north), "nothing about the South order: {first}");
+    assert_eq!(first["order"]["title"], json!("North pump"));
+}
+
+async fn queues_and_assignments_as_the_subscriber_sees_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = floor(&app).await;
+    let marker = create(&app, &f.admin, &f.north, "Marker", &[&f.tech]).await;
+    let mut ws = WsClient::connect(&app.address, &app.token_for(&f.tech)).await;
+    ws.subscribe("q", "subscription { queueChanged(queue: MY_WORK) { cursor kind queue orderId } }", json!({})).await;
+    // A live subscription starts when the server has set it up: change the
+    // marker (in the queue) until the queue reports it.
+    let deadline = tokio::time::Instant::now() + common::ws::DEADLINE;
+    let mut n = 0;
+    let cursor = loop {
+        assert!(tokio::time::Instant::now() < deadline, "the subscription never started");
+        n += 1;
+        retitle(&app, &f.admin, &marker, &format!("Marker {n}")).await;
+        if let Some(message) = ws.message_within(Duration::from_millis(500)).await {
+            let event = &message["payload"]["data"]["queueChanged"];
+            // The marker's creation or one of its edits.
+            assert_eq!(event["orderId"], json!(marker), "{message}");
+            break event["cursor"].clone();
+        }
+    };
+    // Drain the marker's other edits, if any arrived late.
+    while ws.message_within(Duration::from_millis(300)).await.is_some() {}
+    // From that cursor on, assignments too (a replay, so nothing is missed).
+    ws.subscribe(
+        "a",
+        "subscription($c: Cursor) { assignmentChanged(after: $c) { kind orderId } }",
+        json!({ "c": cursor }),
+    )
+    .await;
+
+    let id = create(&app, &f.admin, &f.north, "Broken door", &[]).await;
+    assign(&app, &f.admin, &id, &[&f.tech]).await;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let message = ws.message().await;
+        let field = if message["id"] == "q" { "queueChanged" } else { "assignmentChanged" };
+        seen.push((message["id"].as_str().expect("id").to_owned(), message["payload"]["data"][field].clone()));
+    }
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(seen[0].1, json!({ "kind": "ASSIGNED", "orderId": id }));
+    assert_eq!(seen[1].1["kind"], json!("ENTERED_QUEUE"));
+    assert_eq!((&seen[1].1["queue"], &seen[1].1["orderId"]), (&json!("MY_WORK"), &json!(id)));
+
+    // Taken off it: it leaves the queue, and the technician is told.
+    assign(&app, &f.admin, &id, &[&f.other_tech]).await;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let message = ws.message().await;
+        let field = if message["id"] == "q" { "queueChanged" } else { "assignmentChanged" };
+        seen.push((message["id"].as_str().expect("id").to_owned(), message["payload"]["data"][field].clone()));
+    }
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(seen[0].1, json!({ "kind": "UNASSIGNED", "orderId": id }));
+    assert_eq!((&seen[1].1["kind"], &seen[1].1["orderId"]), (&json!("LEFT_QUEUE"), &json!(id)));
+}
+
+async fn a_mutation_on_one_instance_reaches_subscribers_on_another(backend: Backend) {
+    let first = spawn_app(backend).await;
+    let second = spawn_app_on(Arc::clone(&first.database), |_| {}).await;
+    let f = floor(&first).await;
+    let id = create(&first, &f.admin, &f.north, "Shared", &[]).await;
+    let mut ws = WsClient::connect(&second.address, &second.token_for(&f.admin)).await;
+    ws.subscribe("1", ORDER_CHANGED, json!({ "id": id, "after": "0" })).await;
+    assert_eq!(ws.event("1", "orderChanged").await["kind"], json!("CREATED"));
+    retitle(&first, &f.admin, &id, "Shared, changed on the first").await;
+    let changed = ws.event("1", "orderChanged").await;
+    assert_eq!(changed["order"]["title"], json!("Shared, changed on the first"));
+    retitle(&second, &f.admin, &id, "Shared, changed on the second").await;
+    let changed = ws.event("1", "orderChanged").await;
+    assert_eq!(changed["order"]["title"], json!("Shared, changed on the second"));
+}
