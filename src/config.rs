@@ -75,6 +75,9 @@ pub struct RawConfig {
     /// Wait before the first retry; it doubles for each further one.
     #[arg(long, env = "WORKGATE_SEND_RETRY_DELAY", global = true)]
     pub send_retry_delay: Option<String>,
+    /// How long a WebSocket client has to send `connection_init`.
+    #[arg(long, env = "WORKGATE_WS_INIT_TIMEOUT", global = true)]
+    pub ws_init_timeout: Option<String>,
 }
 
 /// A configuration value that failed validation.
@@ -168,6 +171,8 @@ pub struct Config {
     /// Largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
     pub sending: SendingConfig,
+    /// How long a WebSocket client has to send `connection_init`.
+    pub ws_init_timeout: Duration,
 }
 
 /// Where messages to vendors go.
@@ -254,6 +259,18 @@ impl Config {
             })?,
         };
         let sending = parse_sending(raw, &database_url)?;
+        let ws_init_timeout = match raw.ws_init_timeout.as_deref() {
+            None => DEFAULT_WS_INIT_TIMEOUT,
+            Some(v) => humantime::parse_duration(v.trim())
+                .ok()
+                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(300))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "WORKGATE_WS_INIT_TIMEOUT",
+                        format!("expected a duration up to 5m like `10s`, got `{v}`"),
+                    )
+                })?,
+        };
         Ok(Self {
             database_url,
             database_pool,
@@ -264,6 +281,7 @@ impl Config {
             environment,
             max_attachment_bytes,
             sending,
+            ws_init_timeout,
         })
     }
 
@@ -295,6 +313,7 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+const DEFAULT_WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAIL_FROM: &str = "workgate <workgate@localhost>";
 const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_SEND_ATTEMPTS: u32 = 5;

@@ -5,13 +5,18 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, spawn_app};
+use common::ws::WsClient;
+use common::{Backend, spawn_app, spawn_app_with};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-backend_tests!(connection_init_authenticates);
+backend_tests!(
+    connection_init_authenticates,
+    the_protocol_closes_with_its_codes,
+    an_expired_credential_closes_the_socket
+);
 
 async fn first_reply(app: &common::TestApp, payload: Value) -> Option<Value> {
     let url = app.url("/graphql/ws").replacen("http", "ws", 1);
@@ -45,4 +50,81 @@ async fn connection_init_authenticates(backend: Backend) {
 
     let refused = first_reply(&app, json!({ "authorization": "Bearer not-a-token" })).await;
     assert!(refused.is_none_or(|m| m["type"] != "connection_ack"), "bad credentials are not acknowledged");
+}
+
+/// A raw socket speaking graphql-transport-ws, for breaking the protocol.
+async fn raw(
+    app: &common::TestApp,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let url = app.url("/graphql/ws").replacen("http", "ws", 1);
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
+    tokio_tungstenite::connect_async(request).await.expect("upgrade").0
+}
+
+/// Sends `messages` in order, then waits for the server to close: its code.
+async fn close_code(app: &common::TestApp, messages: &[Value]) -> u16 {
+    let mut socket = raw(app).await;
+    for message in messages {
+        let frame = match message {
+            Value::String(text) => Message::text(text.clone()),
+            other => Message::text(other.to_string()),
+        };
+        socket.send(frame).await.expect("sent");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next()).await.expect("closed within the deadline");
+        match frame {
+            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+            Some(Ok(Message::Text(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+async fn the_protocol_closes_with_its_codes(backend: Backend) {
+    let app = spawn_app_with(backend, |raw| raw.ws_init_timeout = Some("300ms".into())).await;
+    let boot = app.bootstrap("Acme").await;
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", app.token_for(&boot.admin_user_id)) } });
+    let subscribe = |id: &str| {
+        json!({ "id": id, "type": "subscribe", "payload": {
+        "query": "subscription { assignmentChanged { kind } }" } })
+    };
+
+    assert_eq!(close_code(&app, &[json!("not json")]).await, 4400, "unreadable message");
+    assert_eq!(close_code(&app, &[init.clone(), json!({ "type": "shout" })]).await, 4400, "unknown type");
+    assert_eq!(close_code(&app, &[init.clone(), json!({ "type": "subscribe", "payload": {} })]).await, 4400, "no id");
+    assert_eq!(close_code(&app, &[subscribe("1")]).await, 4401, "subscribe before the acknowledgement");
+    let refused = json!({ "type": "connection_init", "payload": { "authorization": "Bearer nope" } });
+    assert_eq!(close_code(&app, &[refused]).await, 4403, "refused credentials");
+    assert_eq!(close_code(&app, &[]).await, 4408, "no connection_init in time");
+    assert_eq!(close_code(&app, &[init.clone(), subscribe("1"), subscribe("1")]).await, 4409, "id in use");
+    assert_eq!(close_code(&app, &[init.clone(), init.clone()]).await, 4429, "second connection_init");
+
+    // ping is answered, before and after the acknowledgement.
+    let mut socket = raw(&app).await;
+    socket.send(Message::text(json!({ "type": "ping", "payload": { "n": 1 } }).to_string())).await.expect("sent");
+    let reply = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("pong");
+    let Some(Ok(Message::Text(text))) = reply else { panic!("{reply:?}") };
+    assert_eq!(serde_json::from_str::<Value>(&text).expect("JSON"), json!({ "type": "pong", "payload": { "n": 1 } }));
+
+    // An id is free again once its stream completed.
+    let mut client = WsClient::connect(&app.address, &app.token_for(&boot.admin_user_id)).await;
+    client.subscribe("q", "{ me { id } }", json!({})).await;
+    assert_eq!(client.message().await["type"], "next");
+    assert_eq!(client.message().await, json!({ "id": "q", "type": "complete" }));
+    client.subscribe("q", "{ me { id } }", json!({})).await;
+    assert_eq!(client.message().await["type"], "next");
+}
+
+async fn an_expired_credential_closes_the_socket(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let boot = app.bootstrap("Acme").await;
+    let token =
+        workgate::auth::jwt::mint_hs256(&app.config.jwt, &boot.admin_user_id, Duration::from_secs(2)).expect("mint");
+    let mut client = WsClient::connect(&app.address, &token).await;
+    client.subscribe("1", "subscription { assignmentChanged { kind } }", json!({})).await;
+    let closed = client.message().await;
+    assert_eq!(closed, json!({ "type": "closed", "code": 4403 }));
 }

@@ -37,17 +37,24 @@ impl Authenticator {
     /// `Ok(None)` (anonymous); a present but unusable credential is
     /// `UNAUTHENTICATED`.
     pub async fn authenticate(&self, authorization: Option<&str>) -> AppResult<Option<Principal>> {
+        Ok(self.authenticate_until(authorization).await?.map(|(principal, _)| principal))
+    }
+
+    /// [`Self::authenticate`], with when the credential expires (microseconds
+    /// since the epoch; None for a credential that does not): a WebSocket
+    /// connection ends then.
+    pub async fn authenticate_until(&self, authorization: Option<&str>) -> AppResult<Option<(Principal, Option<i64>)>> {
         let Some(header) = authorization else {
             return Ok(None);
         };
         let token = bearer_token(header).ok_or_else(|| refuse("not a bearer credential"))?;
-        let principal = if token.starts_with(api_token::PREFIX) {
+        Ok(Some(if token.starts_with(api_token::PREFIX) {
             self.api_token(token).await?
         } else {
             let claims = self.jwt.verify(token).map_err(|e| refuse(&e.to_string()))?;
-            self.user(&claims.sub).await?
-        };
-        Ok(Some(principal))
+            let expires = i64::try_from(claims.exp).ok().map(|secs| secs.saturating_mul(1_000_000));
+            (self.user(&claims.sub).await?, expires)
+        }))
     }
 
     /// Loads a person as a principal: the user must exist, be active and be
@@ -69,7 +76,7 @@ impl Authenticator {
         })
     }
 
-    async fn api_token(&self, secret: &str) -> AppResult<Principal> {
+    async fn api_token(&self, secret: &str) -> AppResult<(Principal, Option<i64>)> {
         if !api_token::is_well_formed(secret) {
             return Err(refuse("malformed API token"));
         }
@@ -99,7 +106,8 @@ impl Authenticator {
         let settings = self.settings(&token.account_id).await?;
         let capabilities = serde_json::from_str(&token.capabilities)
             .map_err(|e| AppError::internal(anyhow::anyhow!("api_tokens.capabilities of {}: {e}", token.id)))?;
-        Ok(Principal {
+        let expires = token.expires_at;
+        let principal = Principal {
             organization_id: token.organization_id,
             account_id: token.account_id,
             root_account: account.parent_id.is_none(),
@@ -110,7 +118,8 @@ impl Authenticator {
                 capabilities,
                 partner_vendor_id: token.partner_vendor_id,
             }),
-        })
+        };
+        Ok((principal, expires))
     }
 
     async fn settings(&self, account_id: &str) -> AppResult<AccountSwitches> {

@@ -199,7 +199,7 @@ async fn execute(http: &HttpState, headers: &HeaderMap, media: ResponseMedia, ba
 
 /// Shapes one GraphQL response for the wire; the flag says whether it is a
 /// request error (no execution: the `data` entry is left out).
-fn to_wire(response: async_graphql::Response, request_id: &str) -> (Value, bool) {
+pub(crate) fn to_wire(response: async_graphql::Response, request_id: &str) -> (Value, bool) {
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
