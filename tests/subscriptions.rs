@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::world::Bind;
 use common::ws::WsClient;
-use common::{Backend, TestApp, spawn_app, spawn_app_on};
+use common::{Backend, TestApp, TestDatabase, spawn_app, spawn_app_on};
 use serde_json::{Value, json};
 use workgate::org::model::Role;
 
@@ -20,6 +20,7 @@ backend_tests!(
     subscribers_hear_only_of_what_they_may_query,
     queues_and_assignments_as_the_subscriber_sees_them,
     a_mutation_on_one_instance_reaches_subscribers_on_another,
+    losing_redis_delays_events_but_loses_none,
 );
 
 struct Floor {
@@ -223,4 +224,89 @@ async fn a_mutation_on_one_instance_reaches_subscribers_on_another(backend: Back
     retitle(&second, &f.admin, &id, "Shared, changed on the second").await;
     let changed = ws.event("1", "orderChanged").await;
     assert_eq!(changed["order"]["title"], json!("Shared, changed on the second"));
+}
+
+/// A Redis server of this test's own on 127.0.0.1, to kill and restart.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts (the machine's Redis package)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { port, child }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: no goodbye to the subscribers.
+    fn kill(mut self) -> u16 {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.port
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn losing_redis_delays_events_but_loses_none(backend: Backend) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let redis = OwnRedis::start(port);
+    let database = Arc::new(TestDatabase::create(backend).await);
+    let url = redis.url();
+    let writer = spawn_app_on(Arc::clone(&database), |raw| raw.redis_url = Some(url.clone())).await;
+    let reader = spawn_app_on(Arc::clone(&database), |raw| raw.redis_url = Some(url.clone())).await;
+    let f = floor(&writer).await;
+    let id = create(&writer, &f.admin, &f.north, "Edit 0", &[]).await;
+    let mut ws = WsClient::connect(&reader.address, &reader.token_for(&f.admin)).await;
+    ws.subscribe("1", ORDER_CHANGED, json!({ "id": id, "after": "0" })).await;
+    assert_eq!(ws.event("1", "orderChanged").await["kind"], json!("CREATED"));
+
+    // Edits before, while and after Redis is gone.
+    let mut expected = Vec::new();
+    let mut edit = |n: usize| {
+        expected.push(format!("Edit {n}"));
+        format!("Edit {n}")
+    };
+    for n in 1..=5 {
+        retitle(&writer, &f.admin, &id, &edit(n)).await;
+    }
+    let port = redis.kill();
+    for n in 6..=10 {
+        retitle(&writer, &f.admin, &id, &edit(n)).await;
+    }
+    let redis = OwnRedis::start(port);
+    for n in 11..=15 {
+        retitle(&writer, &f.admin, &id, &edit(n)).await;
+    }
+    let mut titles = Vec::new();
+    let mut cursors = Vec::new();
+    while titles.len() < expected.len() {
+        let event = ws.event("1", "orderChanged").await;
+        cursors.push(event["cursor"].as_str().expect("cursor").parse::<i64>().expect("numeric"));
+        titles.push(event["order"]["title"].as_str().expect("title").to_owned());
+    }
+    // Each edit once, in order (the title is the order now, so the last
+    // events may show a later title; the cursors prove order and count).
+    assert!(cursors.windows(2).all(|w| w[1] == w[0] + 1), "gap-free and in order: {cursors:?}");
+    assert_eq!(titles.last(), expected.last());
+    assert!(ws.message_within(Duration::from_millis(500)).await.is_none(), "no duplicates");
+    drop(redis);
 }
