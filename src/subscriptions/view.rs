@@ -124,11 +124,18 @@ impl Subscriber {
             }
         };
         // The order itself only to whoever may view it now (not deleted).
-        let visible = live
-            .order
-            .as_ref()
-            .filter(|o| policy::decide(&self.principal, policy::Action::View, &o.facts()).allowed)
-            .cloned();
+        let sees = match live.answer(&format!("sees:{key}")) {
+            Some(answer) => answer,
+            None => {
+                let answer = live
+                    .order
+                    .as_ref()
+                    .is_some_and(|o| policy::decide(&self.principal, policy::Action::View, &o.facts()).allowed);
+                live.remember(format!("sees:{key}"), answer);
+                answer
+            }
+        };
+        let visible = live.order.clone().filter(|_| sees);
         let seen = |kind, queue, order| Seen {
             seq: event.seq,
             kind,
