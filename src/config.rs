@@ -78,6 +78,9 @@ pub struct RawConfig {
     /// How long a WebSocket client has to send `connection_init`.
     #[arg(long, env = "WORKGATE_WS_INIT_TIMEOUT", global = true)]
     pub ws_init_timeout: Option<String>,
+    /// How long order events are kept for subscribers resuming with `after`.
+    #[arg(long, env = "WORKGATE_EVENT_RETENTION", global = true)]
+    pub event_retention: Option<String>,
 }
 
 /// A configuration value that failed validation.
@@ -173,6 +176,8 @@ pub struct Config {
     pub sending: SendingConfig,
     /// How long a WebSocket client has to send `connection_init`.
     pub ws_init_timeout: Duration,
+    /// How long order events are kept for subscribers resuming with `after`.
+    pub event_retention: Duration,
 }
 
 /// Where messages to vendors go.
@@ -259,6 +264,18 @@ impl Config {
             })?,
         };
         let sending = parse_sending(raw, &database_url)?;
+        let event_retention = match raw.event_retention.as_deref() {
+            None => DEFAULT_EVENT_RETENTION,
+            Some(v) => humantime::parse_duration(v.trim())
+                .ok()
+                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(366 * 86_400))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "WORKGATE_EVENT_RETENTION",
+                        format!("expected a duration up to a year like `7days`, got `{v}`"),
+                    )
+                })?,
+        };
         let ws_init_timeout = match raw.ws_init_timeout.as_deref() {
             None => DEFAULT_WS_INIT_TIMEOUT,
             Some(v) => humantime::parse_duration(v.trim())
@@ -282,6 +299,7 @@ impl Config {
             max_attachment_bytes,
             sending,
             ws_init_timeout,
+            event_retention,
         })
     }
 
@@ -314,6 +332,7 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 const DEFAULT_WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_MAIL_FROM: &str = "workgate <workgate@localhost>";
 const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_SEND_ATTEMPTS: u32 = 5;

@@ -51,7 +51,7 @@ impl Application {
             let (url, shared) = (config.database_url.clone(), db.clone());
             async move { if url.contains(":memory:") { Ok(shared) } else { db::connect_url(&url, size).await } }
         };
-        let relay = Relay::new(pool(RELAY_POOL).await?, bus.clone());
+        let relay = Relay::new(pool(RELAY_POOL).await?, bus.clone(), config.event_retention);
         let hub = Hub::new(pool(HUB_POOL).await?);
         let worker = Worker::new(pool(SEND_WORKER_POOL).await?, mailer, config.sending.clone(), send_wake.clone());
         let listen = config.listen;

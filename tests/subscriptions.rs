@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::world::Bind;
 use common::ws::WsClient;
-use common::{Backend, TestApp, TestDatabase, spawn_app, spawn_app_on};
+use common::{Backend, TestApp, TestDatabase, spawn_app, spawn_app_on, spawn_app_with};
 use serde_json::{Value, json};
 use workgate::org::model::Role;
 
@@ -22,6 +22,7 @@ backend_tests!(
     a_mutation_on_one_instance_reaches_subscribers_on_another,
     losing_redis_delays_events_but_loses_none,
     every_subscriber_gets_exactly_what_the_oracle_allows,
+    a_cursor_older_than_the_log_asks_for_a_refetch,
 );
 
 struct Floor {
@@ -159,6 +160,10 @@ async fn subscribers_hear_only_of_what_they_may_query(backend: Backend) {
 async fn queues_and_assignments_as_the_subscriber_sees_them(backend: Backend) {
     let app = spawn_app(backend).await;
     let f = floor(&app).await;
+    // Created before the barrier below, so its creation is delivered (and
+    // filtered) before it is assigned: events are filtered against the order
+    // as it is when delivered (docs/subscriptions.md).
+    let id = create(&app, &f.admin, &f.north, "Broken door", &[]).await;
     let marker = create(&app, &f.admin, &f.north, "Marker", &[&f.tech]).await;
     let mut ws = WsClient::connect(&app.address, &app.token_for(&f.tech)).await;
     ws.subscribe("q", "subscription { queueChanged(queue: MY_WORK) { cursor kind queue orderId } }", json!({})).await;
@@ -187,7 +192,6 @@ async fn queues_and_assignments_as_the_subscriber_sees_them(backend: Backend) {
     )
     .await;
 
-    let id = create(&app, &f.admin, &f.north, "Broken door", &[]).await;
     assign(&app, &f.admin, &id, &[&f.tech]).await;
     let mut seen = Vec::new();
     for _ in 0..2 {
@@ -490,4 +494,43 @@ async fn every_subscriber_gets_exactly_what_the_oracle_allows(backend: Backend) 
         assert!(ws.message_within(Duration::from_millis(300)).await.is_none(), "technician {t}: nothing more");
     }
     assert!(watcher.message_within(Duration::from_millis(300)).await.is_none(), "viewer: nothing more");
+}
+
+async fn a_cursor_older_than_the_log_asks_for_a_refetch(backend: Backend) {
+    let app = spawn_app_with(backend, |raw| raw.event_retention = Some("1s".into())).await;
+    let f = floor(&app).await;
+    let id = create(&app, &f.admin, &f.north, "Old news", &[]).await;
+    retitle(&app, &f.admin, &id, "Older news").await;
+    let mut ws = WsClient::connect(&app.address, &app.token_for(&f.admin)).await;
+    ws.subscribe("live", ORDER_CHANGED, json!({ "id": id, "after": "0" })).await;
+    let created = ws.event("live", "orderChanged").await;
+    let updated = ws.event("live", "orderChanged").await;
+    // Once the log has dropped the creation, resuming from before it is
+    // refused with a reason; resuming from the newest kept event is not.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut attempt = 0;
+    let refused = loop {
+        assert!(tokio::time::Instant::now() < deadline, "the log never dropped the old events");
+        attempt += 1;
+        let sub = format!("old{attempt}");
+        ws.subscribe(&sub, ORDER_CHANGED, json!({ "id": id, "after": "0" })).await;
+        let mut message = ws.message().await;
+        while message["id"] != json!(sub) {
+            message = ws.message().await;
+        }
+        let errors =
+            if message["type"] == "error" { message["payload"].clone() } else { message["payload"]["errors"].clone() };
+        if errors.is_array() {
+            break errors;
+        }
+        // Accepted (the events are still there): end it, look again soon.
+        ws.send(json!({ "id": sub, "type": "complete" })).await;
+        while ws.message_within(Duration::from_millis(200)).await.is_some() {}
+    };
+    assert_eq!(refused[0]["extensions"]["code"], json!("BAD_USER_INPUT"), "{refused}");
+    assert_eq!(refused[0]["extensions"]["field"], json!("after"), "{refused}");
+    assert!(refused[0]["message"].as_str().is_some_and(|m| m.contains("refetch")), "{refused}");
+    ws.subscribe("recent", ORDER_CHANGED, json!({ "id": id, "after": created["cursor"] })).await;
+    let resumed = ws.event("recent", "orderChanged").await;
+    assert_eq!(resumed["cursor"], updated["cursor"]);
 }

@@ -104,6 +104,16 @@ pub async fn events_after(
         .collect())
 }
 
+/// The oldest `seq` the log still holds (None when it holds none).
+pub async fn first_seq(db: &DatabaseConnection) -> AppResult<Option<i64>> {
+    Ok(order_events::Entity::find()
+        .filter(order_events::Column::Seq.is_not_null())
+        .order_by_asc(order_events::Column::Seq)
+        .one(db)
+        .await?
+        .and_then(|e| e.seq))
+}
+
 /// The last sequenced event's `seq` (0 for none).
 pub async fn last_seq(db: &DatabaseConnection) -> AppResult<i64> {
     Ok(order_events::Entity::find()

@@ -26,9 +26,12 @@ use tokio::sync::watch;
 use super::EventBus;
 use super::wire::Published;
 use crate::error::AppResult;
+use crate::time::now_micros;
 
 /// How often the relay looks for new events.
 const POLL: Duration = Duration::from_millis(20);
+/// How often the log is pruned (more often when the retention is shorter).
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Events sequenced per transaction.
 const BATCH: u64 = 500;
 /// The advisory lock key of the relay ("wgrelay" in ASCII).
@@ -37,17 +40,28 @@ const LOCK_KEY: i64 = 0x0077_6772_656c_6179;
 pub struct Relay {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
+    /// Events older than this are dropped from the log (the newest is kept,
+    /// so `seq` never starts over).
+    retention: Duration,
 }
 
 impl Relay {
-    pub fn new(db: DatabaseConnection, bus: Arc<dyn EventBus>) -> Self {
-        Self { db, bus }
+    pub fn new(db: DatabaseConnection, bus: Arc<dyn EventBus>, retention: Duration) -> Self {
+        Self { db, bus, retention }
     }
 
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let prune_every = Ord::min(self.retention, PRUNE_EVERY);
+        let mut pruned = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
+            }
+            if pruned.elapsed() >= prune_every {
+                pruned = tokio::time::Instant::now();
+                if let Err(e) = self.prune().await {
+                    tracing::error!(error = ?e, "relay: pruning the event log failed");
+                }
             }
             let more = match self.pass().await {
                 Ok(published) => published as u64 == BATCH,
@@ -64,6 +78,18 @@ impl Relay {
                 _ = stop.changed() => {}
             }
         }
+    }
+
+    /// Drops published events older than the retention, all but the newest.
+    async fn prune(&self) -> AppResult<()> {
+        let Some(newest) = super::hub::last_seq(&self.db).await.ok().filter(|s| *s > 0) else { return Ok(()) };
+        let horizon = now_micros() - i64::try_from(self.retention.as_micros()).unwrap_or(i64::MAX);
+        order_events::Entity::delete_many()
+            .filter(order_events::Column::Seq.lt(newest))
+            .filter(order_events::Column::At.lt(horizon))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Sequences and publishes a batch of new events; how many.

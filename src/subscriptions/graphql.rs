@@ -75,9 +75,10 @@ impl OrderSubscription {
         let principal = ctx.principal()?.clone();
         let hub = ctx.state()?.hub.clone();
         let site_id = site_id.map(|s| s.to_string());
+        let after = cursor(&hub, after).await?;
         let members = Subscriber::queue_members(&hub.db, &principal, queue, site_id.as_deref()).await?;
         let subscriber = Subscriber { principal, selector: Selector::Queue { queue, site_id, members } };
-        Ok(stream(hub, subscriber, cursor(after)?))
+        Ok(stream(hub, subscriber, after))
     }
 
     /// The caller was assigned or unassigned, or an order assigned to them
@@ -92,7 +93,8 @@ impl OrderSubscription {
             return Err(AppError::forbidden("assignments are people's; an API token has none").into());
         };
         let hub = ctx.state()?.hub.clone();
-        Ok(stream(hub, Subscriber { principal, selector: Selector::Assignments(me) }, cursor(after)?))
+        let after = cursor(&hub, after).await?;
+        Ok(stream(hub, Subscriber { principal, selector: Selector::Assignments(me) }, after))
     }
 
     /// Every change to one order the caller may see (NOT_FOUND otherwise).
@@ -105,15 +107,28 @@ impl OrderSubscription {
         visible_order(ctx, &id).await?;
         let principal = ctx.principal()?.clone();
         let hub = ctx.state()?.hub.clone();
-        Ok(stream(hub, Subscriber { principal, selector: Selector::Order(id.to_string()) }, cursor(after)?))
+        let after = cursor(&hub, after).await?;
+        Ok(stream(hub, Subscriber { principal, selector: Selector::Order(id.to_string()) }, after))
     }
 }
 
-fn cursor(after: Option<Cursor>) -> AppResult<Option<i64>> {
-    after
-        .map(|c| c.0.parse::<i64>().ok().filter(|n| *n >= 0))
-        .map(|seq| seq.ok_or_else(|| AppError::bad_input("after", "not a cursor of this stream")))
-        .transpose()
+/// The `seq` an `after` cursor names; BAD_USER_INPUT for one that is not a
+/// cursor, or that is older than the log keeps (the client must refetch).
+async fn cursor(hub: &hub::Hub, after: Option<Cursor>) -> AppResult<Option<i64>> {
+    let Some(after) = after else { return Ok(None) };
+    let seq = after
+        .0
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| AppError::bad_input("after", "not a cursor of this stream"))?;
+    if hub::first_seq(&hub.db).await?.is_some_and(|first| seq < first - 1) {
+        return Err(AppError::bad_input(
+            "after",
+            "this cursor is older than the events kept (WORKGATE_EVENT_RETENTION): refetch, then subscribe without after",
+        ));
+    }
+    Ok(Some(seq))
 }
 
 /// Where a subscription's stream is.
