@@ -81,6 +81,9 @@ pub struct RawConfig {
     /// How long order events are kept for subscribers resuming with `after`.
     #[arg(long, env = "WORKGATE_EVENT_RETENTION", global = true)]
     pub event_retention: Option<String>,
+    /// How often a WebSocket connection's credential is checked again.
+    #[arg(long, env = "WORKGATE_WS_REAUTHENTICATE", global = true)]
+    pub ws_reauthenticate: Option<String>,
 }
 
 /// A configuration value that failed validation.
@@ -178,6 +181,8 @@ pub struct Config {
     pub ws_init_timeout: Duration,
     /// How long order events are kept for subscribers resuming with `after`.
     pub event_retention: Duration,
+    /// How often a WebSocket connection's credential is checked again.
+    pub ws_reauthenticate: Duration,
 }
 
 /// Where messages to vendors go.
@@ -276,6 +281,18 @@ impl Config {
                     )
                 })?,
         };
+        let ws_reauthenticate = match raw.ws_reauthenticate.as_deref() {
+            None => DEFAULT_WS_REAUTHENTICATE,
+            Some(v) => humantime::parse_duration(v.trim())
+                .ok()
+                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "WORKGATE_WS_REAUTHENTICATE",
+                        format!("expected a duration up to 1h like `30s`, got `{v}`"),
+                    )
+                })?,
+        };
         let ws_init_timeout = match raw.ws_init_timeout.as_deref() {
             None => DEFAULT_WS_INIT_TIMEOUT,
             Some(v) => humantime::parse_duration(v.trim())
@@ -300,6 +317,7 @@ impl Config {
             sending,
             ws_init_timeout,
             event_retention,
+            ws_reauthenticate,
         })
     }
 
@@ -332,6 +350,7 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 const DEFAULT_WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_WS_REAUTHENTICATE: Duration = Duration::from_secs(30);
 const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_MAIL_FROM: &str = "workgate <workgate@localhost>";
 const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);

@@ -7,7 +7,10 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 use crate::config::Config;
 
@@ -54,6 +57,19 @@ pub async fn connect_url(url: &str, pool: u32) -> anyhow::Result<DatabaseConnect
                 .busy_timeout(Duration::from_secs(10))
         });
     Database::connect(options).await.context("could not connect to the database (WORKGATE_DATABASE_URL)")
+}
+
+/// Begins a transaction that writes. On SQLite it takes the write lock at
+/// `BEGIN` (IMMEDIATE, waiting on the busy timeout): a deferred transaction
+/// that reads before it writes fails at once with SQLITE_BUSY when another
+/// connection commits in between, and the event relay and the send worker
+/// write all the time. PostgreSQL gets a plain `BEGIN`.
+pub async fn write_txn(conn: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    conn.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// Applies every pending migration.

@@ -95,7 +95,9 @@ impl Application {
         let hub = tokio::spawn(hub::run(self.state.hub.clone(), self.state.bus.clone(), stopped));
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(signal).await;
         let _ = stop.send(true);
-        let _ = tokio::join!(relay, hub);
+        if tokio::time::timeout(Duration::from_secs(5), async { tokio::join!(relay, hub) }).await.is_err() {
+            tracing::warn!("the event relay or hub did not stop in time");
+        }
         if tokio::time::timeout(attempt_deadline + Duration::from_secs(1), worker).await.is_err() {
             tracing::warn!("the send worker did not stop in time; its attempt fails once its lease runs out");
         }

@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 backend_tests!(
     connection_init_authenticates,
     the_protocol_closes_with_its_codes,
-    an_expired_credential_closes_the_socket
+    an_expired_credential_closes_the_socket,
+    a_withdrawn_role_closes_the_socket,
 );
 
 async fn first_reply(app: &common::TestApp, payload: Value) -> Option<Value> {
@@ -127,4 +128,21 @@ async fn an_expired_credential_closes_the_socket(backend: Backend) {
     client.subscribe("1", "subscription { assignmentChanged { kind } }", json!({})).await;
     let closed = client.message().await;
     assert_eq!(closed, json!({ "type": "closed", "code": 4403 }));
+}
+
+async fn a_withdrawn_role_closes_the_socket(backend: Backend) {
+    let app = spawn_app_with(backend, |raw| raw.ws_reauthenticate = Some("200ms".into())).await;
+    let boot = app.bootstrap("Acme").await;
+    let planner = app.create_user(&boot.organization_id, &boot.account_id, "Pat", "pat@acme.example", true).await;
+    app.execute_sql(&format!(
+        "INSERT INTO role_bindings (user_id, role, scope_kind, scope_target, created_at) VALUES ('{planner}', 'PLANNER', 'ACCOUNT', '{}', 0)",
+        boot.account_id
+    ))
+    .await;
+    let mut client = WsClient::connect(&app.address, &app.token_for(&planner)).await;
+    client.subscribe("1", "subscription { assignmentChanged { kind } }", json!({})).await;
+    // Still the same principal: the checks pass and nothing arrives.
+    assert!(client.message_within(Duration::from_millis(700)).await.is_none());
+    app.execute_sql(&format!("DELETE FROM role_bindings WHERE user_id = '{planner}'")).await;
+    assert_eq!(client.message().await, json!({ "type": "closed", "code": 4403 }));
 }

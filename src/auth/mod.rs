@@ -12,7 +12,7 @@ pub mod principal;
 use std::collections::HashMap;
 
 use entity::{account_settings, accounts, api_tokens, role_bindings, site_group_members, users};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 
 use crate::error::{AppError, AppResult};
 use crate::org::model::{Role, ScopeKind};
@@ -141,7 +141,15 @@ impl Authenticator {
 
 /// A user's role bindings with site groups resolved to their sites.
 pub async fn load_bindings(db: &DatabaseConnection, user_id: &str) -> AppResult<Vec<RoleBinding>> {
-    let rows = role_bindings::Entity::find().filter(role_bindings::Column::UserId.eq(user_id)).all(db).await?;
+    // In a stable order, so that two loads of the same bindings are equal
+    // (a WebSocket connection compares them to notice a changed role).
+    let rows = role_bindings::Entity::find()
+        .filter(role_bindings::Column::UserId.eq(user_id))
+        .order_by_asc(role_bindings::Column::Role)
+        .order_by_asc(role_bindings::Column::ScopeKind)
+        .order_by_asc(role_bindings::Column::ScopeTarget)
+        .all(db)
+        .await?;
     let group_ids: Vec<&str> = rows
         .iter()
         .filter(|r| r.scope_kind == ScopeKind::SiteGroup.as_str())
@@ -151,6 +159,7 @@ pub async fn load_bindings(db: &DatabaseConnection, user_id: &str) -> AppResult<
     if !group_ids.is_empty() {
         for member in site_group_members::Entity::find()
             .filter(site_group_members::Column::SiteGroupId.is_in(group_ids))
+            .order_by_asc(site_group_members::Column::SiteId)
             .all(db)
             .await?
         {

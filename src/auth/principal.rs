@@ -4,7 +4,7 @@ use crate::org::model::Role;
 
 /// Who is calling: a person (by JWT) or an API token. Organization and
 /// account always come from the database, never from the request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub organization_id: String,
     pub account_id: String,
@@ -25,20 +25,20 @@ pub struct AccountSwitches {
     pub planner_may_delete: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     User(UserActor),
     Token(TokenActor),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserActor {
     pub user_id: String,
     /// Loaded on every request, so a revoked role stops working at once.
     pub bindings: Vec<RoleBinding>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenActor {
     pub token_id: String,
     pub name: String,

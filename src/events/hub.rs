@@ -167,11 +167,8 @@ pub async fn run(hub: Hub, bus: Arc<dyn EventBus>, mut stop: watch::Receiver<boo
                 }
             },
         };
-        if behind {
-            match catch_up(&hub, &db, last).await {
-                Ok(seq) => last = seq,
-                Err(e) => tracing::error!(error = ?e, "hub: catching up failed; trying again"),
-            }
+        if behind && let Err(e) = catch_up(&hub, &db, &mut last).await {
+            tracing::error!(error = ?e, "hub: catching up failed; trying again");
         }
     }
 }
@@ -185,16 +182,17 @@ async fn deliver(hub: &Hub, db: &DatabaseConnection, event: Published) -> AppRes
     Ok(seq)
 }
 
-/// Delivers every event after `last` from the log; the new last.
-async fn catch_up(hub: &Hub, db: &DatabaseConnection, mut last: i64) -> AppResult<i64> {
+/// Delivers every event after `last` from the log, moving `last` along as it
+/// goes (so a failure part way keeps what was delivered).
+async fn catch_up(hub: &Hub, db: &DatabaseConnection, last: &mut i64) -> AppResult<()> {
     loop {
-        let events = events_after(db, None, last, CATCH_UP_BATCH).await?;
+        let events = events_after(db, None, *last, CATCH_UP_BATCH).await?;
         let full = events.len() as u64 == CATCH_UP_BATCH;
         for event in events {
-            last = deliver(hub, db, event).await?;
+            *last = deliver(hub, db, event).await?;
         }
         if !full {
-            return Ok(last);
+            return Ok(());
         }
     }
 }

@@ -19,7 +19,7 @@ use entity::order_events;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait,
+    Statement,
 };
 use tokio::sync::watch;
 
@@ -80,21 +80,35 @@ impl Relay {
         }
     }
 
-    /// Drops published events older than the retention, all but the newest.
+    /// Drops the published events older than the retention, as a prefix of
+    /// the log (never a hole: `at` is each instance's clock, `seq` commit
+    /// order), and never the newest (so `seq` never starts over).
     async fn prune(&self) -> AppResult<()> {
-        let Some(newest) = super::hub::last_seq(&self.db).await.ok().filter(|s| *s > 0) else { return Ok(()) };
+        let newest = super::hub::last_seq(&self.db).await?;
+        if newest == 0 {
+            return Ok(());
+        }
         let horizon = now_micros() - i64::try_from(self.retention.as_micros()).unwrap_or(i64::MAX);
-        order_events::Entity::delete_many()
-            .filter(order_events::Column::Seq.lt(newest))
-            .filter(order_events::Column::At.lt(horizon))
-            .exec(&self.db)
-            .await?;
+        let first_kept = order_events::Entity::find()
+            .filter(order_events::Column::Seq.is_not_null())
+            .filter(order_events::Column::At.gte(horizon))
+            .order_by_asc(order_events::Column::Seq)
+            .one(&self.db)
+            .await?
+            .and_then(|e| e.seq)
+            .map_or(newest, |seq| seq.min(newest));
+        order_events::Entity::delete_many().filter(order_events::Column::Seq.lt(first_kept)).exec(&self.db).await?;
         Ok(())
     }
 
     /// Sequences and publishes a batch of new events; how many.
     pub async fn pass(&self) -> AppResult<usize> {
-        let txn = self.db.begin().await?;
+        // Look before locking: most passes find nothing to do.
+        let waiting = order_events::Entity::find().filter(order_events::Column::Seq.is_null()).one(&self.db).await?;
+        if waiting.is_none() {
+            return Ok(0);
+        }
+        let txn = crate::db::write_txn(&self.db).await?;
         if txn.get_database_backend() == DbBackend::Postgres {
             let locked = txn
                 .query_one_raw(Statement::from_sql_and_values(

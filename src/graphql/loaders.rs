@@ -321,3 +321,25 @@ impl Loader<StepApprovers> for Db {
         Ok(out)
     }
 }
+
+/// Forgets everything `loaders` cached: a subscription calls it before each
+/// event, so an event's order shows its children as they are now, and a
+/// long stream does not hold every order it ever saw.
+pub fn forget(loaders: &Loaders) {
+    loaders.clear::<UserById>();
+    loaders.clear::<SiteById>();
+    loaders.clear::<AssetById>();
+    loaders.clear::<VendorById>();
+    loaders.clear::<AccountById>();
+    loaders.clear::<AttachmentsOf>();
+    loaders.clear::<TimeEntriesOf>();
+    loaders.clear::<PartsOf>();
+    loaders.clear::<StepsOf>();
+    loaders.clear::<ApprovalStepsOf>();
+    loaders.clear::<SendsOf>();
+    loaders.clear::<NotesOf>();
+    loaders.clear::<CostLinesOf>();
+    loaders.clear::<ActualCostOf>();
+    loaders.clear::<HistoryOf>();
+    loaders.clear::<StepApprovers>();
+}

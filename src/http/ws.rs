@@ -10,7 +10,10 @@
 //! - `subscribe` before the acknowledgement: 4401; an id in use: 4409;
 //!   anything unreadable: 4400.
 //! - `ping` is answered with `pong` at any time; `complete` ends a stream.
-//! - When the credential expires, the socket closes with 4403.
+//! - When the credential expires, or a check every 30 s
+//!   (`WORKGATE_WS_REAUTHENTICATE`) refuses it or finds
+//!   the principal changed (revoked token, deactivated user, a role or an
+//!   account setting changed), the socket closes with 4403.
 //! - A subscriber too slow for the live events ends with an error naming
 //!   the cursor to resume from (see `subscriptions`); what the socket waits
 //!   to send is bounded by [`OUTBOX`] messages.
@@ -47,19 +50,18 @@ const INVALID: Close = Close(4400, "Invalid message received");
 const UNAUTHORIZED: Close = Close(4401, "Unauthorized");
 const FORBIDDEN: Close = Close(4403, "Forbidden");
 const EXPIRED: Close = Close(4403, "Forbidden: the credential expired");
+const CHANGED: Close = Close(4403, "Forbidden: the credential or its permissions changed; reconnect");
 const INIT_TIMED_OUT: Close = Close(4408, "Connection initialisation timeout");
 const TOO_MANY_INITS: Close = Close(4429, "Too many initialisation requests");
 
 /// What a subscription task tells the connection.
 enum Out {
-    Send(Value),
+    /// A message of stream `id` (its `generation`th use of the id); dropped
+    /// if the client completed that stream meanwhile.
+    Send { message: Value, id: String, generation: u64 },
     /// The last message of stream `id` (its `generation`th use of the id):
     /// once it is written, the id is free again.
-    Last {
-        message: Value,
-        id: String,
-        generation: u64,
-    },
+    Last { message: Value, id: String, generation: u64 },
 }
 
 struct Connection {
@@ -67,6 +69,9 @@ struct Connection {
     /// Set by `connection_init`: the principal, and when its credential
     /// expires.
     principal: Option<(Option<Principal>, Option<i64>)>,
+    /// The credential given, to check it again every
+    /// `WORKGATE_WS_REAUTHENTICATE`.
+    authorization: Option<String>,
     /// Running streams by id, with the generation that started them.
     subscriptions: HashMap<String, (u64, JoinHandle<()>)>,
     generation: u64,
@@ -77,7 +82,7 @@ struct Connection {
 impl Connection {
     fn new(http: HttpState) -> Self {
         let (outbox, inbox) = mpsc::channel(OUTBOX);
-        Self { http, principal: None, subscriptions: HashMap::new(), generation: 0, outbox, inbox }
+        Self { http, principal: None, authorization: None, subscriptions: HashMap::new(), generation: 0, outbox, inbox }
     }
 
     async fn run(mut self, mut socket: WebSocket) {
@@ -94,6 +99,8 @@ impl Connection {
     /// Serves until the client goes (None) or the connection must close.
     async fn serve(&mut self, socket: &mut WebSocket) -> Option<Close> {
         let init_deadline = tokio::time::Instant::now() + self.http.state.config.ws_init_timeout;
+        let every = self.http.state.config.ws_reauthenticate;
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             let expiry = self.expiry();
             tokio::select! {
@@ -103,18 +110,28 @@ impl Connection {
                 () = tokio::time::sleep_until(expiry.unwrap_or(init_deadline)), if expiry.is_some() => {
                     return Some(EXPIRED);
                 }
+                _ = recheck.tick(), if self.authorization.is_some() => {
+                    // Refused now, or no longer the same principal (roles,
+                    // settings): the client reconnects with what holds now.
+                    let now = self.http.state.auth.authenticate(self.authorization.as_deref()).await;
+                    let same = matches!((&now, &self.principal), (Ok(Some(p)), Some((Some(q), _))) if p == q);
+                    if !same {
+                        return Some(CHANGED);
+                    }
+                }
                 out = self.inbox.recv() => match out {
-                    Some(Out::Send(message)) => {
-                        if socket.send(Message::Text(message.to_string().into())).await.is_err() {
+                    Some(Out::Send { message, id, generation }) => {
+                        let current = self.subscriptions.get(&id).is_some_and(|(g, _)| *g == generation);
+                        if current && socket.send(Message::Text(message.to_string().into())).await.is_err() {
                             return None;
                         }
                     }
                     Some(Out::Last { message, id, generation }) => {
                         if self.subscriptions.get(&id).is_some_and(|(g, _)| *g == generation) {
                             self.subscriptions.remove(&id);
-                        }
-                        if socket.send(Message::Text(message.to_string().into())).await.is_err() {
-                            return None;
+                            if socket.send(Message::Text(message.to_string().into())).await.is_err() {
+                                return None;
+                            }
                         }
                     }
                     None => return None,
@@ -157,12 +174,21 @@ impl Connection {
                 if self.principal.is_some() {
                     return Err(TOO_MANY_INITS);
                 }
-                let authorization = message["payload"]["authorization"].as_str();
-                match self.http.state.auth.authenticate_until(authorization).await {
+                let authorization = match message.get("payload") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Object(payload)) => match payload.get("authorization") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::String(text)) => Some(text.clone()),
+                        Some(_) => return Err(INVALID),
+                    },
+                    Some(_) => return Err(INVALID),
+                };
+                match self.http.state.auth.authenticate_until(authorization.as_deref()).await {
                     Ok(Some((principal, expires))) => self.principal = Some((Some(principal), expires)),
                     Ok(None) => self.principal = Some((None, None)),
                     Err(_) => return Err(FORBIDDEN),
                 }
+                self.authorization = authorization;
                 Ok(Some(json!({ "type": "connection_ack" })))
             }
             Some("ping") => Ok(Some(match message.get("payload") {
@@ -233,7 +259,8 @@ async fn subscription(http: HttpState, id: String, generation: u64, request: Req
         first = false;
         // A full outbox waits here: the stream is not read meanwhile, so
         // its live buffer fills, and it ends as too slow.
-        if outbox.send(Out::Send(json!({ "id": id, "type": "next", "payload": body }))).await.is_err() {
+        let message = json!({ "id": id, "type": "next", "payload": body });
+        if outbox.send(Out::Send { message, id: id.clone(), generation }).await.is_err() {
             return;
         }
     }

@@ -3,10 +3,7 @@
 //! without a login) and orders in several statuses.
 
 use entity::{order_assignees, order_tags, orders, users};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use super::input::{Email, Name, Tag};
@@ -45,7 +42,7 @@ pub async fn ensure(db: &DatabaseConnection) -> AppResult<Vec<DemoUser>> {
     let (admin_label, admin_name, admin_email) = PEOPLE[0];
     let boot = service::bootstrap(db, ORGANIZATION, admin_name, admin_email).await?;
     if boot.created {
-        let txn = db.begin().await?;
+        let txn = crate::db::write_txn(db).await?;
         seed(&txn, &boot.organization_id, &boot.account_id, &boot.admin_user_id).await?;
         txn.commit().await?;
     }

@@ -6,7 +6,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{accounts, api_tokens, site_groups, sites, users, vendors};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::graphql::{Account, ApiToken, CreatedApiToken, Site, SiteGroup, User};
 use super::input::{Email, Name, Tag};
@@ -129,7 +129,7 @@ impl OrgMutation {
         let parent = account_in_scope(db, principal, "parentId", &parent_id).await?;
         admin::create_account(principal).require()?;
         let name = Name::parse("name", &name)?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let account = service::create_account(
             &txn,
             AuditActor::Principal(principal),
@@ -157,7 +157,7 @@ impl OrgMutation {
             non_admin_vendor_override: input.non_admin_vendor_override,
             planner_may_delete: input.planner_may_delete,
         };
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         service::update_account_settings(
             &txn,
             AuditActor::Principal(principal),
@@ -183,7 +183,7 @@ impl OrgMutation {
         admin::manage_locations(principal, &account.id).require()?;
         let name = Name::parse("name", &name)?;
         let tags = Tag::parse_all("tags", &tags.unwrap_or_default())?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let site = service::create_site(
             &txn,
             AuditActor::Principal(principal),
@@ -222,7 +222,7 @@ impl OrgMutation {
         if taken {
             return Err(AppError::bad_input("name", "a site group of this name exists").into());
         }
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let group =
             service::create_site_group(&txn, AuditActor::Principal(principal), &principal.organization_id, name, &ids)
                 .await?;
@@ -243,7 +243,7 @@ impl OrgMutation {
         admin::manage_assets(principal, &site.id, &site.account_id).require()?;
         let name = Name::parse("name", &name)?;
         let tags = Tag::parse_all("tags", &tags.unwrap_or_default())?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let asset = service::create_asset(
             &txn,
             AuditActor::Principal(principal),
@@ -272,7 +272,7 @@ impl OrgMutation {
         admin::administer(principal, &account.id).require()?;
         let name = Name::parse("name", &name)?;
         let email = Email::parse("email", &email)?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let user = service::create_user(
             &txn,
             AuditActor::Principal(principal),
@@ -296,7 +296,7 @@ impl OrgMutation {
         if principal.user_id() == Some(user.id.as_str()) && !active {
             return Err(AppError::bad_input("id", "you cannot deactivate yourself").into());
         }
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let user = service::set_user_active(&txn, AuditActor::Principal(principal), user, active).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(User::from(user))
@@ -306,7 +306,7 @@ impl OrgMutation {
     async fn grant_role(&self, ctx: &Context<'_>, input: RoleBindingInput) -> Result<User> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let b = check_binding(db, principal, input).await?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         service::grant_role(
             &txn,
             AuditActor::Principal(principal),
@@ -325,7 +325,7 @@ impl OrgMutation {
     async fn revoke_role(&self, ctx: &Context<'_>, input: RoleBindingInput) -> Result<User> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let b = check_binding(db, principal, input).await?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         service::revoke_role(
             &txn,
             AuditActor::Principal(principal),
@@ -388,7 +388,7 @@ impl OrgMutation {
             }
             other => other.map(crate::time::to_micros),
         };
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let issued = service::issue_api_token(
             &txn,
             AuditActor::Principal(principal),
@@ -418,7 +418,7 @@ impl OrgMutation {
             .map_err(AppError::from)?
             .ok_or_else(|| no_such("id", "API token"))?;
         admin::administer(principal, &token.account_id).require()?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let token = service::revoke_api_token(&txn, AuditActor::Principal(principal), token).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(ApiToken(token))

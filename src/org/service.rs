@@ -12,7 +12,6 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 
@@ -49,7 +48,7 @@ pub async fn bootstrap(
     if let Some(existing) = find_bootstrapped(db, &org_name).await? {
         return Ok(existing);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn(db).await?;
     let org = organizations::ActiveModel {
         id: Set(IdKind::Organization.new_id()),
         name: Set(org_name.clone()),

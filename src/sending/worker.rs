@@ -16,7 +16,6 @@ use lettre::Message;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::{Notify, watch};
@@ -198,7 +197,7 @@ impl Worker {
     /// instance was first, or the order no longer takes the send (it was
     /// cancelled or deleted: then the send is withdrawn).
     async fn claim(&self, job: vendor_sends::Model) -> AppResult<Option<Claimed>> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::write_txn(&self.db).await?;
         let order_claimed = orders::Entity::update_many()
             .col_expr(orders::Column::SendState, Expr::value(SendState::Sending.as_str()))
             .filter(orders::Column::Id.eq(job.order_id.as_str()))
@@ -279,7 +278,7 @@ impl Worker {
     /// that doubles with each attempt.
     async fn retry_later(&self, job: &vendor_sends::Model, reason: &str) -> AppResult<()> {
         let next = now_micros() + micros(backoff(&self.config, job.attempts));
-        let txn = self.db.begin().await?;
+        let txn = crate::db::write_txn(&self.db).await?;
         // The order row first, as in every change of an order.
         set_order_send_state(&txn, &job.order_id, Some(SendState::Queued)).await?;
         let requeued = vendor_sends::Entity::update_many()
@@ -306,7 +305,7 @@ impl Worker {
     /// with it, audited as the system's doing. `expired` settles only a
     /// send whose lease ran out (the reaper's guard against a late finish).
     async fn settle(&self, job: &vendor_sends::Model, end: End, expired: bool) -> AppResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::write_txn(&self.db).await?;
         let (row_state, error, status) = match &end {
             End::Sent => (state::SENT, None, OrderStatus::Sent),
             End::Failed(reason) => (state::FAILED, Some(reason.as_str()), OrderStatus::SendFailed),

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::hub::{self, Live};
 use crate::events::wire::Published;
 use crate::graphql::ContextExt;
-use crate::graphql::loaders::{UserById, to_app};
+use crate::graphql::loaders::{self, Loaders, UserById, to_app};
 use crate::graphql::scalars::Cursor;
 use crate::orders::graphql::{Order, Queue, visible_order};
 use crate::org::graphql::User;
@@ -42,8 +42,12 @@ impl OrderEvent {
     async fn at(&self) -> DateTime<Utc> {
         from_micros(self.0.at)
     }
-    /// Who made the change; null for the system (sending).
+    /// Who made the change; null for the system (sending). Read as
+    /// `Order.history` is: ADMIN, and PLANNER in scope.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if !self.0.actor_readable {
+            return Err(AppError::forbidden("who changed an order is read by ADMIN and PLANNER in scope").into());
+        }
         let Some(id) = &self.0.actor_id else { return Ok(None) };
         let loaded = ctx.loaders()?.load_one(UserById(id.clone())).await.map_err(to_app)?;
         Ok(loaded.map(User::from))
@@ -78,7 +82,7 @@ impl OrderSubscription {
         let after = cursor(&hub, after).await?;
         let members = Subscriber::queue_members(&hub.db, &principal, queue, site_id.as_deref()).await?;
         let subscriber = Subscriber { principal, selector: Selector::Queue { queue, site_id, members } };
-        Ok(stream(hub, subscriber, after))
+        Ok(stream(hub, ctx.loaders()?.clone(), subscriber, after))
     }
 
     /// The caller was assigned or unassigned, or an order assigned to them
@@ -94,7 +98,7 @@ impl OrderSubscription {
         };
         let hub = ctx.state()?.hub.clone();
         let after = cursor(&hub, after).await?;
-        Ok(stream(hub, Subscriber { principal, selector: Selector::Assignments(me) }, after))
+        Ok(stream(hub, ctx.loaders()?.clone(), Subscriber { principal, selector: Selector::Assignments(me) }, after))
     }
 
     /// Every change to one order the caller may see (NOT_FOUND otherwise).
@@ -108,7 +112,8 @@ impl OrderSubscription {
         let principal = ctx.principal()?.clone();
         let hub = ctx.state()?.hub.clone();
         let after = cursor(&hub, after).await?;
-        Ok(stream(hub, Subscriber { principal, selector: Selector::Order(id.to_string()) }, after))
+        let selector = Selector::Order(id.to_string());
+        Ok(stream(hub, ctx.loaders()?.clone(), Subscriber { principal, selector }, after))
     }
 }
 
@@ -122,6 +127,12 @@ async fn cursor(hub: &hub::Hub, after: Option<Cursor>) -> AppResult<Option<i64>>
         .ok()
         .filter(|n| *n >= 0)
         .ok_or_else(|| AppError::bad_input("after", "not a cursor of this stream"))?;
+    if seq > hub::last_seq(&hub.db).await? {
+        return Err(AppError::bad_input(
+            "after",
+            "this cursor is ahead of the event log: refetch, then subscribe without after",
+        ));
+    }
     if hub::first_seq(&hub.db).await?.is_some_and(|first| seq < first - 1) {
         return Err(AppError::bad_input(
             "after",
@@ -135,6 +146,8 @@ async fn cursor(hub: &hub::Hub, after: Option<Cursor>) -> AppResult<Option<i64>>
 struct Position {
     live: broadcast::Receiver<Arc<Live>>,
     db: DatabaseConnection,
+    /// The connection's loaders, emptied before each event.
+    loaders: Loaders,
     subscriber: Subscriber,
     /// While replaying: the last `seq` read from the log, and what was read.
     replay: Option<i64>,
@@ -145,11 +158,17 @@ struct Position {
 }
 
 /// The subscriber's events: the log after `after` (if given), then live.
-fn stream(hub: hub::Hub, subscriber: Subscriber, after: Option<i64>) -> impl Stream<Item = Result<OrderEvent>> {
+fn stream(
+    hub: hub::Hub,
+    loaders: Loaders,
+    subscriber: Subscriber,
+    after: Option<i64>,
+) -> impl Stream<Item = Result<OrderEvent>> {
     // Live first, so nothing between the replay and the live events is lost.
     let state = Position {
         live: hub.subscribe(),
         db: hub.db,
+        loaders,
         subscriber,
         replay: after,
         pending: VecDeque::new(),
@@ -168,6 +187,7 @@ impl Position {
             if self.done {
                 return None;
             }
+            let replaying = self.replay.is_some();
             let live = match self.replay {
                 Some(from) => match self.replayed(from).await {
                     Ok(Some(live)) => live,
@@ -176,12 +196,12 @@ impl Position {
                 },
                 None => match self.live.recv().await {
                     Ok(live) => live,
+                    // Too slow for the live events (or a long replay):
+                    // read the log from where this subscriber is instead.
+                    // Memory stays bounded either way.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        self.done = true;
-                        return Some(Err(async_graphql::Error::new(format!(
-                            "this subscription fell too far behind and was stopped; subscribe again with after: \"{}\"",
-                            self.last
-                        ))));
+                        self.replay = Some(self.last);
+                        continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
@@ -190,8 +210,11 @@ impl Position {
                 continue;
             }
             self.last = live.event.seq;
-            match self.subscriber.view(&self.db, &live).await {
-                Ok(Some(seen)) => return Some(Ok(OrderEvent(seen))),
+            match self.subscriber.view(&self.db, &live, replaying).await {
+                Ok(Some(seen)) => {
+                    loaders::forget(&self.loaders);
+                    return Some(Ok(OrderEvent(seen)));
+                }
                 Ok(None) => {}
                 Err(e) => return Some(Err(self.fail(e))),
             }

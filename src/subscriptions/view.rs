@@ -58,6 +58,8 @@ pub struct Seen {
     pub queue: Option<Queue>,
     pub at: i64,
     pub actor_id: Option<String>,
+    /// Whether the subscriber may read who acted (as `Order.history`).
+    pub actor_readable: bool,
     pub order_id: String,
     /// The order, when the subscriber may see it now.
     pub order: Option<Arc<OrderRecord>>,
@@ -107,8 +109,9 @@ impl Subscriber {
         Ok(ids.into_iter().collect())
     }
 
-    /// What this subscriber sees of `live`, if anything.
-    pub async fn view(&mut self, db: &DatabaseConnection, live: &Live) -> AppResult<Option<Seen>> {
+    /// What this subscriber sees of `live`, if anything. `replaying` says
+    /// the event comes from the log (a resumed subscription).
+    pub async fn view(&mut self, db: &DatabaseConnection, live: &Live, replaying: bool) -> AppResult<Option<Seen>> {
         let event = &live.event;
         if event.organization_id != self.principal.organization_id {
             return Ok(None);
@@ -136,16 +139,26 @@ impl Subscriber {
             }
         };
         let visible = live.order.clone().filter(|_| sees);
+        let facts = live.order.as_ref().map(|o| o.facts());
+        let actor_readable = facts.as_ref().is_some_and(|f| policy::order::read_history(&self.principal, f).allowed);
         let seen = |kind, queue, order| Seen {
             seq: event.seq,
             kind,
             queue,
             at: event.at,
             actor_id: event.actor_id.clone(),
+            actor_readable,
             order_id: event.order_id.clone(),
             order,
         };
         let kind = OrderEventKind::stored(&event.kind);
+        // An INTERNAL note is news only to those who may read it.
+        if kind == OrderEventKind::NoteAdded
+            && internal_note(&event.payload)
+            && !facts.as_ref().is_some_and(|f| policy::order::read_internal_notes(&self.principal, f))
+        {
+            return Ok(None);
+        }
         Ok(match &mut self.selector {
             Selector::Order(id) => (*id == event.order_id && hears).then(|| seen(kind, None, visible)),
             Selector::Assignments(me) => {
@@ -193,11 +206,20 @@ impl Subscriber {
                         Some(seen(OrderEventKind::LeftQueue, queue, visible))
                     }
                     (true, true) => Some(seen(kind, queue, visible)),
+                    // Resuming, the subscriber may have had it in the queue
+                    // when it went away: say it is not (idempotent).
+                    (false, false) if replaying && hears => Some(seen(OrderEventKind::LeftQueue, queue, visible)),
                     (false, false) => None,
                 }
             }
         })
     }
+}
+
+/// Whether a NOTE_ADDED event is about an INTERNAL note.
+fn internal_note(payload: &str) -> bool {
+    let parsed: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
+    parsed["changes"]["visibility"] == "INTERNAL"
 }
 
 /// The assignees before and after, from an event's `changes.assignees`.

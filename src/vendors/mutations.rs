@@ -6,7 +6,7 @@
 
 use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
 use entity::{rules, users, vendors};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::graphql::Vendor;
 use super::input::{RuleInput, VENDOR_KINDS, VendorInput};
@@ -174,7 +174,7 @@ impl VendorMutation {
         procurement::manage(principal, scope.as_deref()).require()?;
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let vendor =
             service::create_vendor(&txn, AuditActor::Principal(principal), &principal.organization_id, scope, spec)
                 .await?;
@@ -192,7 +192,7 @@ impl VendorMutation {
         procurement::manage(principal, scope.as_deref()).require()?;
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let vendor = service::update_vendor(&txn, AuditActor::Principal(principal), current, scope, spec).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Vendor(vendor))
@@ -203,7 +203,7 @@ impl VendorMutation {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let current = vendor_in_scope(db, principal, "id", &id).await?;
         procurement::manage(principal, current.scope_account_id.as_deref()).require()?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let vendor = service::set_vendor_enabled(&txn, AuditActor::Principal(principal), current, enabled).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Vendor(vendor))
@@ -215,7 +215,7 @@ impl VendorMutation {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let current = vendor_in_scope(db, principal, "id", &id).await?;
         procurement::manage(principal, current.scope_account_id.as_deref()).require()?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         service::delete_vendor(&txn, AuditActor::Principal(principal), current).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(true)
@@ -229,7 +229,7 @@ impl VendorMutation {
         procurement::manage(principal, scope.as_deref()).require()?;
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let rule =
             service::create_rule(&txn, AuditActor::Principal(principal), &principal.organization_id, scope, spec)
                 .await?;
@@ -247,7 +247,7 @@ impl VendorMutation {
         procurement::manage(principal, scope.as_deref()).require()?;
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let rule = service::update_rule(&txn, AuditActor::Principal(principal), current, scope, spec).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Rule(rule))
@@ -259,7 +259,7 @@ impl VendorMutation {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let current = rule_in_scope(db, principal, "id", &id).await?;
         editable(principal, &current, "id")?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         service::delete_rule(&txn, AuditActor::Principal(principal), current).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(true)
@@ -296,7 +296,7 @@ impl VendorMutation {
         if priority < 0 {
             return Err(AppError::bad_input("priority", "must be zero or more").into());
         }
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         service::assign_rule(&txn, AuditActor::Principal(principal), &rule, &vendor.id, kind, priority).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Rule(rule))
@@ -308,7 +308,7 @@ impl VendorMutation {
         let rule = rule_in_scope(db, principal, "ruleId", &rule_id).await?;
         editable(principal, &rule, "ruleId")?;
         let vendor = vendor_in_scope(db, principal, "vendorId", &vendor_id).await?;
-        let txn = db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         service::unassign_rule(&txn, AuditActor::Principal(principal), &rule, &vendor.id, kind).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Rule(rule))

@@ -13,7 +13,6 @@ use entity::{
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 
@@ -353,7 +352,7 @@ impl CreateMutation {
         let send = status == OrderStatus::Open
             && sending::queue::automatic_vendor(db, input.kind, vendor.as_deref()).await?.is_some();
 
-        let txn = db.begin().await?;
+        let txn = crate::db::write_txn(db).await?;
         let now = now_micros();
         let id = IdKind::Order.new_id();
         let number = numbering::next_number(&txn, &creator.organization_id, input.kind).await?;

@@ -8,9 +8,7 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{deletion_requests, orders};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
 use super::EventKind;
@@ -191,7 +189,7 @@ impl DeletionMutation {
         let order = service::load(db, principal, &order_id).await?;
         service::check(principal, Action::RequestDeletion, &order, None)?;
         let me = principal.user_id().unwrap_or_default().to_owned();
-        let txn = db.begin().await?;
+        let txn = crate::db::write_txn(db).await?;
         service::touch(&txn, &order, Action::RequestDeletion).await?;
         let open = deletion_requests::Entity::find()
             .filter(deletion_requests::Column::OrderId.eq(order.model.id.as_str()))
@@ -227,7 +225,7 @@ impl DeletionMutation {
     /// The requester takes their pending request back.
     async fn withdraw_deletion_request(&self, ctx: &Context<'_>, id: ID) -> Result<DeletionRequest> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
-        let txn = db.begin().await?;
+        let txn = crate::db::write_txn(db).await?;
         let (request, order) = pending_request(&txn, principal, &id).await?;
         policy::order::withdraw_deletion_request(principal, &request.requested_by).require()?;
         decide(&txn, principal, &request, "WITHDRAWN", None).await?;
@@ -244,7 +242,7 @@ impl DeletionMutation {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let (request, order) = pending_request(db, principal, &id).await?;
         policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by).require()?;
-        let txn = db.begin().await?;
+        let txn = crate::db::write_txn(db).await?;
         let change = Change::new(Action::Delete, EventKind::Deleted)
             .note("deletionRequest", json!(request.id))
             .because(Some(request.reason.clone()));
@@ -257,7 +255,7 @@ impl DeletionMutation {
     async fn deny_deletion(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> Result<DeletionRequest> {
         let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
         let reason = input::optional("reason", reason.as_deref(), MAX_TEXT_CHARS)?;
-        let txn = db.begin().await?;
+        let txn = crate::db::write_txn(db).await?;
         let (request, order) = pending_request(&txn, principal, &id).await?;
         policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by).require()?;
         decide(&txn, principal, &request, "DENIED", reason.clone()).await?;
@@ -276,7 +274,7 @@ impl DeletionMutation {
         let reason = input::required("reason", &reason, MAX_TEXT_CHARS)?;
         let order = service::load(db, principal, &id).await?;
         service::check(principal, Action::Delete, &order, None)?;
-        let txn = db.begin().await?;
+        let txn = crate::db::write_txn(db).await?;
         tombstone(&txn, principal, &order, Change::new(Action::Delete, EventKind::Deleted).because(Some(reason)))
             .await?;
         txn.commit().await?;

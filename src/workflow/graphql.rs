@@ -8,9 +8,7 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{approval_step_approvers, approval_steps, order_assignees, order_tags, orders, users, vendors};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -79,7 +77,7 @@ impl<'a> Cx<'a> {
             _ => false,
         };
         let send = change.send;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::write_txn(self.db).await?;
         service::claim(&txn, order, &change).await?;
         if matches!(change.status, Some(OrderStatus::Closed | OrderStatus::Cancelled | OrderStatus::Rejected)) {
             service::release_asset(&txn, order).await?;

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use entity::{attachment_blobs, attachments, cost_lines, notes, part_usages, procedure_steps, time_entries, users};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -92,7 +92,7 @@ macro_rules! add_to_order {
     }};
     ($ctx:expr, $order:expr, $change:expr, $statuses:expr, |$txn:ident| $write:block) => {{
         let (principal, db) = ($ctx.principal()?, &$ctx.state()?.db);
-        let $txn = db.begin().await.map_err(AppError::from)?;
+        let $txn = crate::db::write_txn(&db).await.map_err(AppError::from)?;
         service::touch_in(&$txn, &$order, $statuses, true).await?;
         let written = $write;
         service::record(&$txn, AuditActor::Principal(principal), &$order, $change).await?;
