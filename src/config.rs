@@ -269,42 +269,24 @@ impl Config {
             })?,
         };
         let sending = parse_sending(raw, &database_url)?;
-        let event_retention = match raw.event_retention.as_deref() {
-            None => DEFAULT_EVENT_RETENTION,
-            Some(v) => humantime::parse_duration(v.trim())
-                .ok()
-                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(366 * 86_400))
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "WORKGATE_EVENT_RETENTION",
-                        format!("expected a duration up to a year like `7days`, got `{v}`"),
-                    )
-                })?,
-        };
-        let ws_reauthenticate = match raw.ws_reauthenticate.as_deref() {
-            None => DEFAULT_WS_REAUTHENTICATE,
-            Some(v) => humantime::parse_duration(v.trim())
-                .ok()
-                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "WORKGATE_WS_REAUTHENTICATE",
-                        format!("expected a duration up to 1h like `30s`, got `{v}`"),
-                    )
-                })?,
-        };
-        let ws_init_timeout = match raw.ws_init_timeout.as_deref() {
-            None => DEFAULT_WS_INIT_TIMEOUT,
-            Some(v) => humantime::parse_duration(v.trim())
-                .ok()
-                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(300))
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "WORKGATE_WS_INIT_TIMEOUT",
-                        format!("expected a duration up to 5m like `10s`, got `{v}`"),
-                    )
-                })?,
-        };
+        let event_retention = duration(
+            &raw.event_retention,
+            "WORKGATE_EVENT_RETENTION",
+            DEFAULT_EVENT_RETENTION,
+            (Duration::from_secs(366 * 86_400), "a year like `7days`"),
+        )?;
+        let ws_reauthenticate = duration(
+            &raw.ws_reauthenticate,
+            "WORKGATE_WS_REAUTHENTICATE",
+            DEFAULT_WS_REAUTHENTICATE,
+            (Duration::from_secs(3600), "1h like `30s`"),
+        )?;
+        let ws_init_timeout = duration(
+            &raw.ws_init_timeout,
+            "WORKGATE_WS_INIT_TIMEOUT",
+            DEFAULT_WS_INIT_TIMEOUT,
+            (Duration::from_secs(300), "5m like `10s`"),
+        )?;
         Ok(Self {
             database_url,
             database_pool,
@@ -359,6 +341,25 @@ const DEFAULT_SEND_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// The mail folder's name beside the SQLite database.
 const MAIL_DIR: &str = "mail";
 
+const UP_TO_AN_HOUR: (Duration, &str) = (Duration::from_secs(3600), "1h like `30s`");
+
+/// A duration setting (`30s`, `5m`, `7days`): `default` when unset, above
+/// zero and at most `max.0` (described as `max.1`) when set.
+fn duration(
+    value: &Option<String>,
+    variable: &'static str,
+    default: Duration,
+    max: (Duration, &str),
+) -> Result<Duration, ConfigError> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some(v) => humantime::parse_duration(v.trim())
+            .ok()
+            .filter(|d| !d.is_zero() && *d <= max.0)
+            .ok_or_else(|| ConfigError::new(variable, format!("expected a duration up to {}, got `{v}`", max.1))),
+    }
+}
+
 fn parse_sending(raw: &RawConfig, database_url: &str) -> Result<SendingConfig, ConfigError> {
     let transport = match raw.smtp_url.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         Some(url) => {
@@ -385,13 +386,6 @@ fn parse_sending(raw: &RawConfig, database_url: &str) -> Result<SendingConfig, C
             format!("expected an address like `workgate <orders@example.com>`, got `{from}`"),
         ));
     }
-    let duration = |value: &Option<String>, variable: &'static str, default: Duration| match value.as_deref() {
-        None => Ok(default),
-        Some(v) => humantime::parse_duration(v.trim())
-            .ok()
-            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
-            .ok_or_else(|| ConfigError::new(variable, format!("expected a duration up to 1h like `30s`, got `{v}`"))),
-    };
     let attempts = match raw.send_attempts.as_deref() {
         None => DEFAULT_SEND_ATTEMPTS,
         Some(v) => v.trim().parse::<u32>().ok().filter(|n| (1..=20).contains(n)).ok_or_else(|| {
@@ -401,9 +395,14 @@ fn parse_sending(raw: &RawConfig, database_url: &str) -> Result<SendingConfig, C
     Ok(SendingConfig {
         transport,
         from: from.to_owned(),
-        timeout: duration(&raw.send_timeout, "WORKGATE_SEND_TIMEOUT", DEFAULT_SEND_TIMEOUT)?,
+        timeout: duration(&raw.send_timeout, "WORKGATE_SEND_TIMEOUT", DEFAULT_SEND_TIMEOUT, UP_TO_AN_HOUR)?,
         attempts,
-        retry_delay: duration(&raw.send_retry_delay, "WORKGATE_SEND_RETRY_DELAY", DEFAULT_SEND_RETRY_DELAY)?,
+        retry_delay: duration(
+            &raw.send_retry_delay,
+            "WORKGATE_SEND_RETRY_DELAY",
+            DEFAULT_SEND_RETRY_DELAY,
+            UP_TO_AN_HOUR,
+        )?,
     })
 }
 

@@ -193,19 +193,21 @@ async fn queues_and_assignments_as_the_subscriber_sees_them(backend: Backend) {
     .await;
 
     assign(&app, &f.admin, &id, &[&f.tech]).await;
-    let mut seen = Vec::new();
-    for _ in 0..2 {
-        let message = ws.message().await;
-        let field = if message["id"] == "q" { "queueChanged" } else { "assignmentChanged" };
-        seen.push((message["id"].as_str().expect("id").to_owned(), message["payload"]["data"][field].clone()));
-    }
-    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    let seen = assignment_and_queue(&mut ws).await;
     assert_eq!(seen[0].1, json!({ "kind": "ASSIGNED", "orderId": id }));
     assert_eq!(seen[1].1["kind"], json!("ENTERED_QUEUE"));
     assert_eq!((&seen[1].1["queue"], &seen[1].1["orderId"]), (&json!("MY_WORK"), &json!(id)));
 
     // Taken off it: it leaves the queue, and the technician is told.
     assign(&app, &f.admin, &id, &[&f.other_tech]).await;
+    let seen = assignment_and_queue(&mut ws).await;
+    assert_eq!(seen[0].1, json!({ "kind": "UNASSIGNED", "orderId": id }));
+    assert_eq!((&seen[1].1["kind"], &seen[1].1["orderId"]), (&json!("LEFT_QUEUE"), &json!(id)));
+}
+
+/// The next event of the assignment stream ("a") and of the queue ("q"),
+/// in that order, whichever came first.
+async fn assignment_and_queue(ws: &mut WsClient) -> Vec<(String, Value)> {
     let mut seen = Vec::new();
     for _ in 0..2 {
         let message = ws.message().await;
@@ -213,8 +215,7 @@ async fn queues_and_assignments_as_the_subscriber_sees_them(backend: Backend) {
         seen.push((message["id"].as_str().expect("id").to_owned(), message["payload"]["data"][field].clone()));
     }
     seen.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(seen[0].1, json!({ "kind": "UNASSIGNED", "orderId": id }));
-    assert_eq!((&seen[1].1["kind"], &seen[1].1["orderId"]), (&json!("LEFT_QUEUE"), &json!(id)));
+    seen
 }
 
 async fn a_mutation_on_one_instance_reaches_subscribers_on_another(backend: Backend) {

@@ -384,24 +384,33 @@ pub fn read_internal_notes(principal: &Principal, facts: &OrderFacts<'_>) -> boo
 
 /// `Order.history`: ADMIN, and PLANNER in scope.
 pub fn read_history(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
-    let Actor::User(user) = &principal.actor else {
-        return Decision::deny("API tokens do not read order history");
-    };
-    Standing::of(principal, user, facts)
-        .by_role(&[Role::Admin, Role::Planner])
-        .unwrap_or(Decision::deny("order history is read by ADMIN and PLANNER in scope"))
+    managers_in_scope(
+        principal,
+        facts,
+        ("API tokens do not read order history", "order history is read by ADMIN and PLANNER in scope"),
+    )
 }
 
 /// `Order.sends` (the sends to the vendor, with their recipients and the
 /// mail server's answers): ADMIN, who sends, and PLANNER in scope, who reads
 /// vendor configuration.
 pub fn read_sends(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
-    let Actor::User(user) = &principal.actor else {
-        return Decision::deny("API tokens do not read sends to vendors");
-    };
-    Standing::of(principal, user, facts)
-        .by_role(&[Role::Admin, Role::Planner])
-        .unwrap_or(Decision::deny("sends to vendors are read by ADMIN and PLANNER in scope"))
+    managers_in_scope(
+        principal,
+        facts,
+        ("API tokens do not read sends to vendors", "sends to vendors are read by ADMIN and PLANNER in scope"),
+    )
+}
+
+/// A field of an order read by ADMIN and PLANNER in scope, never by tokens;
+/// the refusals say which field.
+fn managers_in_scope(
+    principal: &Principal,
+    facts: &OrderFacts<'_>,
+    (to_token, to_others): (&'static str, &'static str),
+) -> Decision {
+    let Actor::User(user) = &principal.actor else { return Decision::deny(to_token) };
+    Standing::of(principal, user, facts).by_role(&[Role::Admin, Role::Planner]).unwrap_or(Decision::deny(to_others))
 }
 
 /// Whether `principal` hears of a change to the order (subscriptions): they
