@@ -19,6 +19,7 @@ backend_tests!(
     a_vendor_is_deleted_only_while_no_order_references_it,
     conditions_keep_a_read_only_auto_generated_rule,
     rules_and_assignments_are_managed_in_scope,
+    names_are_unique_and_priorities_do_not_collide,
 );
 
 /// An organization with two child accounts, an admin in each and people
@@ -520,4 +521,75 @@ async fn rules_and_assignments_are_managed_in_scope(backend: Backend) {
     {
         assert_eq!(actions.iter().filter(|a| *a == action).count(), n, "{action}: {actions:?}");
     }
+}
+
+async fn names_are_unique_and_priorities_do_not_collide(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let admin = &w.root_admin;
+    let parts = create_vendor(&app, admin, json!({ "name": "Acme Parts", "contactEmails": ["a@parts.example"] })).await;
+    let other =
+        create_vendor(&app, admin, json!({ "name": "Other Parts", "contactEmails": ["o@parts.example"] })).await;
+    let rule = "mutation($i: RuleInput!) { createRule(input: $i) { id } }";
+    let data = app
+        .graphql(Some(admin), rule, json!({ "i": { "name": "Routing", "kinds": ["PART"], "requiredTags": [] } }))
+        .await;
+    let rule_id = data.assert_ok()["createRule"]["id"].clone();
+    let before = counts(&app).await;
+
+    // The same name, in another case: refused on create and on update.
+    let r = app
+        .graphql(Some(admin), CREATE_VENDOR, json!({ "i": { "name": "acme PARTS", "contactEmails": ["x@y.example"] } }))
+        .await;
+    assert_eq!(
+        (r.code(), &r.body["errors"][0]["extensions"]["field"]),
+        (Some("BAD_USER_INPUT"), &json!("input.name")),
+        "{}",
+        r.body
+    );
+    let r = app
+        .graphql(
+            Some(admin),
+            UPDATE_VENDOR,
+            json!({ "id": other, "i": { "name": "Acme Parts", "contactEmails": ["o@parts.example"] } }),
+        )
+        .await;
+    assert_eq!(r.body["errors"][0]["extensions"]["field"], json!("input.name"), "{}", r.body);
+    // Keeping its own name is no collision.
+    let r = app
+        .graphql(
+            Some(admin),
+            UPDATE_VENDOR,
+            json!({ "id": parts, "i": { "name": "Acme Parts", "contactEmails": ["b@parts.example"] } }),
+        )
+        .await;
+    r.assert_ok();
+    let r = app
+        .graphql(Some(admin), rule, json!({ "i": { "name": "routing", "kinds": ["PART"], "requiredTags": [] } }))
+        .await;
+    assert_eq!(r.body["errors"][0]["extensions"]["field"], json!("input.name"), "{}", r.body);
+
+    // Two vendors of one rule at one priority for one kind: refused.
+    let assign = "mutation($r: ID!, $v: ID!, $p: Int!) { assignRule(ruleId: $r, vendorId: $v, kind: PART, priority: $p) { id } }";
+    app.graphql(Some(admin), assign, json!({ "r": rule_id, "v": parts, "p": 1 })).await.assert_ok();
+    let r = app.graphql(Some(admin), assign, json!({ "r": rule_id, "v": other, "p": 1 })).await;
+    assert_eq!(
+        (r.code(), &r.body["errors"][0]["extensions"]["field"]),
+        (Some("BAD_USER_INPUT"), &json!("priority")),
+        "{}",
+        r.body
+    );
+    app.graphql(Some(admin), assign, json!({ "r": rule_id, "v": other, "p": 2 })).await.assert_ok();
+    // The same vendor again at its own priority is an update, not a collision.
+    app.graphql(Some(admin), assign, json!({ "r": rule_id, "v": parts, "p": 1 })).await.assert_ok();
+    let (vendors_after, rules_after, _) = counts(&app).await;
+    assert_eq!((vendors_after, rules_after), (before.0, before.1), "no vendor or rule written by the refusals");
+    assert_eq!(
+        entity::rule_assignments::Entity::find()
+            .filter(entity::rule_assignments::Column::RuleId.eq(rule_id.as_str().expect("id")))
+            .count(&app.db)
+            .await
+            .expect("count"),
+        2
+    );
 }

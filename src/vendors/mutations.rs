@@ -5,8 +5,9 @@
 //! with its audit event in one transaction.
 
 use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
-use entity::{rules, users, vendors};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use entity::{rule_assignments, rules, users, vendors};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::graphql::Vendor;
 use super::input::{RuleInput, VENDOR_KINDS, VendorInput};
@@ -175,6 +176,7 @@ impl VendorMutation {
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
         let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
+        vendor_name_free(&txn, &principal.organization_id, &spec.name, None).await?;
         let vendor =
             service::create_vendor(&txn, AuditActor::Principal(principal), &principal.organization_id, scope, spec)
                 .await?;
@@ -193,6 +195,7 @@ impl VendorMutation {
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
         let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
+        vendor_name_free(&txn, &principal.organization_id, &spec.name, Some(&current.id)).await?;
         let vendor = service::update_vendor(&txn, AuditActor::Principal(principal), current, scope, spec).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Vendor(vendor))
@@ -230,6 +233,7 @@ impl VendorMutation {
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
         let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
+        rule_name_free(&txn, &principal.organization_id, &spec.name, None).await?;
         let rule =
             service::create_rule(&txn, AuditActor::Principal(principal), &principal.organization_id, scope, spec)
                 .await?;
@@ -248,6 +252,7 @@ impl VendorMutation {
         let spec = input.parse()?;
         check_approvers(db, principal, &spec.approver_ids).await?;
         let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
+        rule_name_free(&txn, &principal.organization_id, &spec.name, Some(&current.id)).await?;
         let rule = service::update_rule(&txn, AuditActor::Principal(principal), current, scope, spec).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Rule(rule))
@@ -297,6 +302,23 @@ impl VendorMutation {
             return Err(AppError::bad_input("priority", "must be zero or more").into());
         }
         let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
+        // Two vendors of one rule at one priority for one kind would leave
+        // resolution to their ids: refused.
+        let taken = rule_assignments::Entity::find()
+            .filter(rule_assignments::Column::RuleId.eq(rule.id.as_str()))
+            .filter(rule_assignments::Column::Kind.eq(kind.as_str()))
+            .filter(rule_assignments::Column::Priority.eq(priority))
+            .filter(rule_assignments::Column::VendorId.ne(vendor.id.as_str()))
+            .one(&txn)
+            .await
+            .map_err(AppError::from)?;
+        if taken.is_some() {
+            return Err(AppError::bad_input(
+                "priority",
+                "another vendor of this rule already has this priority for this kind",
+            )
+            .into());
+        }
         service::assign_rule(&txn, AuditActor::Principal(principal), &rule, &vendor.id, kind, priority).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Rule(rule))
@@ -312,5 +334,46 @@ impl VendorMutation {
         service::unassign_rule(&txn, AuditActor::Principal(principal), &rule, &vendor.id, kind).await?;
         txn.commit().await.map_err(AppError::from)?;
         Ok(Rule(rule))
+    }
+}
+
+/// BAD_USER_INPUT on `input.name` when another vendor of the organization
+/// (not deleted) has this name, whatever its case.
+async fn vendor_name_free<C: ConnectionTrait>(
+    conn: &C,
+    organization_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> AppResult<()> {
+    let mut query = vendors::Entity::find()
+        .filter(vendors::Column::OrganizationId.eq(organization_id))
+        .filter(vendors::Column::DeletedAt.is_null())
+        .filter(ExprTrait::eq(Expr::expr(Func::lower(Expr::col(vendors::Column::Name))), name.to_lowercase()));
+    if let Some(id) = except {
+        query = query.filter(vendors::Column::Id.ne(id));
+    }
+    match query.one(conn).await? {
+        Some(_) => Err(AppError::bad_input("input.name", "a vendor of this name exists")),
+        None => Ok(()),
+    }
+}
+
+/// BAD_USER_INPUT on `input.name` when another rule of the organization has
+/// this name, whatever its case.
+async fn rule_name_free<C: ConnectionTrait>(
+    conn: &C,
+    organization_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> AppResult<()> {
+    let mut query = rules::Entity::find()
+        .filter(rules::Column::OrganizationId.eq(organization_id))
+        .filter(ExprTrait::eq(Expr::expr(Func::lower(Expr::col(rules::Column::Name))), name.to_lowercase()));
+    if let Some(id) = except {
+        query = query.filter(rules::Column::Id.ne(id));
+    }
+    match query.one(conn).await? {
+        Some(_) => Err(AppError::bad_input("input.name", "a rule of this name exists")),
+        None => Ok(()),
     }
 }
