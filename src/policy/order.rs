@@ -420,6 +420,17 @@ pub fn hears_of(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
     decide(principal, Action::View, &OrderFacts { deleted: false, ..*facts })
 }
 
+/// Whether `principal` hears that `removed` was taken off an order's
+/// assignees (subscriptions): the person removed does, even when the order
+/// is now out of their sight; they saw it until this change.
+pub fn hears_of_unassignment(principal: &Principal, removed: &str) -> Decision {
+    if principal.user_id() == Some(removed) {
+        Decision::allow("the person taken off the order")
+    } else {
+        Decision::deny("only the person taken off the order hears of it this way")
+    }
+}
+
 /// Order fields a partner token may read (section 6); `site` means the
 /// site's name only.
 pub const PARTNER_ORDER_FIELDS: [&str; 10] =

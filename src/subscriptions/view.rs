@@ -166,9 +166,10 @@ impl Subscriber {
                 let assigned_now = live.order.as_ref().is_some_and(|o| o.assignee_ids.iter().any(|a| a == me));
                 if after.contains(me) && !before.contains(me) && hears {
                     Some(seen(OrderEventKind::Assigned, None, visible))
-                } else if before.contains(me) && !after.contains(me) {
-                    // Decided: the person taken off an order hears of it,
-                    // though the order itself may now be out of their sight.
+                } else if before.contains(me)
+                    && !after.contains(me)
+                    && policy::order::hears_of_unassignment(&self.principal, me).allowed
+                {
                     Some(seen(OrderEventKind::Unassigned, None, visible))
                 } else if kind == OrderEventKind::StatusChanged && assigned_now && hears {
                     Some(seen(kind, None, visible))
