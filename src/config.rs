@@ -84,6 +84,9 @@ pub struct RawConfig {
     /// How often a WebSocket connection's credential is checked again.
     #[arg(long, env = "WORKGATE_WS_REAUTHENTICATE", global = true)]
     pub ws_reauthenticate: Option<String>,
+    /// Bearer token that `/metrics` requires; unset, `/metrics` is not served.
+    #[arg(long, env = "WORKGATE_METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// A configuration value that failed validation.
@@ -183,6 +186,8 @@ pub struct Config {
     pub event_retention: Duration,
     /// How often a WebSocket connection's credential is checked again.
     pub ws_reauthenticate: Duration,
+    /// What `/metrics` requires as a bearer token; None: not served.
+    pub metrics_token: Option<Secret<String>>,
 }
 
 /// Where messages to vendors go.
@@ -287,6 +292,16 @@ impl Config {
             DEFAULT_WS_INIT_TIMEOUT,
             (Duration::from_secs(300), "5m like `10s`"),
         )?;
+        let metrics_token = match raw.metrics_token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => None,
+            Some(token) if token.len() < MIN_METRICS_TOKEN_CHARS => {
+                return Err(ConfigError::new(
+                    "WORKGATE_METRICS_TOKEN",
+                    format!("at least {MIN_METRICS_TOKEN_CHARS} characters, so that it cannot be guessed"),
+                ));
+            }
+            Some(token) => Some(Secret::new(token.to_owned())),
+        };
         Ok(Self {
             database_url,
             database_pool,
@@ -300,6 +315,7 @@ impl Config {
             ws_init_timeout,
             event_retention,
             ws_reauthenticate,
+            metrics_token,
         })
     }
 
@@ -333,6 +349,7 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 
 const DEFAULT_WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_WS_REAUTHENTICATE: Duration = Duration::from_secs(30);
+const MIN_METRICS_TOKEN_CHARS: usize = 16;
 const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_MAIL_FROM: &str = "workgate <workgate@localhost>";
 const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);

@@ -14,6 +14,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod orders;
 pub mod org;
 pub mod policy;

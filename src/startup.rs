@@ -16,9 +16,10 @@ use crate::auth::{Authenticator, jwt::JwtVerifier};
 use crate::config::Config;
 use crate::events::hub::{self, Hub};
 use crate::events::relay::Relay;
+use crate::metrics::Metrics;
 use crate::sending::mailer::Mailer;
 use crate::sending::worker::Worker;
-use crate::state::AppState;
+use crate::state::{AppState, Inner};
 use crate::{db, events, graphql, http};
 
 /// Connections the send worker holds, apart from the requests' pool.
@@ -26,6 +27,8 @@ const SEND_WORKER_POOL: u32 = 2;
 /// Connections of the event relay, and of the hub and its subscriptions.
 const RELAY_POOL: u32 = 1;
 const HUB_POOL: u32 = 4;
+/// How long WebSocket connections have to close at shutdown.
+const WS_CLOSE_TIME: Duration = Duration::from_secs(2);
 
 pub struct Application {
     listener: TcpListener,
@@ -34,6 +37,8 @@ pub struct Application {
     state: AppState,
     worker: Worker,
     relay: Relay,
+    /// Tells WebSocket connections the server is stopping.
+    stopping: watch::Sender<bool>,
 }
 
 impl Application {
@@ -52,16 +57,28 @@ impl Application {
             async move { if url.contains(":memory:") { Ok(shared) } else { db::connect_url(&url, size).await } }
         };
         let relay = Relay::new(pool(RELAY_POOL).await?, bus.clone(), config.event_retention);
-        let hub = Hub::new(pool(HUB_POOL).await?);
+        let metrics = Metrics::default();
+        let hub = Hub::new(pool(HUB_POOL).await?, metrics.clone());
         let worker = Worker::new(pool(SEND_WORKER_POOL).await?, mailer, config.sending.clone(), send_wake.clone());
         let listen = config.listen;
-        let state = AppState::new(config, db, bus, auth, statements, send_wake, hub);
+        let (stopping, stopping_seen) = watch::channel(false);
+        let state = AppState::new(Inner {
+            config,
+            db,
+            bus,
+            auth,
+            statements,
+            send_wake,
+            hub,
+            metrics,
+            stopping: stopping_seen,
+        });
         let schema = graphql::build(state.clone());
         let router = http::router(state.clone(), schema);
         let listener =
             TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (WORKGATE_LISTEN)"))?;
         let address = listener.local_addr()?;
-        Ok(Self { listener, address, router, state, worker, relay })
+        Ok(Self { listener, address, router, state, worker, relay, stopping })
     }
 
     /// The address actually bound (with the real port when 0 was asked).
@@ -93,7 +110,19 @@ impl Application {
         let worker = tokio::spawn(self.worker.run(stopped.clone()));
         let relay = tokio::spawn(self.relay.run(stopped.clone()));
         let hub = tokio::spawn(hub::run(self.state.hub.clone(), self.state.bus.clone(), stopped));
+        // At the signal, WebSocket connections close (1001) while requests
+        // in flight finish.
+        let stopping = self.stopping;
+        let signal = async move {
+            signal.await;
+            let _ = stopping.send(true);
+        };
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(signal).await;
+        let metrics = &self.state.metrics;
+        let deadline = tokio::time::Instant::now() + WS_CLOSE_TIME;
+        while metrics.ws_connections_open() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let _ = stop.send(true);
         if tokio::time::timeout(Duration::from_secs(5), async { tokio::join!(relay, hub) }).await.is_err() {
             tracing::warn!("the event relay or hub did not stop in time");

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::StatementCounter;
 use crate::events::EventBus;
 use crate::events::hub::Hub;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -24,19 +25,14 @@ pub struct Inner {
     pub send_wake: Arc<Notify>,
     /// Live order events for this instance's subscriptions.
     pub hub: Hub,
+    pub metrics: Metrics,
+    /// Becomes true when the server starts shutting down.
+    pub stopping: watch::Receiver<bool>,
 }
 
 impl AppState {
-    pub fn new(
-        config: Config,
-        db: DatabaseConnection,
-        bus: Arc<dyn EventBus>,
-        auth: Authenticator,
-        statements: StatementCounter,
-        send_wake: Arc<Notify>,
-        hub: Hub,
-    ) -> Self {
-        Self(Arc::new(Inner { config, db, bus, auth, statements, send_wake, hub }))
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
     }
 }
 

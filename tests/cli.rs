@@ -1,5 +1,5 @@
 //! The `workgate` command as an operator runs it: configuration errors,
-//! `bootstrap`, `token`, `schema`, and `serve --demo`.
+//! `bootstrap`, `token`, `schema`, `serve --demo`, and stopping with SIGTERM.
 
 mod common;
 
@@ -151,6 +151,41 @@ async fn serve_demo_prints_tokens_that_answer_me() {
     let server = Server::start(workgate(dir.path()).args(["serve", "--demo"]));
     let count = server.lines.iter().filter(|l| l.contains("Bearer ")).count();
     assert_eq!(count, 6);
+}
+
+/// SIGTERM: requests in flight finish, and WebSocket clients are told the
+/// server is going away (1001), so that they reconnect at once elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_websockets_with_going_away() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(workgate(dir.path()).args(["serve", "--demo"]));
+    let token = server
+        .lines
+        .iter()
+        .find_map(|line| {
+            line.trim_start().strip_prefix("ADMIN").and_then(|rest| rest.split_once("Bearer ")).map(|(_, t)| t.trim())
+        })
+        .expect("the ADMIN token printed")
+        .to_owned();
+    let mut ws = common::ws::WsClient::connect(&server.base, &token).await;
+    ws.subscribe("1", "subscription { assignmentChanged { kind } }", json!({})).await;
+    // The subscription is running once a ping round trip after it is done.
+    ws.send(json!({ "type": "ping" })).await;
+    assert_eq!(ws.message().await["type"], "pong");
+
+    let terminated = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill runs");
+    assert!(terminated.success());
+    let closed = ws.message().await;
+    assert_eq!(closed, json!({ "type": "closed", "code": 1001 }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("status") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server did not stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "stopped cleanly: {status}");
 }
 
 /// A `workgate serve` child process on a free port, killed on drop.

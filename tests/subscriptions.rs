@@ -23,6 +23,8 @@ backend_tests!(
     losing_redis_delays_events_but_loses_none,
     every_subscriber_gets_exactly_what_the_oracle_allows,
     a_cursor_older_than_the_log_asks_for_a_refetch,
+    events_are_judged_by_the_order_as_the_change_left_it,
+    an_unreadable_snapshot_holds_up_nothing,
 );
 
 struct Floor {
@@ -160,9 +162,6 @@ async fn subscribers_hear_only_of_what_they_may_query(backend: Backend) {
 async fn queues_and_assignments_as_the_subscriber_sees_them(backend: Backend) {
     let app = spawn_app(backend).await;
     let f = floor(&app).await;
-    // Created before the barrier below, so its creation is delivered (and
-    // filtered) before it is assigned: events are filtered against the order
-    // as it is when delivered (docs/subscriptions.md).
     let id = create(&app, &f.admin, &f.north, "Broken door", &[]).await;
     let marker = create(&app, &f.admin, &f.north, "Marker", &[&f.tech]).await;
     let mut ws = WsClient::connect(&app.address, &app.token_for(&f.tech)).await;
@@ -534,4 +533,84 @@ async fn a_cursor_older_than_the_log_asks_for_a_refetch(backend: Backend) {
     ws.subscribe("recent", ORDER_CHANGED, json!({ "id": id, "after": created["cursor"] })).await;
     let resumed = ws.event("recent", "orderChanged").await;
     assert_eq!(resumed["cursor"], updated["cursor"]);
+}
+
+/// Changes made while nobody listens, replayed afterwards: each event is
+/// judged by the order as its change left it, not as it is by the time it
+/// is delivered (the technician is no longer assigned when the replay runs,
+/// yet hears that the order entered MY_WORK and changed status there).
+async fn events_are_judged_by_the_order_as_the_change_left_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = floor(&app).await;
+    let before = create(&app, &f.admin, &f.north, "Before", &[]).await;
+    let mut ws = WsClient::connect(&app.address, &app.token_for(&f.admin)).await;
+    ws.subscribe("c", ORDER_CHANGED, json!({ "id": before, "after": "0" })).await;
+    let cursor = ws.event("c", "orderChanged").await["cursor"].clone();
+    ws.close().await;
+
+    let id = create(&app, &f.admin, &f.north, "Broken door", &[]).await;
+    assign(&app, &f.admin, &id, &[&f.tech]).await;
+    let start = "mutation($id: ID!, $v: Int!) { start(id: $id, version: $v) { status } }";
+    let v = version(&app, &f.tech, &id).await;
+    run(&app, &f.tech, start, json!({ "id": id, "v": v })).await;
+    retitle(&app, &f.admin, &id, "Broken door, hall 2").await;
+    assign(&app, &f.admin, &id, &[&f.other_tech]).await;
+
+    let mut ws = WsClient::connect(&app.address, &app.token_for(&f.tech)).await;
+    let queue = "subscription($c: Cursor) { queueChanged(queue: MY_WORK, after: $c) { kind orderId } }";
+    ws.subscribe("q", queue, json!({ "c": cursor })).await;
+    let kinds = |events: Vec<Value>| -> Vec<Value> {
+        events
+            .iter()
+            .map(|e| {
+                assert_eq!(e["orderId"], json!(id));
+                e["kind"].clone()
+            })
+            .collect()
+    };
+    let mut replayed = Vec::new();
+    for _ in 0..4 {
+        replayed.push(ws.event("q", "queueChanged").await);
+    }
+    assert_eq!(
+        kinds(replayed),
+        [json!("ENTERED_QUEUE"), json!("STATUS_CHANGED"), json!("UPDATED"), json!("LEFT_QUEUE")]
+    );
+    ws.subscribe(
+        "a",
+        "subscription($c: Cursor) { assignmentChanged(after: $c) { kind orderId } }",
+        json!({ "c": cursor }),
+    )
+    .await;
+    let mut replayed = Vec::new();
+    for _ in 0..3 {
+        replayed.push(ws.event("a", "assignmentChanged").await);
+    }
+    assert_eq!(kinds(replayed), [json!("ASSIGNED"), json!("STATUS_CHANGED"), json!("UNASSIGNED")]);
+
+    // Nothing else was delivered in between: the next events of both
+    // streams are the ones this assignment makes.
+    assign(&app, &f.admin, &id, &[&f.tech]).await;
+    let seen = assignment_and_queue(&mut ws).await;
+    assert_eq!(seen[0].1, json!({ "kind": "ASSIGNED", "orderId": id }));
+    assert_eq!(seen[1].1, json!({ "kind": "ENTERED_QUEUE", "orderId": id }));
+}
+
+/// An event whose snapshot cannot be read (a damaged row) is judged by the
+/// order as it is now instead, and the events after it still flow.
+async fn an_unreadable_snapshot_holds_up_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = floor(&app).await;
+    let id = create(&app, &f.admin, &f.north, "Damaged", &[]).await;
+    app.execute_sql(&format!(
+        "UPDATE order_events SET payload = '{{\"after\": {{\"status\": 42}}}}' WHERE order_id = '{id}'"
+    ))
+    .await;
+    let mut ws = WsClient::connect(&app.address, &app.token_for(&f.admin)).await;
+    ws.subscribe("1", ORDER_CHANGED, json!({ "id": id, "after": "0" })).await;
+    let created = ws.event("1", "orderChanged").await;
+    assert_eq!((&created["kind"], &created["order"]["title"]), (&json!("CREATED"), &json!("Damaged")));
+    retitle(&app, &f.admin, &id, "Repaired").await;
+    let updated = ws.event("1", "orderChanged").await;
+    assert_eq!((&updated["kind"], &updated["order"]["title"]), (&json!("UPDATED"), &json!("Repaired")));
 }

@@ -6,6 +6,11 @@
 //! description; `totalCount` agrees; and nothing of another organization
 //! ever appears (every case adds a new organization to the same database,
 //! so earlier cases are the "other organizations").
+//!
+//! The same worlds prove the queues' two forms equal: every user's
+//! `queue(queue: Q)`, with and without `siteId`, lists exactly the orders
+//! that `Queue::holds` (the pure form subscriptions judge events by) says
+//! are in it.
 
 mod common;
 
@@ -18,11 +23,14 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
 use workgate::audit::AuditActor;
 use workgate::auth::{AccountSwitches, Actor, BindingScope, Principal, RoleBinding, TokenActor, UserActor};
-use workgate::orders::model::{OrderKind, OrderStatus};
+use workgate::orders::graphql::Queue;
+use workgate::orders::model::{OrderKind, OrderStatus, SendState};
+use workgate::orders::record::Pending;
+use workgate::orders::snapshot::Snapshot;
 use workgate::org::input::Name;
 use workgate::org::model::Role;
 use workgate::org::service::{self, NewApiToken, SettingsChange};
-use workgate::policy::{Action, OrderFacts, PendingStep, decide};
+use workgate::policy::{Action, decide};
 
 const SITES: usize = 4;
 const USERS: usize = 5;
@@ -51,11 +59,17 @@ struct OrderGen {
     owner: usize,
     assignees: Vec<usize>,
     designated: Vec<usize>,
+    /// An intake approval step before the designated one.
+    intake: bool,
+    /// Users who logged time on it.
+    loggers: Vec<usize>,
     asset: bool,
     vendor: bool,
     status: OrderStatus,
     archived: bool,
     deleted: bool,
+    sending: Option<SendState>,
+    deletion_requested: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -82,26 +96,35 @@ fn user() -> impl Strategy<Value = UserGen> {
 }
 
 fn order() -> impl Strategy<Value = OrderGen> {
+    let sending = proptest::option::weighted(0.2, prop_oneof![Just(SendState::Queued), Just(SendState::Sending)]);
     (
         (proptest::option::of(0..SITES), proptest::option::of(1..ACCOUNTS), 0..USERS, 0..USERS),
-        (users(), users(), any::<bool>(), any::<bool>()),
+        (users(), users(), any::<bool>(), users(), any::<bool>(), any::<bool>()),
         (proptest::sample::select(OrderStatus::ALL.to_vec()), any::<bool>(), proptest::bool::weighted(0.1)),
+        (sending, proptest::bool::weighted(0.3)),
     )
         .prop_map(
-            |((site, scope, creator, owner), (assignees, designated, asset, vendor), (status, archived, deleted))| {
-                OrderGen {
-                    site,
-                    scope,
-                    creator,
-                    owner,
-                    assignees,
-                    designated,
-                    asset,
-                    vendor,
-                    status,
-                    archived,
-                    deleted,
-                }
+            |(
+                (site, scope, creator, owner),
+                (assignees, designated, intake, loggers, asset, vendor),
+                (status, archived, deleted),
+                (sending, deletion_requested),
+            )| OrderGen {
+                site,
+                scope,
+                creator,
+                owner,
+                assignees,
+                designated,
+                intake,
+                loggers,
+                asset,
+                vendor,
+                status,
+                archived,
+                deleted,
+                sending,
+                deletion_requested,
             },
         )
 }
@@ -184,8 +207,12 @@ async fn build(app: &TestApp, w: &WorldGen, case: usize) -> Built {
         spec.vendor = o.vendor.then(|| vendor.clone());
         spec.assignees = o.assignees.iter().map(|u| users[*u].clone()).collect();
         spec.designated = o.designated.iter().map(|u| users[*u].clone()).collect();
+        spec.intake = o.intake;
+        spec.work_loggers = o.loggers.iter().map(|u| users[*u].clone()).collect();
         spec.archived = o.archived;
         spec.deleted = o.deleted;
+        spec.sending = o.sending;
+        spec.deletion_requested = o.deletion_requested;
         orders.push((app.order(&spec).await, o.clone()));
     }
     Built { org, accounts, sites, group, users, vendor, orders }
@@ -233,37 +260,57 @@ fn token_principal(b: &Built, account: usize, partner: bool) -> Principal {
     }
 }
 
+/// A generated order's facts, as the policy sees them.
+fn snapshot(b: &Built, o: &OrderGen) -> Snapshot {
+    let ids = |list: &[usize]| -> Vec<String> { list.iter().map(|u| b.users[*u].clone()).collect() };
+    let designated = ids(&o.designated);
+    let pending = if o.intake {
+        Some(Pending::Intake)
+    } else {
+        (!designated.is_empty()).then(|| Pending::Designated(designated.clone()))
+    };
+    Snapshot {
+        organization_id: b.org.clone(),
+        scope_account_id: o.scope.map(|a| b.accounts[a].clone()),
+        site_id: o.site.map(|s| b.sites[s].clone()),
+        asset_id: o.asset.then(|| "asset".to_owned()),
+        kind: if o.vendor { OrderKind::Part } else { OrderKind::Work },
+        status: o.status,
+        archived: o.archived,
+        deleted: o.deleted,
+        creator_id: b.users[o.creator].clone(),
+        owner_id: b.users[o.owner].clone(),
+        vendor_id: o.vendor.then(|| b.vendor.clone()),
+        assignee_ids: ids(&o.assignees),
+        work_logger_ids: ids(&o.loggers),
+        designated_approver_ids: designated,
+        pending,
+        sending: o.sending,
+        deletion_pending: o.deletion_requested,
+    }
+}
+
 /// Brute force: every generated order that `decide(View)` allows.
 fn oracle(b: &Built, principal: &Principal) -> BTreeSet<String> {
-    let ids = |list: &[usize]| -> Vec<String> { list.iter().map(|u| b.users[*u].clone()).collect() };
     b.orders
         .iter()
-        .filter(|(_, o)| {
-            let (assignees, designated) = (ids(&o.assignees), ids(&o.designated));
-            let site = o.site.map(|s| b.sites[s].clone());
-            let scope = o.scope.map(|a| b.accounts[a].clone());
-            let facts = OrderFacts {
-                organization_id: &b.org,
-                scope_account_id: scope.as_deref(),
-                site_id: site.as_deref(),
-                asset_id: o.asset.then_some("asset"),
-                kind: if o.vendor { OrderKind::Part } else { OrderKind::Work },
-                status: o.status,
-                archived: o.archived,
-                deleted: o.deleted,
-                creator_id: &b.users[o.creator],
-                owner_id: &b.users[o.owner],
-                vendor_id: o.vendor.then_some(b.vendor.as_str()),
-                assignee_ids: &assignees,
-                work_logger_ids: &[],
-                designated_approver_ids: &designated,
-                pending_step: (!designated.is_empty()).then_some(PendingStep::Designated(&designated)),
-                sending: None,
-            };
-            decide(principal, Action::View, &facts).allowed
-        })
+        .filter(|(_, o)| decide(principal, Action::View, &snapshot(b, o).facts()).allowed)
         .map(|(id, _)| id.clone())
         .collect()
+}
+
+/// Brute force: every generated order that `Queue::holds` puts in `queue`.
+fn queue_oracle(b: &Built, principal: &Principal, queue: Queue, site: Option<&str>) -> BTreeSet<String> {
+    b.orders.iter().filter(|(_, o)| queue.holds(principal, site, &snapshot(b, o))).map(|(id, _)| id.clone()).collect()
+}
+
+/// What the API lists in a queue for a credential.
+async fn queued(app: &TestApp, credential: &str, queue: Queue, site: Option<&str>) -> BTreeSet<String> {
+    let query = "query($q: Queue!, $s: ID) { queue(queue: $q, siteId: $s, first: 100) { edges { node { id } } } }";
+    let response = app.graphql(Some(credential), query, json!({ "q": queue.as_str(), "s": site })).await;
+    let data = response.assert_ok();
+    let edges = data["queue"]["edges"].as_array().expect("edges");
+    edges.iter().map(|e| e["node"]["id"].as_str().expect("id").to_owned()).collect()
 }
 
 /// What the API lists for a credential: archived and current orders, with
@@ -285,9 +332,18 @@ async fn listed(app: &TestApp, credential: &str) -> BTreeSet<String> {
 async fn check(app: &TestApp, w: &WorldGen, case: usize) -> Result<(), TestCaseError> {
     let b = build(app, w, case).await;
     for user in 0..USERS {
-        let expected = oracle(&b, &user_principal(w, &b, user));
-        let actual = listed(app, &app.token_for(&b.users[user])).await;
+        let principal = user_principal(w, &b, user);
+        let credential = app.token_for(&b.users[user]);
+        let expected = oracle(&b, &principal);
+        let actual = listed(app, &credential).await;
         prop_assert_eq!(&actual, &expected, "user {} ({:?})", user, w.users[user]);
+        for queue in Queue::ALL {
+            for site in [None, Some(b.sites[0].as_str())] {
+                let expected = queue_oracle(&b, &principal, queue, site);
+                let actual = queued(app, &credential, queue, site).await;
+                prop_assert_eq!(&actual, &expected, "user {} ({:?}), {:?} at {:?}", user, w.users[user], queue, site);
+            }
+        }
     }
     for (account, partner) in [(0, false), (1, false), (2, false), (0, true)] {
         let issued = service::issue_api_token(

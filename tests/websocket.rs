@@ -17,7 +17,11 @@ backend_tests!(
     the_protocol_closes_with_its_codes,
     an_expired_credential_closes_the_socket,
     a_withdrawn_role_closes_the_socket,
+    a_client_that_does_not_read_is_closed_as_too_slow,
+    metrics_are_served_to_the_bearer_of_the_metrics_token,
 );
+
+const METRICS_TOKEN: &str = "metrics-token-for-tests-0123456789";
 
 async fn first_reply(app: &common::TestApp, payload: Value) -> Option<Value> {
     let url = app.url("/graphql/ws").replacen("http", "ws", 1);
@@ -145,4 +149,119 @@ async fn a_withdrawn_role_closes_the_socket(backend: Backend) {
     assert!(client.message_within(Duration::from_millis(700)).await.is_none());
     app.execute_sql(&format!("DELETE FROM role_bindings WHERE user_id = '{planner}'")).await;
     assert_eq!(client.message().await, json!({ "type": "closed", "code": 4403 }));
+}
+
+/// The server's metric `name` (with labels, as printed), 0 when absent.
+async fn metric(app: &common::TestApp, name: &str) -> f64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics answered")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |value| value.trim().parse().expect("a number"))
+}
+
+/// A subscriber whose client stops reading is disconnected with 1013 and
+/// a reason, once what waits for it passes the socket's bound; its
+/// subscription ends (memory is given back) and it can resume after its
+/// last cursor.
+async fn a_client_that_does_not_read_is_closed_as_too_slow(backend: Backend) {
+    let app = spawn_app_with(backend, |raw| raw.metrics_token = Some(METRICS_TOKEN.into())).await;
+    let boot = app.bootstrap("Acme").await;
+    let admin = app.token_for(&boot.admin_user_id);
+    let input = json!({ "kind": "WORK", "title": "Pump", "description": "x".repeat(10_000) });
+    let created = app
+        .graphql(
+            Some(&admin),
+            "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }",
+            json!({ "i": input }),
+        )
+        .await;
+    let id = created.assert_ok()["createOrder"]["id"].as_str().expect("id").to_owned();
+
+    // A client with a small receive buffer; each event it is sent is about
+    // 500 kB (fifty copies of the description).
+    let address: std::net::SocketAddr = app.address.trim_start_matches("http://").parse().expect("address");
+    let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+    tcp.set_recv_buffer_size(4096).expect("small receive buffer");
+    let stream = tcp.connect(address).await.expect("connected");
+    let url = app.url("/graphql/ws").replacen("http", "ws", 1);
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
+    let (mut socket, _) = tokio_tungstenite::client_async(request, stream).await.expect("upgrade");
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {admin}") } });
+    socket.send(Message::text(init.to_string())).await.expect("sent");
+    assert!(matches!(socket.next().await, Some(Ok(Message::Text(_)))), "acknowledged");
+    let copies: String = (0..50).map(|n| format!("c{n}: order {{ description }} ")).collect();
+    let query = format!("subscription($id: ID!) {{ orderChanged(id: $id, after: \"0\") {{ cursor {copies} }} }}");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": { "id": id } } });
+    socket.send(Message::text(subscribe.to_string())).await.expect("sent");
+    let created = socket.next().await;
+    assert!(matches!(&created, Some(Ok(Message::Text(t))) if t.contains("cursor")), "the creation: {created:?}");
+    assert_eq!(metric(&app, "workgate_subscriptions").await, 1.0);
+
+    // The client reads nothing more while the order keeps changing, until
+    // the server reports that it closed a socket as too slow.
+    let edit = "mutation($id: ID!, $v: Int!, $t: String!) { editOrder(id: $id, version: $v, input: { title: $t }) { version } }";
+    let mut version = 1;
+    let mut edits = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while metric(&app, "workgate_ws_closed_total{code=\"1013\"}").await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "never closed as too slow after {edits} edits");
+        edits += 1;
+        let answer =
+            app.graphql(Some(&admin), edit, json!({ "id": id, "v": version, "t": format!("Pump {edits}") })).await;
+        version = answer.assert_ok()["editOrder"]["version"].as_i64().expect("version");
+    }
+
+    // Reading again, it gets what was already on its way, then the close.
+    let mut received = 0;
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(30), socket.next()).await.expect("closed within the deadline") {
+            Some(Ok(Message::Text(_))) => received += 1,
+            Some(Ok(Message::Close(Some(frame)))) => break frame,
+            other => panic!("expected events then a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1013);
+    assert!(close.reason.contains("resume after your last cursor"), "{}", close.reason);
+    assert!(received < edits, "some events were not sent: {received} of {edits}");
+    common::eventually("the subscription to end", Duration::from_secs(10), || async {
+        (metric(&app, "workgate_subscriptions").await == 0.0 && metric(&app, "workgate_ws_connections").await == 0.0)
+            .then_some(())
+    })
+    .await;
+}
+
+/// `/metrics` is not served without `WORKGATE_METRICS_TOKEN`; with it, only
+/// to its bearer.
+async fn metrics_are_served_to_the_bearer_of_the_metrics_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let status = app.client.get(app.url("/metrics")).send().await.expect("answered").status();
+    assert_eq!(status.as_u16(), 404, "not served without a token configured");
+
+    let app = spawn_app_with(backend, |raw| raw.metrics_token = Some(METRICS_TOKEN.into())).await;
+    for bearer in [None, Some("wrong-token-of-the-same-length-0123")] {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let response = request.send().await.expect("answered");
+        assert_eq!(response.status().as_u16(), 401, "bearer {bearer:?}");
+        assert_eq!(response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    }
+    let mut ws = WsClient::connect(&app.address, &app.token_for(&app.bootstrap("Acme").await.admin_user_id)).await;
+    ws.subscribe("1", "subscription { assignmentChanged { kind } }", json!({})).await;
+    common::eventually("the subscription to be counted", Duration::from_secs(10), || async {
+        (metric(&app, "workgate_ws_connections").await == 1.0 && metric(&app, "workgate_subscriptions").await == 1.0)
+            .then_some(())
+    })
+    .await;
 }

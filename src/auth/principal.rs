@@ -4,7 +4,7 @@ use crate::org::model::Role;
 
 /// Who is calling: a person (by JWT) or an API token. Organization and
 /// account always come from the database, never from the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     pub organization_id: String,
     pub account_id: String,
@@ -18,27 +18,27 @@ pub struct Principal {
 }
 
 /// Account settings the policy consults; all off by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct AccountSwitches {
     pub requester_sees_asset_orders: bool,
     pub non_admin_vendor_override: bool,
     pub planner_may_delete: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Actor {
     User(UserActor),
     Token(TokenActor),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserActor {
     pub user_id: String,
     /// Loaded on every request, so a revoked role stops working at once.
     pub bindings: Vec<RoleBinding>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TokenActor {
     pub token_id: String,
     pub name: String,
@@ -48,13 +48,13 @@ pub struct TokenActor {
 }
 
 /// A role held at a scope, with site groups resolved to their sites.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RoleBinding {
     pub role: Role,
     pub scope: BindingScope,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BindingScope {
     Account,
     Site(String),

@@ -1,7 +1,8 @@
 //! The hub: one per gateway instance. It takes sequenced events from the bus
 //! (one subscription per instance) and hands each, in `seq` order and
-//! exactly once, to the instance's subscriptions, with the order as it is
-//! now (loaded once per event, not once per subscriber).
+//! exactly once, to the instance's subscriptions, with the snapshot its
+//! change wrote and the order as it is now (read once per event, not once
+//! per subscriber).
 //!
 //! The bus is at most once. The hub reads from the database what it did not
 //! hear: on a gap in `seq`, on a resync (Redis reconnected), when it lagged
@@ -13,12 +14,17 @@ use std::time::Duration;
 
 use entity::{order_events, orders};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value;
 use tokio::sync::{broadcast, watch};
 
 use super::wire::Published;
 use super::{BusEvent, EventBus};
+use crate::auth::Principal;
 use crate::error::AppResult;
+use crate::metrics::Metrics;
 use crate::orders::record::{self, OrderRecord};
+use crate::orders::snapshot::Snapshot;
+use crate::subscriptions::view::Answers;
 
 /// Live events buffered per subscription before it counts as too slow.
 pub const SUBSCRIBER_BUFFER: usize = 1024;
@@ -29,27 +35,30 @@ const CATCH_UP_BATCH: u64 = 500;
 /// One event as subscriptions receive it.
 pub struct Live {
     pub event: Published,
-    /// The order now; None when it no longer exists at all.
+    /// The event's payload, read once for every subscriber.
+    pub payload: Value,
+    /// The order's facts right after the change, by which subscriptions
+    /// judge the event; None when the order no longer exists at all.
+    pub after: Option<Snapshot>,
+    /// The order now (what `OrderEvent.order` shows); None when it no
+    /// longer exists at all.
     pub order: Option<Arc<OrderRecord>>,
-    /// Per-event answers by principal (and question), so a decision is made
-    /// once per event per distinct principal, however many sockets it has.
-    answers: Mutex<HashMap<String, bool>>,
+    /// What each distinct principal may know of the event, so that the
+    /// policy is asked once per event per principal, however many
+    /// subscriptions it holds.
+    answers: Mutex<HashMap<Principal, Answers>>,
 }
 
 impl Live {
-    pub fn new(event: Published, order: Option<Arc<OrderRecord>>) -> Self {
-        Self { event, order, answers: Mutex::new(HashMap::new()) }
-    }
-
-    /// The cached answer to `key`, if any.
-    pub fn answer(&self, key: &str) -> Option<bool> {
-        self.answers.lock().ok().and_then(|a| a.get(key).copied())
-    }
-
-    pub fn remember(&self, key: String, answer: bool) {
-        if let Ok(mut answers) = self.answers.lock() {
-            answers.insert(key, answer);
+    /// `principal`'s answers, worked out by `decide` on first use.
+    pub fn answers(&self, principal: &Principal, decide: impl FnOnce() -> Answers) -> Answers {
+        let Ok(mut answers) = self.answers.lock() else { return decide() };
+        if let Some(known) = answers.get(principal) {
+            return *known;
         }
+        let known = decide();
+        answers.insert(principal.clone(), known);
+        known
     }
 }
 
@@ -59,11 +68,12 @@ impl Live {
 pub struct Hub {
     sender: broadcast::Sender<Arc<Live>>,
     pub db: DatabaseConnection,
+    metrics: Metrics,
 }
 
 impl Hub {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { sender: broadcast::channel(SUBSCRIBER_BUFFER).0, db }
+    pub fn new(db: DatabaseConnection, metrics: Metrics) -> Self {
+        Self { sender: broadcast::channel(SUBSCRIBER_BUFFER).0, db, metrics }
     }
 
     /// Everything delivered from now on.
@@ -72,14 +82,29 @@ impl Hub {
     }
 }
 
-/// An event of the log as subscriptions receive it, with the order now.
+/// An event of the log as subscriptions receive it: with the snapshot its
+/// change wrote (events written before snapshots existed take the order as
+/// it is now) and the order now.
 pub async fn live(db: &DatabaseConnection, event: Published) -> AppResult<Live> {
+    let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+    // Only the database failing makes this fail (and the hub try again): a
+    // snapshot that cannot be read is replaced by the order as it is now,
+    // so that one bad row cannot hold up every subscription.
+    let written = payload.get("after").filter(|a| !a.is_null()).and_then(|after| {
+        serde_json::from_value::<Snapshot>(after.clone())
+            .inspect_err(|e| tracing::error!(seq = event.seq, error = %e, "hub: unreadable order snapshot"))
+            .ok()
+    });
+    let after = match written {
+        Some(after) => Some(after),
+        None => Snapshot::take(db, &event.order_id).await?,
+    };
     let model = orders::Entity::find_by_id(event.order_id.as_str()).one(db).await?;
     let order = match model {
         Some(model) => record::load(db, vec![model]).await?.pop().map(Arc::new),
         None => None,
     };
-    Ok(Live::new(event, order))
+    Ok(Live { event, payload, after, order, answers: Mutex::new(HashMap::new()) })
 }
 
 /// Events after `after` (of one organization, if given), in order, at most
@@ -179,6 +204,7 @@ async fn deliver(hub: &Hub, db: &DatabaseConnection, event: Published) -> AppRes
         live(db, event).await.inspect_err(|e| tracing::error!(error = ?e, "hub: cannot load an event's order"))?;
     // No subscriber is not an error.
     let _ = hub.sender.send(Arc::new(live));
+    hub.metrics.event_delivered();
     Ok(seq)
 }
 

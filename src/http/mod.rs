@@ -3,6 +3,7 @@
 pub mod export;
 pub mod graphql;
 pub mod health;
+pub mod metrics;
 pub mod negotiate;
 pub mod ws;
 
@@ -38,6 +39,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/export/orders.csv", get(export::orders_csv))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::metrics))
         .with_state(http)
         .layer(
             ServiceBuilder::new()

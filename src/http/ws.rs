@@ -14,11 +14,16 @@
 //!   (`WORKGATE_WS_REAUTHENTICATE`) refuses it or finds
 //!   the principal changed (revoked token, deactivated user, a role or an
 //!   account setting changed), the socket closes with 4403.
-//! - A subscriber too slow for the live events ends with an error naming
-//!   the cursor to resume from (see `subscriptions`); what the socket waits
-//!   to send is bounded by [`OUTBOX`] messages.
+//! - A client that does not read what it is sent is disconnected with 1013
+//!   ("try again later") and a reason saying so, once more than [`OUTBOX`]
+//!   messages or [`OUTBOX_BYTES`] wait to be written, or a write has not
+//!   gone out within [`WRITE_TIMEOUT`]: memory per socket stays bounded,
+//!   and the client resumes after its last cursor (the log keeps the rest).
+//! - When the server shuts down, every socket closes with 1001.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_graphql::{Data, Request, Variables};
@@ -27,17 +32,22 @@ use axum::extract::{State, WebSocketUpgrade};
 use axum::response::Response;
 use futures::StreamExt;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 use super::HttpState;
 use crate::auth::Principal;
+use crate::metrics::GaugeGuard;
 use crate::time::now_micros;
 
 /// The subprotocol spoken.
 pub const PROTOCOL: &str = "graphql-transport-ws";
-/// Messages waiting to be written to one socket.
-const OUTBOX: usize = 256;
+/// Messages waiting to be written to one socket, at most.
+pub const OUTBOX: usize = 256;
+/// Bytes of messages waiting to be written to one socket, at most.
+pub const OUTBOX_BYTES: usize = 4 * 1024 * 1024;
+/// How long one write may wait for the client to read.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn upgrade(State(http): State<HttpState>, upgrade: WebSocketUpgrade) -> Response {
     upgrade.protocols([PROTOCOL]).on_upgrade(move |socket| Connection::new(http).run(socket))
@@ -53,15 +63,64 @@ const EXPIRED: Close = Close(4403, "Forbidden: the credential expired");
 const CHANGED: Close = Close(4403, "Forbidden: the credential or its permissions changed; reconnect");
 const INIT_TIMED_OUT: Close = Close(4408, "Connection initialisation timeout");
 const TOO_MANY_INITS: Close = Close(4429, "Too many initialisation requests");
+const TOO_SLOW: Close = Close(1013, "Too slow: messages went unread; reconnect and resume after your last cursor");
+const GOING_AWAY: Close = Close(1001, "The server is shutting down; reconnect");
 
 /// What a subscription task tells the connection.
 enum Out {
     /// A message of stream `id` (its `generation`th use of the id); dropped
     /// if the client completed that stream meanwhile.
-    Send { message: Value, id: String, generation: u64 },
+    Send { message: String, id: String, generation: u64 },
     /// The last message of stream `id` (its `generation`th use of the id):
     /// once it is written, the id is free again.
-    Last { message: Value, id: String, generation: u64 },
+    Last { message: String, id: String, generation: u64 },
+}
+
+impl Out {
+    fn len(&self) -> usize {
+        match self {
+            Self::Send { message, .. } | Self::Last { message, .. } => message.len(),
+        }
+    }
+}
+
+/// Where subscription tasks put messages for the socket: bounded in
+/// messages and in bytes; a full outbox marks the client too slow.
+#[derive(Clone)]
+struct Outbox {
+    sender: mpsc::Sender<Out>,
+    bytes: Arc<AtomicUsize>,
+    too_slow: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Queues `out`; false (and the connection told to close) when the
+    /// client has left too much unread, or the connection is gone.
+    fn put(&self, out: Out) -> bool {
+        let len = out.len();
+        // One message larger than the budget still goes, alone.
+        let waiting = self.bytes.fetch_add(len, Ordering::AcqRel);
+        let sent = if waiting > 0 && waiting + len > OUTBOX_BYTES {
+            Err(true)
+        } else {
+            self.sender.try_send(out).map_err(|e| matches!(e, mpsc::error::TrySendError::Full(_)))
+        };
+        match sent {
+            Ok(()) => true,
+            Err(full) => {
+                self.taken(len);
+                if full {
+                    self.too_slow.notify_one();
+                }
+                false
+            }
+        }
+    }
+
+    /// `len` bytes were taken out.
+    fn taken(&self, len: usize) {
+        self.bytes.fetch_sub(len, Ordering::AcqRel);
+    }
 }
 
 struct Connection {
@@ -75,14 +134,26 @@ struct Connection {
     /// Running streams by id, with the generation that started them.
     subscriptions: HashMap<String, (u64, JoinHandle<()>)>,
     generation: u64,
-    outbox: mpsc::Sender<Out>,
+    outbox: Outbox,
     inbox: mpsc::Receiver<Out>,
+    _open: GaugeGuard,
 }
 
 impl Connection {
     fn new(http: HttpState) -> Self {
-        let (outbox, inbox) = mpsc::channel(OUTBOX);
-        Self { http, principal: None, authorization: None, subscriptions: HashMap::new(), generation: 0, outbox, inbox }
+        let (sender, inbox) = mpsc::channel(OUTBOX);
+        let outbox = Outbox { sender, bytes: Arc::new(AtomicUsize::new(0)), too_slow: Arc::new(Notify::new()) };
+        let open = http.state.metrics.ws_connection();
+        Self {
+            http,
+            principal: None,
+            authorization: None,
+            subscriptions: HashMap::new(),
+            generation: 0,
+            outbox,
+            inbox,
+            _open: open,
+        }
     }
 
     async fn run(mut self, mut socket: WebSocket) {
@@ -91,8 +162,20 @@ impl Connection {
             task.abort();
         }
         if let Some(Close(code, reason)) = close {
+            self.http.state.metrics.ws_closed(code);
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-            let _ = socket.send(Message::Close(Some(frame))).await;
+            // After what was already written: a slow client that reads on
+            // gets it; one that reads nothing is dropped after the timeout.
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+        }
+    }
+
+    /// Writes one message, unless the client leaves too much unread.
+    async fn write(&self, socket: &mut WebSocket, text: String) -> Result<(), Option<Close>> {
+        tokio::select! {
+            sent = socket.send(Message::Text(text.into())) => sent.map_err(|_| None),
+            () = tokio::time::sleep(WRITE_TIMEOUT) => Err(Some(TOO_SLOW)),
+            () = self.outbox.too_slow.notified() => Err(Some(TOO_SLOW)),
         }
     }
 
@@ -101,9 +184,16 @@ impl Connection {
         let init_deadline = tokio::time::Instant::now() + self.http.state.config.ws_init_timeout;
         let every = self.http.state.config.ws_reauthenticate;
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut stopping = self.http.state.stopping.clone();
+        let mut stopping = std::pin::pin!(async move {
+            // The sender lives as long as the server does.
+            let _ = stopping.wait_for(|stopping| *stopping).await.map(|_| ());
+        });
         loop {
             let expiry = self.expiry();
             tokio::select! {
+                () = &mut stopping => return Some(GOING_AWAY),
+                () = self.outbox.too_slow.notified() => return Some(TOO_SLOW),
                 () = tokio::time::sleep_until(init_deadline), if self.principal.is_none() => {
                     return Some(INIT_TIMED_OUT);
                 }
@@ -119,23 +209,27 @@ impl Connection {
                         return Some(CHANGED);
                     }
                 }
-                out = self.inbox.recv() => match out {
-                    Some(Out::Send { message, id, generation }) => {
-                        let current = self.subscriptions.get(&id).is_some_and(|(g, _)| *g == generation);
-                        if current && socket.send(Message::Text(message.to_string().into())).await.is_err() {
-                            return None;
+                out = self.inbox.recv() => {
+                    let out = out?;
+                    self.outbox.taken(out.len());
+                    let message = match out {
+                        Out::Send { message, id, generation } => {
+                            self.subscriptions.get(&id).is_some_and(|(g, _)| *g == generation).then_some(message)
                         }
-                    }
-                    Some(Out::Last { message, id, generation }) => {
-                        if self.subscriptions.get(&id).is_some_and(|(g, _)| *g == generation) {
-                            self.subscriptions.remove(&id);
-                            if socket.send(Message::Text(message.to_string().into())).await.is_err() {
-                                return None;
+                        Out::Last { message, id, generation } => {
+                            let current = self.subscriptions.get(&id).is_some_and(|(g, _)| *g == generation);
+                            if current {
+                                self.subscriptions.remove(&id);
                             }
+                            current.then_some(message)
                         }
+                    };
+                    if let Some(message) = message
+                        && let Err(close) = self.write(socket, message).await
+                    {
+                        return close;
                     }
-                    None => return None,
-                },
+                }
                 frame = socket.next() => match frame {
                     Some(Ok(Message::Text(text))) => {
                         let reply = match serde_json::from_str::<Value>(text.as_str()) {
@@ -144,8 +238,8 @@ impl Connection {
                         };
                         match reply {
                             Ok(Some(reply)) => {
-                                if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
-                                    return None;
+                                if let Err(close) = self.write(socket, reply.to_string()).await {
+                                    return close;
                                 }
                             }
                             Ok(None) => {}
@@ -244,26 +338,25 @@ impl Connection {
 }
 
 /// Runs one operation, sending each result as `next` (or a request error as
-/// `error`), then `complete`.
-async fn subscription(http: HttpState, id: String, generation: u64, request: Request, outbox: mpsc::Sender<Out>) {
+/// `error`), then `complete`; stops when the client is too slow for it.
+async fn subscription(http: HttpState, id: String, generation: u64, request: Request, outbox: Outbox) {
+    let _running = http.state.metrics.subscription();
     let request_id = uuid::Uuid::now_v7().to_string();
     let mut stream = std::pin::pin!(http.schema.execute_stream(request));
     let mut first = true;
     while let Some(response) = stream.next().await {
         let (body, request_error) = super::graphql::to_wire(response, &request_id);
         if first && request_error {
-            let message = json!({ "id": id, "type": "error", "payload": body["errors"] });
-            let _ = outbox.send(Out::Last { message, id, generation }).await;
+            let message = json!({ "id": id, "type": "error", "payload": body["errors"] }).to_string();
+            outbox.put(Out::Last { message, id, generation });
             return;
         }
         first = false;
-        // A full outbox waits here: the stream is not read meanwhile, so
-        // its live buffer fills, and it ends as too slow.
-        let message = json!({ "id": id, "type": "next", "payload": body });
-        if outbox.send(Out::Send { message, id: id.clone(), generation }).await.is_err() {
+        let message = json!({ "id": id, "type": "next", "payload": body }).to_string();
+        if !outbox.put(Out::Send { message, id: id.clone(), generation }) {
             return;
         }
     }
-    let message = json!({ "id": id, "type": "complete" });
-    let _ = outbox.send(Out::Last { message, id, generation }).await;
+    let message = json!({ "id": id, "type": "complete" }).to_string();
+    outbox.put(Out::Last { message, id, generation });
 }

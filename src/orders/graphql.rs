@@ -19,6 +19,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use super::list::{self, OrderFilter, OrderSort, PageRequest};
 use super::model::{OrderKind, OrderStatus, Priority};
 use super::record::{self, OrderRecord};
+use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::graphql::ContextExt;
@@ -739,6 +740,14 @@ pub enum Queue {
 }
 
 impl Queue {
+    pub const ALL: [Self; 6] =
+        [Self::Approvals, Self::Review, Self::DeletionRequests, Self::FailedSends, Self::MyWork, Self::MyRequests];
+
+    /// Where it is in [`Self::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The orders `principal` sees in this queue (optionally at one site),
     /// as one SQL condition: the policy's visibility and the queue's
     /// contents. FORBIDDEN for API tokens: queues are for people.
@@ -759,6 +768,26 @@ impl Queue {
             condition = condition.add(entity::orders::Column::SiteId.eq(site));
         }
         Ok(condition)
+    }
+
+    /// [`Self::orders`] for one order, from its facts (a snapshot) alone:
+    /// whether `principal` sees it in this queue (at `site_id`).
+    pub fn holds(self, principal: &Principal, site_id: Option<&str>, order: &Snapshot) -> bool {
+        let Some(me) = principal.user_id() else { return false };
+        let facts = order.facts();
+        let contents = match self {
+            Self::MyWork => policy::queues::holds::my_work(me, &facts),
+            Self::MyRequests => policy::queues::holds::my_requests(me, &facts),
+            Self::Review => policy::queues::holds::review(principal, &facts),
+            Self::DeletionRequests => {
+                policy::queues::holds::deletion_requests(principal, &facts, order.deletion_pending)
+            }
+            Self::Approvals => policy::queues::holds::approvals(principal, &facts),
+            Self::FailedSends => policy::queues::holds::failed_sends(principal, &facts),
+        };
+        contents
+            && site_id.is_none_or(|site| facts.site_id == Some(site))
+            && policy::decide(principal, Action::View, &facts).allowed
     }
 
     fn sort(self) -> OrderSort {

@@ -5,3 +5,4 @@ pub mod list;
 pub mod model;
 pub mod numbering;
 pub mod record;
+pub mod snapshot;

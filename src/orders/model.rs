@@ -1,6 +1,7 @@
 //! Order vocabulary: kinds, priorities and statuses, with their stored names.
 
 use async_graphql::Enum;
+use serde::{Deserialize, Serialize};
 
 macro_rules! stored_enum {
     ($name:ident { $($variant:ident => $stored:literal),+ $(,)? }) => {
@@ -19,7 +20,8 @@ macro_rules! stored_enum {
     };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderKind {
     Work,
     Part,
@@ -67,7 +69,8 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     PendingApproval,
     Rejected,
@@ -95,7 +98,8 @@ stored_enum!(OrderStatus {
 
 /// The order's side of a send to its vendor that is not over yet
 /// (`orders.send_state`); see `crate::sending`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SendState {
     /// Waiting for its first attempt or for a retry.
     Queued,
@@ -122,11 +126,17 @@ mod tests {
 
     #[test]
     fn stored_names_match_graphql_names_and_round_trip() {
+        let serialized = |value: serde_json::Value| value.as_str().map(str::to_owned);
         for kind in OrderKind::ALL {
             assert_eq!(OrderKind::parse(kind.as_str()), Some(*kind));
+            assert_eq!(serialized(serde_json::json!(kind)).as_deref(), Some(kind.as_str()));
         }
         for status in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(*status));
+            assert_eq!(serialized(serde_json::json!(status)).as_deref(), Some(status.as_str()));
+        }
+        for state in [SendState::Queued, SendState::Sending] {
+            assert_eq!(serialized(serde_json::json!(state)).as_deref(), Some(state.as_str()));
         }
         for rank in 0..4 {
             assert_eq!(Priority::from_rank(rank).map(Priority::rank), Some(rank));

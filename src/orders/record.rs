@@ -16,10 +16,20 @@ use crate::policy::{OrderFacts, PendingStep};
 pub const INTAKE_SOURCE: &str = "intake";
 
 /// Who decides the pending approval step, owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Pending {
     Intake,
     Designated(Vec<String>),
+}
+
+impl Pending {
+    /// The policy's view of it.
+    pub fn step(&self) -> PendingStep<'_> {
+        match self {
+            Self::Intake => PendingStep::Intake,
+            Self::Designated(ids) => PendingStep::Designated(ids),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,10 +62,7 @@ impl OrderRecord {
             assignee_ids: &self.assignee_ids,
             work_logger_ids: &self.work_logger_ids,
             designated_approver_ids: &self.designated_approver_ids,
-            pending_step: self.pending.as_ref().map(|p| match p {
-                Pending::Intake => PendingStep::Intake,
-                Pending::Designated(ids) => PendingStep::Designated(ids),
-            }),
+            pending_step: self.pending.as_ref().map(Pending::step),
             sending: m.send_state.as_deref().and_then(SendState::parse),
         }
     }

@@ -206,3 +206,75 @@ pub fn approvals(principal: &Principal) -> Condition {
                 .add(orders::Column::Id.in_subquery(designated)),
         )
 }
+
+/// The same queues as pure functions of one order's facts. Subscriptions
+/// judge each event by the order's snapshot right after the change
+/// ([`crate::orders::snapshot`]) with these, without a query per event.
+/// `tests/visibility.rs` proves each equal to its SQL form above, over
+/// generated organizations. Like the SQL, each is combined with the View
+/// rule by its caller.
+pub mod holds {
+    use crate::auth::{Actor, Principal};
+    use crate::orders::model::OrderStatus;
+    use crate::org::model::Role;
+    use crate::policy::order::{OrderFacts, PendingStep};
+    use crate::policy::scope::RoleSet;
+
+    fn has(ids: &[String], user_id: &str) -> bool {
+        ids.iter().any(|id| id == user_id)
+    }
+
+    /// Whether the principal holds one of `roles` over the order.
+    fn with_roles(principal: &Principal, facts: &OrderFacts<'_>, roles: &[Role]) -> bool {
+        let Actor::User(user) = &principal.actor else { return false };
+        let set = RoleSet::covering(principal, user, facts.scope_account_id, facts.site_id);
+        roles.iter().any(|role| set.has(*role))
+    }
+
+    /// [`super::my_work`].
+    pub fn my_work(user_id: &str, facts: &OrderFacts<'_>) -> bool {
+        !facts.archived
+            && matches!(facts.status, OrderStatus::Open | OrderStatus::InProgress | OrderStatus::ActionNeeded)
+            && has(facts.assignee_ids, user_id)
+    }
+
+    /// [`super::my_requests`].
+    pub fn my_requests(user_id: &str, facts: &OrderFacts<'_>) -> bool {
+        !facts.archived && (facts.creator_id == user_id || facts.owner_id == user_id)
+    }
+
+    /// [`super::review`].
+    pub fn review(principal: &Principal, facts: &OrderFacts<'_>) -> bool {
+        let Some(me) = principal.user_id() else { return false };
+        !facts.archived
+            && facts.status == OrderStatus::PendingReview
+            && (with_roles(principal, facts, &[Role::Admin, Role::Planner]) || facts.owner_id == me)
+            && !has(facts.assignee_ids, me)
+            && !has(facts.work_logger_ids, me)
+    }
+
+    /// [`super::deletion_requests`]; `pending` says whether a deletion
+    /// request waits for a decision.
+    pub fn deletion_requests(principal: &Principal, facts: &OrderFacts<'_>, pending: bool) -> bool {
+        pending && with_roles(principal, facts, &[Role::Admin, Role::Planner])
+    }
+
+    /// [`super::failed_sends`].
+    pub fn failed_sends(principal: &Principal, facts: &OrderFacts<'_>) -> bool {
+        with_roles(principal, facts, &[Role::Admin])
+            && !facts.archived
+            && facts.status == OrderStatus::SendFailed
+            && facts.sending.is_none()
+    }
+
+    /// [`super::approvals`].
+    pub fn approvals(principal: &Principal, facts: &OrderFacts<'_>) -> bool {
+        let Some(me) = principal.user_id() else { return false };
+        let decides = match facts.pending_step {
+            Some(PendingStep::Intake) => with_roles(principal, facts, &[Role::Admin, Role::Planner, Role::Approver]),
+            Some(PendingStep::Designated(approvers)) => has(approvers, me),
+            None => false,
+        };
+        !facts.archived && facts.status == OrderStatus::PendingApproval && facts.creator_id != me && decides
+    }
+}

@@ -210,13 +210,9 @@ impl Position {
                 continue;
             }
             self.last = live.event.seq;
-            match self.subscriber.view(&self.db, &live, replaying).await {
-                Ok(Some(seen)) => {
-                    loaders::forget(&self.loaders);
-                    return Some(Ok(OrderEvent(seen)));
-                }
-                Ok(None) => {}
-                Err(e) => return Some(Err(self.fail(e))),
+            if let Some(seen) = self.subscriber.view(&live, replaying) {
+                loaders::forget(&self.loaders);
+                return Some(Ok(OrderEvent(seen)));
             }
         }
     }

@@ -3,10 +3,14 @@
 //! [`crate::events::hub`].
 //!
 //! Every event is filtered per subscriber by the policy module against the
-//! order as it is now ([`policy::order::hears_of`]; queue membership with
-//! the same SQL as the `queue` query), and shaped by the same field guards
-//! as queries (the `order` field is an ordinary `Order`). Answers are cached
-//! on the event per distinct principal, not per socket.
+//! order as the change left it: the snapshot the change wrote into the
+//! event ([`crate::orders::snapshot`]), judged by
+//! [`crate::policy::order::hears_of`] and the queues' pure forms
+//! ([`crate::policy::queues::holds`], proven equal to the `queue` query's
+//! SQL). It is shaped by the same field guards as queries (the `order` field
+//! is an ordinary `Order`, as it is now, for those who may see it now).
+//! Answers are worked out once per event per distinct principal, not per
+//! socket.
 //!
 //! `after: cursor` replays from the event log everything after it that the
 //! subscriber may see, in order, then continues live without duplicates
@@ -14,6 +18,6 @@
 //! replay starts, and anything at or below the last `seq` given is skipped).
 
 pub mod graphql;
-mod view;
+pub mod view;
 
 pub use graphql::OrderSubscription;

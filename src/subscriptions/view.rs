@@ -4,15 +4,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use entity::orders;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 
-use crate::auth::{Actor, Principal};
+use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::events::hub::Live;
 use crate::orders::graphql::Queue;
 use crate::orders::record::OrderRecord;
-use crate::policy;
+use crate::policy::{self, Action};
 
 /// The contract's `OrderEventKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -83,11 +83,34 @@ pub struct Subscriber {
     pub selector: Selector,
 }
 
-/// Who the principal is, for answers cached on an event.
-fn principal_key(principal: &Principal) -> String {
-    match &principal.actor {
-        Actor::User(u) => format!("u:{}", u.user_id),
-        Actor::Token(t) => format!("t:{}", t.token_id),
+/// What one principal may know of one event, decided once per event per
+/// distinct principal (see [`Live::answers`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Answers {
+    /// Hears of the change: may view the order as the change left it.
+    hears: bool,
+    /// May view the order now (`OrderEvent.order`).
+    sees: bool,
+    /// May read who acted (as `Order.history`).
+    actor_readable: bool,
+    /// May read INTERNAL notes (hears of their being added).
+    internal_notes: bool,
+    /// The queues the order is in, as the principal sees them, right after
+    /// the change (at any site), by [`Queue::index`].
+    queues: [bool; Queue::ALL.len()],
+}
+
+impl Answers {
+    fn of(principal: &Principal, live: &Live) -> Self {
+        let Some(after) = &live.after else { return Self::default() };
+        let facts = after.facts();
+        Self {
+            hears: policy::order::hears_of(principal, &facts).allowed,
+            sees: live.order.as_ref().is_some_and(|o| policy::decide(principal, Action::View, &o.facts()).allowed),
+            actor_readable: policy::order::read_history(principal, &facts).allowed,
+            internal_notes: policy::order::read_internal_notes(principal, &facts),
+            queues: Queue::ALL.map(|queue| queue.holds(principal, None, after)),
+        }
     }
 }
 
@@ -109,126 +132,89 @@ impl Subscriber {
         Ok(ids.into_iter().collect())
     }
 
-    /// What this subscriber sees of `live`, if anything. `replaying` says
-    /// the event comes from the log (a resumed subscription).
-    pub async fn view(&mut self, db: &DatabaseConnection, live: &Live, replaying: bool) -> AppResult<Option<Seen>> {
+    /// What this subscriber sees of `live`, if anything, judged by the
+    /// order as the event's change left it. `replaying` says the event comes
+    /// from the log (a resumed subscription).
+    pub fn view(&mut self, live: &Live, replaying: bool) -> Option<Seen> {
         let event = &live.event;
         if event.organization_id != self.principal.organization_id {
-            return Ok(None);
+            return None;
         }
-        let key = principal_key(&self.principal);
-        let hears = match live.answer(&format!("hears:{key}")) {
-            Some(answer) => answer,
-            None => {
-                let answer =
-                    live.order.as_ref().is_some_and(|o| policy::order::hears_of(&self.principal, &o.facts()).allowed);
-                live.remember(format!("hears:{key}"), answer);
-                answer
-            }
-        };
-        // The order itself only to whoever may view it now (not deleted).
-        let sees = match live.answer(&format!("sees:{key}")) {
-            Some(answer) => answer,
-            None => {
-                let answer = live
-                    .order
-                    .as_ref()
-                    .is_some_and(|o| policy::decide(&self.principal, policy::Action::View, &o.facts()).allowed);
-                live.remember(format!("sees:{key}"), answer);
-                answer
-            }
-        };
-        let visible = live.order.clone().filter(|_| sees);
-        let facts = live.order.as_ref().map(|o| o.facts());
-        let actor_readable = facts.as_ref().is_some_and(|f| policy::order::read_history(&self.principal, f).allowed);
-        let seen = |kind, queue, order| Seen {
+        let answers = live.answers(&self.principal, || Answers::of(&self.principal, live));
+        let kind = OrderEventKind::stored(&event.kind);
+        // An INTERNAL note is news only to those who may read it.
+        if kind == OrderEventKind::NoteAdded && internal_note(&live.payload) && !answers.internal_notes {
+            return None;
+        }
+        let seen = |kind, queue| Seen {
             seq: event.seq,
             kind,
             queue,
             at: event.at,
             actor_id: event.actor_id.clone(),
-            actor_readable,
+            actor_readable: answers.actor_readable,
             order_id: event.order_id.clone(),
-            order,
+            order: live.order.clone().filter(|_| answers.sees),
         };
-        let kind = OrderEventKind::stored(&event.kind);
-        // An INTERNAL note is news only to those who may read it.
-        if kind == OrderEventKind::NoteAdded
-            && internal_note(&event.payload)
-            && !facts.as_ref().is_some_and(|f| policy::order::read_internal_notes(&self.principal, f))
-        {
-            return Ok(None);
-        }
-        Ok(match &mut self.selector {
-            Selector::Order(id) => (*id == event.order_id && hears).then(|| seen(kind, None, visible)),
+        let after = live.after.as_ref();
+        match &mut self.selector {
+            Selector::Order(id) => (*id == event.order_id && answers.hears).then(|| seen(kind, None)),
             Selector::Assignments(me) => {
-                let (before, after) = assignees(&event.payload);
-                let assigned_now = live.order.as_ref().is_some_and(|o| o.assignee_ids.iter().any(|a| a == me));
-                if after.contains(me) && !before.contains(me) && hears {
-                    Some(seen(OrderEventKind::Assigned, None, visible))
-                } else if before.contains(me)
-                    && !after.contains(me)
+                let (before, now) = assignees(&live.payload);
+                let me = me.as_str();
+                let assigned = after.is_some_and(|o| o.assignee_ids.iter().any(|a| a == me));
+                if now.contains(&me) && !before.contains(&me) && answers.hears {
+                    Some(seen(OrderEventKind::Assigned, None))
+                } else if before.contains(&me)
+                    && !now.contains(&me)
                     && policy::order::hears_of_unassignment(&self.principal, me).allowed
                 {
-                    Some(seen(OrderEventKind::Unassigned, None, visible))
-                } else if kind == OrderEventKind::StatusChanged && assigned_now && hears {
-                    Some(seen(kind, None, visible))
+                    Some(seen(OrderEventKind::Unassigned, None))
+                } else if kind == OrderEventKind::StatusChanged && assigned && answers.hears {
+                    Some(seen(kind, None))
                 } else {
                     None
                 }
             }
             Selector::Queue { queue, site_id, members } => {
-                let question = format!("queue:{key}:{}:{}", queue.as_str(), site_id.as_deref().unwrap_or(""));
-                let now = match live.answer(&question) {
-                    Some(answer) => answer,
-                    None => {
-                        let answer = orders::Entity::find()
-                            .select_only()
-                            .column(orders::Column::Id)
-                            .filter(queue.orders(&self.principal, site_id.as_deref())?)
-                            .filter(orders::Column::Id.eq(event.order_id.as_str()))
-                            .into_tuple::<String>()
-                            .one(db)
-                            .await?
-                            .is_some();
-                        live.remember(question, answer);
-                        answer
-                    }
-                };
+                let at_site = site_id.is_none() || after.is_some_and(|o| o.site_id == *site_id);
+                let now = answers.queues[queue.index()] && at_site;
                 let before = members.contains(&event.order_id);
                 let queue = Some(*queue);
                 match (before, now) {
                     (false, true) => {
                         members.insert(event.order_id.clone());
-                        Some(seen(OrderEventKind::EnteredQueue, queue, visible))
+                        Some(seen(OrderEventKind::EnteredQueue, queue))
                     }
                     (true, false) => {
                         members.remove(&event.order_id);
-                        Some(seen(OrderEventKind::LeftQueue, queue, visible))
+                        Some(seen(OrderEventKind::LeftQueue, queue))
                     }
-                    (true, true) => Some(seen(kind, queue, visible)),
+                    (true, true) => Some(seen(kind, queue)),
                     // Resuming, the subscriber may have had it in the queue
-                    // when it went away: say it is not (idempotent).
-                    (false, false) if replaying && hears => Some(seen(OrderEventKind::LeftQueue, queue, visible)),
+                    // when it went away: say it is not (idempotent). Not for
+                    // a creation: the order did not exist before it.
+                    (false, false) if replaying && answers.hears && kind != OrderEventKind::Created => {
+                        Some(seen(OrderEventKind::LeftQueue, queue))
+                    }
                     (false, false) => None,
                 }
             }
-        })
+        }
     }
 }
 
 /// Whether a NOTE_ADDED event is about an INTERNAL note.
-fn internal_note(payload: &str) -> bool {
-    let parsed: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
-    parsed["changes"]["visibility"] == "INTERNAL"
+fn internal_note(payload: &Value) -> bool {
+    payload["changes"]["visibility"] == "INTERNAL"
 }
 
 /// The assignees before and after, from an event's `changes.assignees`.
-fn assignees(payload: &str) -> (Vec<String>, Vec<String>) {
-    let parsed: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
-    let list = |v: &Value| -> Vec<String> {
-        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default()
-    };
-    let pair = &parsed["changes"]["assignees"];
-    (list(&pair[0]), list(&pair[1]))
+fn assignees(payload: &Value) -> (Vec<&str>, Vec<&str>) {
+    let pair = &payload["changes"]["assignees"];
+    (names(&pair[0]), names(&pair[1]))
+}
+
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }

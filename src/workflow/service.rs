@@ -30,6 +30,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::IdKind;
 use crate::orders::model::{OrderKind, OrderStatus, SendState};
 use crate::orders::record::{self, OrderRecord};
+use crate::orders::snapshot::Snapshot;
 use crate::policy::{self, Action, filter::visible_orders};
 use crate::sending::Trigger;
 use crate::time::now_micros;
@@ -303,10 +304,14 @@ pub async fn record_as<C: ConnectionTrait>(
         },
     )
     .await?;
+    // The order as this change leaves it, by which subscriptions judge
+    // the event (crate::orders::snapshot).
+    let after = Snapshot::take(conn, &order.model.id).await?;
     let payload = json!({
         "action": change.action.snake_name(),
         "status": change.status.map(OrderStatus::as_str),
         "changes": change.changes,
+        "after": after,
     });
     emit(conn, actor, order, change.event, payload).await
 }

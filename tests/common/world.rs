@@ -4,13 +4,13 @@
 //! mutations are tested on their own), so any status can be arranged.
 
 use entity::{
-    approval_step_approvers, approval_steps, notes, order_assignees, order_tags, orders, rule_approvers,
-    rule_assignments, rules, time_entries, vendors,
+    approval_step_approvers, approval_steps, deletion_requests, notes, order_assignees, order_tags, orders,
+    rule_approvers, rule_assignments, rules, time_entries, vendors,
 };
 use sea_orm::{ActiveModelTrait, Set};
 use workgate::audit::AuditActor;
 use workgate::ids::IdKind;
-use workgate::orders::model::{OrderKind, OrderStatus, Priority};
+use workgate::orders::model::{OrderKind, OrderStatus, Priority, SendState};
 use workgate::org::input::{Name, Tag};
 use workgate::org::model::{Role, ScopeKind};
 use workgate::org::service;
@@ -48,6 +48,10 @@ pub struct OrderSpec {
     pub tags: Vec<String>,
     pub archived: bool,
     pub deleted: bool,
+    /// A send to the vendor queued or under way (`orders.send_state`).
+    pub sending: Option<SendState>,
+    /// A PENDING deletion request by the creator.
+    pub deletion_requested: bool,
     pub estimated_cost_cents: Option<i64>,
     pub due_at: Option<i64>,
     /// Microseconds since the epoch; defaults to now.
@@ -75,6 +79,8 @@ impl OrderSpec {
             tags: Vec::new(),
             archived: false,
             deleted: false,
+            sending: None,
+            deletion_requested: false,
             estimated_cost_cents: None,
             due_at: None,
             created_at: None,
@@ -240,11 +246,28 @@ impl TestApp {
             updated_at: Set(created),
             closed_at: Set(None),
             deleted_at: Set(spec.deleted.then_some(created)),
-            send_state: Set(None),
+            send_state: Set(spec.sending.map(|s| s.as_str().to_owned())),
         }
         .insert(&self.db)
         .await
         .expect("order inserted");
+        if spec.deletion_requested {
+            deletion_requests::ActiveModel {
+                id: Set(IdKind::DeletionRequest.new_id()),
+                organization_id: Set(spec.organization_id.clone()),
+                order_id: Set(id.clone()),
+                requested_by: Set(spec.creator.clone()),
+                reason: Set("Duplicate".to_owned()),
+                status: Set("PENDING".to_owned()),
+                decided_by: Set(None),
+                decided_at: Set(None),
+                decision_reason: Set(None),
+                created_at: Set(created),
+            }
+            .insert(&self.db)
+            .await
+            .expect("deletion request inserted");
+        }
         for user in &spec.assignees {
             order_assignees::ActiveModel {
                 order_id: Set(id.clone()),
