@@ -140,8 +140,24 @@ impl Subscriber {
         if event.organization_id != self.principal.organization_id {
             return None;
         }
-        let answers = live.answers(&self.principal, || Answers::of(&self.principal, live));
         let kind = OrderEventKind::stored(&event.kind);
+        // Most events are about orders this subscription does not follow:
+        // turned away before the policy is asked.
+        let about_me = match &self.selector {
+            Selector::Order(id) => *id == event.order_id,
+            Selector::Assignments(me) => {
+                let (before, now) = assignees(&live.payload);
+                before.contains(&me.as_str())
+                    || now.contains(&me.as_str())
+                    || (kind == OrderEventKind::StatusChanged
+                        && live.after.as_ref().is_some_and(|o| o.assignee_ids.contains(me)))
+            }
+            Selector::Queue { .. } => true,
+        };
+        if !about_me {
+            return None;
+        }
+        let answers = live.answers(&self.principal, || Answers::of(&self.principal, live));
         // An INTERNAL note is news only to those who may read it.
         if kind == OrderEventKind::NoteAdded && internal_note(&live.payload) && !answers.internal_notes {
             return None;
