@@ -46,11 +46,24 @@ pub const PROTOCOL: &str = "graphql-transport-ws";
 pub const OUTBOX: usize = 256;
 /// Bytes of messages waiting to be written to one socket, at most.
 pub const OUTBOX_BYTES: usize = 4 * 1024 * 1024;
+/// The socket's read buffer.
+const READ_BUFFER: usize = 4 * 1024;
+/// The largest message a client may send (a `subscribe` with its query).
+pub const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 /// How long one write may wait for the client to read.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn upgrade(State(http): State<HttpState>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.protocols([PROTOCOL]).on_upgrade(move |socket| Connection::new(http).run(socket))
+    upgrade
+        .protocols([PROTOCOL])
+        // tungstenite's defaults (a 128 KiB read buffer allocated up front,
+        // 64 MiB messages) would cost every idle subscriber dearly; clients
+        // send small messages.
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| Connection::new(http).run(socket))
 }
 
 /// Why a connection closes, as the protocol numbers it.

@@ -39,8 +39,12 @@ use crate::time::now_micros;
 /// snapshot (the order row and its approval steps, assignees ... agree even
 /// while another transaction commits).
 pub async fn load(db: &DatabaseConnection, principal: &Principal, id: &str) -> AppResult<OrderRecord> {
-    let isolation = (db.get_database_backend() == DbBackend::Postgres).then_some(IsolationLevel::RepeatableRead);
-    let txn = db.begin_with_config(isolation, Some(AccessMode::ReadOnly)).await?;
+    // SQLite reads from one snapshot in any transaction and has neither
+    // setting (sea-orm would log a warning for each).
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let (isolation, access) =
+        if postgres { (Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)) } else { (None, None) };
+    let txn = db.begin_with_config(isolation, access).await?;
     let order = load_in(&txn, principal, id).await;
     txn.commit().await?;
     order
