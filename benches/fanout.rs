@@ -22,6 +22,8 @@
 //! `FANOUT_RATE` (events/s, default 50) and `FANOUT_SECONDS` (default 10)
 //! change the run. Results are in BENCHMARKS.md.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -120,19 +122,7 @@ impl Server {
     }
 
     async fn call(&self, token: &str, query: &str, variables: Value) -> Value {
-        let body: Value = self
-            .client
-            .post(format!("{}/graphql", self.base))
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
-        assert!(body.get("errors").is_none(), "{body}");
-        body
+        support::call(&self.client, &format!("{}/graphql", self.base), token, query, variables).await
     }
 }
 
@@ -364,24 +354,12 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let redis = std::env::var("WORKGATE_BENCH_REDIS_URL").ok().filter(|r| !r.is_empty());
-        match std::env::var("WORKGATE_BENCH_DATABASE_URL") {
-            Ok(server) if !server.is_empty() => {
-                let name = format!("wgfanout_{}", uuid::Uuid::now_v7().simple());
-                let admin = workgate::db::connect_url(&server, 1).await.expect("postgres");
-                sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create database");
-                let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base).to_owned();
-                let label = if redis.is_some() { "PostgreSQL + Redis" } else { "PostgreSQL" };
-                run(label, &format!("{base}/{name}"), redis.as_deref()).await;
-                let drop = format!("DROP DATABASE \"{name}\" WITH (FORCE)");
-                let _ = sea_orm::ConnectionTrait::execute_unprepared(&admin, &drop).await;
-            }
-            _ => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}/fanout.db", dir.path().display());
-                run("SQLite", &url, redis.as_deref()).await;
-            }
-        }
+        let database = support::BenchDatabase::create("wgfanout").await;
+        let label = match (database.label, &redis) {
+            ("PostgreSQL", Some(_)) => "PostgreSQL + Redis",
+            (label, _) => label,
+        };
+        run(label, &database.url, redis.as_deref()).await;
+        database.drop_database().await;
     });
 }

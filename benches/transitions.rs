@@ -8,6 +8,8 @@
 //! of its own is created and dropped) it runs on PostgreSQL. Results are in
 //! BENCHMARKS.md.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -32,19 +34,7 @@ struct Bench {
 
 impl Bench {
     async fn call(&self, token: &str, query: &str, variables: Value) -> Value {
-        let body: Value = self
-            .client
-            .post(&self.url)
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
-        assert!(body.get("errors").is_none(), "{body}");
-        body
+        support::call(&self.client, &self.url, token, query, variables).await
     }
 
     /// One client: its own order, cycled until `until`; returns the number
@@ -124,21 +114,9 @@ async fn setup(database_url: String) -> Bench {
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
-        let (label, url, pg) = match std::env::var("WORKGATE_BENCH_DATABASE_URL") {
-            Ok(server) if !server.is_empty() => {
-                let name = format!("wgbench_{}", uuid::Uuid::now_v7().simple());
-                let admin = workgate::db::connect_url(&server, 1).await.expect("postgres");
-                sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create database");
-                let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base).to_owned();
-                ("PostgreSQL", format!("{base}/{name}"), Some((admin, name)))
-            }
-            _ => ("SQLite", String::new(), None),
-        };
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = if url.is_empty() { format!("sqlite://{}/bench.db", dir.path().display()) } else { url };
-        let bench = std::sync::Arc::new(setup(url).await);
+        let database = support::BenchDatabase::create("wgbench").await;
+        let label = database.label;
+        let bench = std::sync::Arc::new(setup(database.url.clone()).await);
         for clients in [1, 32] {
             let until = Instant::now() + RUN;
             let started = Instant::now();
@@ -158,10 +136,6 @@ fn main() {
                 total as f64 / secs
             );
         }
-        if let Some((admin, name)) = pg {
-            let _ =
-                sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
-                    .await;
-        }
+        database.drop_database().await;
     });
 }

@@ -47,13 +47,17 @@ impl Snapshot {
         let Some(order) = record::load(conn, vec![model]).await?.pop() else {
             return Ok(None);
         };
-        let deletion_pending = deletion_requests::Entity::find()
+        Ok(Some(Self::of(&order, Self::deletion_pending(conn, id).await?)))
+    }
+
+    /// Whether a deletion request of order `id` waits for a decision.
+    pub async fn deletion_pending<C: ConnectionTrait>(conn: &C, id: &str) -> AppResult<bool> {
+        let pending = deletion_requests::Entity::find()
             .filter(deletion_requests::Column::OrderId.eq(id))
             .filter(deletion_requests::Column::Status.eq("PENDING"))
             .count(conn)
-            .await?
-            > 0;
-        Ok(Some(Self::of(&order, deletion_pending)))
+            .await?;
+        Ok(pending > 0)
     }
 
     pub fn of(order: &OrderRecord, deletion_pending: bool) -> Self {

@@ -357,7 +357,8 @@ async fn record_outcome(
         .note("attempts", json!(job.attempts))
         .because(error.map(str::to_owned));
     let action = if status == OrderStatus::Sent { "order.sent" } else { "order.send_failed" };
-    service::record_as(txn, AuditActor::System, order, change, action).await
+    service::record_as(txn, AuditActor::System, &order.model, change, action).await?;
+    Ok(())
 }
 
 /// Closes a send's row (if it is still SENDING; with `expired`, only once

@@ -13,6 +13,7 @@ use crate::events::hub::Live;
 use crate::orders::graphql::Queue;
 use crate::orders::record::OrderRecord;
 use crate::policy::{self, Action};
+use crate::workflow::EventKind;
 
 /// The contract's `OrderEventKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -35,18 +36,26 @@ pub enum OrderEventKind {
 }
 
 impl OrderEventKind {
+    /// The kind of a stored event (one this version does not know reads
+    /// as UPDATED).
     fn stored(name: &str) -> Self {
-        match name {
-            "CREATED" => Self::Created,
-            "STATUS_CHANGED" => Self::StatusChanged,
-            "ASSIGNED" => Self::Assigned,
-            "NOTE_ADDED" => Self::NoteAdded,
-            "APPROVAL_RECORDED" => Self::ApprovalRecorded,
-            "DELETION_REQUESTED" => Self::DeletionRequested,
-            "DELETED" => Self::Deleted,
-            "ARCHIVED" => Self::Archived,
-            "UNARCHIVED" => Self::Unarchived,
-            _ => Self::Updated,
+        EventKind::parse(name).map_or(Self::Updated, Self::from)
+    }
+}
+
+impl From<EventKind> for OrderEventKind {
+    fn from(kind: EventKind) -> Self {
+        match kind {
+            EventKind::Created => Self::Created,
+            EventKind::Updated => Self::Updated,
+            EventKind::StatusChanged => Self::StatusChanged,
+            EventKind::Assigned => Self::Assigned,
+            EventKind::NoteAdded => Self::NoteAdded,
+            EventKind::ApprovalRecorded => Self::ApprovalRecorded,
+            EventKind::DeletionRequested => Self::DeletionRequested,
+            EventKind::Deleted => Self::Deleted,
+            EventKind::Archived => Self::Archived,
+            EventKind::Unarchived => Self::Unarchived,
         }
     }
 }
@@ -143,10 +152,13 @@ impl Subscriber {
         let kind = OrderEventKind::stored(&event.kind);
         // Most events are about orders this subscription does not follow:
         // turned away before the policy is asked.
+        let (before, now) = match &self.selector {
+            Selector::Assignments(_) => assignees(&live.payload),
+            _ => (Vec::new(), Vec::new()),
+        };
         let about_me = match &self.selector {
             Selector::Order(id) => *id == event.order_id,
             Selector::Assignments(me) => {
-                let (before, now) = assignees(&live.payload);
                 before.contains(&me.as_str())
                     || now.contains(&me.as_str())
                     || (kind == OrderEventKind::StatusChanged
@@ -176,7 +188,6 @@ impl Subscriber {
         match &mut self.selector {
             Selector::Order(id) => (*id == event.order_id && answers.hears).then(|| seen(kind, None)),
             Selector::Assignments(me) => {
-                let (before, now) = assignees(&live.payload);
                 let me = me.as_str();
                 let assigned = after.is_some_and(|o| o.assignee_ids.iter().any(|a| a == me));
                 if now.contains(&me) && !before.contains(&me) && answers.hears {

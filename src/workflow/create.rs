@@ -424,8 +424,8 @@ impl CreateMutation {
         if maintenance && let Some(asset) = &asset {
             service::set_in_maintenance(&txn, &asset.id, true).await?;
         }
-        let record = service::reload(&txn, &model.id).await?;
         if send {
+            let record = service::reload(&txn, &model.id).await?;
             sending::queue::insert(&txn, &record, Trigger::Automatic, None).await?;
         }
         let actor = match &principal.actor {
@@ -439,7 +439,7 @@ impl CreateMutation {
             .note("vendorId", json!([null, vendor]))
             .note("assetInMaintenance", json!(maintenance))
             .note("delivery", json!([null, send.then_some(SendState::Queued.as_str())]));
-        service::record_as(&txn, actor, &record, change, "order.create").await?;
+        let record = service::record_as(&txn, actor, &model, change, "order.create").await?;
         txn.commit().await?;
         if send {
             ctx.state()?.send_wake.notify_one();

@@ -143,7 +143,8 @@ async fn tombstone<C: ConnectionTrait>(
         .filter(deletion_requests::Column::Status.eq(PENDING))
         .exec(conn)
         .await?;
-    service::record(conn, AuditActor::Principal(principal), order, change).await
+    service::record(conn, AuditActor::Principal(principal), &order.model, change).await?;
+    Ok(())
 }
 
 async fn reread<C: ConnectionTrait>(conn: &C, id: &str) -> AppResult<DeletionRequest> {
@@ -217,7 +218,7 @@ impl DeletionMutation {
         let change = Change::new(Action::RequestDeletion, EventKind::DeletionRequested)
             .note("deletionRequest", json!(request.id))
             .because(Some(reason));
-        service::record(&txn, AuditActor::Principal(principal), &order, change).await?;
+        service::record(&txn, AuditActor::Principal(principal), &order.model, change).await?;
         txn.commit().await?;
         Ok(DeletionRequest(request))
     }
@@ -231,7 +232,7 @@ impl DeletionMutation {
         decide(&txn, principal, &request, "WITHDRAWN", None).await?;
         let change = Change::new(Action::RequestDeletion, EventKind::Updated)
             .note("deletionRequest", json!({ "id": request.id, "status": [PENDING, "WITHDRAWN"] }));
-        service::record(&txn, AuditActor::Principal(principal), &order, change).await?;
+        service::record(&txn, AuditActor::Principal(principal), &order.model, change).await?;
         txn.commit().await?;
         Ok(reread(db, &id).await?)
     }
@@ -262,7 +263,7 @@ impl DeletionMutation {
         let change = Change::new(Action::RequestDeletion, EventKind::Updated)
             .note("deletionRequest", json!({ "id": request.id, "status": [PENDING, "DENIED"] }))
             .because(reason);
-        service::record(&txn, AuditActor::Principal(principal), &order, change).await?;
+        service::record(&txn, AuditActor::Principal(principal), &order.model, change).await?;
         txn.commit().await?;
         Ok(reread(db, &id).await?)
     }

@@ -169,12 +169,12 @@ impl<'a> Cx<'a> {
                 }
             }
         }
-        service::record(&txn, AuditActor::Principal(self.principal), order, change).await?;
+        let changed = service::record(&txn, AuditActor::Principal(self.principal), &order.model, change).await?;
         txn.commit().await?;
         if send.is_some() {
             self.send_wake.notify_one();
         }
-        Ok(Order(Arc::new(service::reload(self.db, &order.model.id).await?)))
+        Ok(Order(Arc::new(changed)))
     }
 
     /// An admin's `send` or `resend`: queues a send of the order to its

@@ -27,6 +27,24 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    pub const ALL: [Self; 10] = [
+        Self::Created,
+        Self::Updated,
+        Self::StatusChanged,
+        Self::Assigned,
+        Self::NoteAdded,
+        Self::ApprovalRecorded,
+        Self::DeletionRequested,
+        Self::Deleted,
+        Self::Archived,
+        Self::Unarchived,
+    ];
+
+    /// The kind stored as `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Created => "CREATED",
@@ -40,5 +58,18 @@ impl EventKind {
             Self::Archived => "ARCHIVED",
             Self::Unarchived => "UNARCHIVED",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventKind;
+
+    #[test]
+    fn event_kinds_read_back_from_their_stored_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("SOMETHING_NEWER"), None);
     }
 }

@@ -275,13 +275,15 @@ pub async fn touch_in<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Writes the change's audit event (`order.<action>`) and order event.
+/// Writes the change's audit event (`order.<action>`) and order event; the
+/// order as the change left it (read in the transaction, with its
+/// uncommitted changes), which is also what the event's snapshot records.
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: AuditActor<'_>,
-    order: &OrderRecord,
+    order: &orders::Model,
     change: Change,
-) -> AppResult<()> {
+) -> AppResult<OrderRecord> {
     let action = format!("order.{}", change.action.snake_name());
     record_as(conn, actor, order, change, &action).await
 }
@@ -290,19 +292,19 @@ pub async fn record<C: ConnectionTrait>(
 pub async fn record_as<C: ConnectionTrait>(
     conn: &C,
     actor: AuditActor<'_>,
-    order: &OrderRecord,
+    order: &orders::Model,
     change: Change,
     action: &str,
-) -> AppResult<()> {
+) -> AppResult<OrderRecord> {
     audit::record(
         conn,
         actor,
         AuditEntry {
-            organization_id: &order.model.organization_id,
+            organization_id: &order.organization_id,
             action,
             entity_type: "order",
-            entity_id: &order.model.id,
-            order_id: Some(&order.model.id),
+            entity_id: &order.id,
+            order_id: Some(&order.id),
             changes: Value::Object(change.changes.clone()),
             reason: change.reason.as_deref(),
         },
@@ -310,27 +312,28 @@ pub async fn record_as<C: ConnectionTrait>(
     .await?;
     // The order as this change leaves it, by which subscriptions judge
     // the event (crate::orders::snapshot).
-    let after = Snapshot::take(conn, &order.model.id).await?;
+    let after = reload(conn, &order.id).await?;
     let payload = json!({
         "action": change.action.snake_name(),
         "status": change.status.map(OrderStatus::as_str),
         "changes": change.changes,
-        "after": after,
+        "after": Snapshot::of(&after, Snapshot::deletion_pending(conn, &order.id).await?),
     });
-    emit(conn, actor, order, change.event, payload).await
+    emit(conn, actor, order, change.event, payload).await?;
+    Ok(after)
 }
 
 /// Appends an order event (the outbox the subscriptions relay reads).
-pub async fn emit<C: ConnectionTrait>(
+async fn emit<C: ConnectionTrait>(
     conn: &C,
     actor: AuditActor<'_>,
-    order: &OrderRecord,
+    order: &orders::Model,
     kind: EventKind,
     payload: Value,
 ) -> AppResult<()> {
     order_events::ActiveModel {
-        organization_id: Set(order.model.organization_id.clone()),
-        order_id: Set(order.model.id.clone()),
+        organization_id: Set(order.organization_id.clone()),
+        order_id: Set(order.id.clone()),
         kind: Set(kind.as_str().to_owned()),
         queue: Set(None),
         actor_id: Set(actor.user_id().map(str::to_owned)),

@@ -95,7 +95,7 @@ macro_rules! add_to_order {
         let $txn = crate::db::write_txn(&db).await.map_err(AppError::from)?;
         service::touch_in(&$txn, &$order, $statuses, true).await?;
         let written = $write;
-        service::record(&$txn, AuditActor::Principal(principal), &$order, $change).await?;
+        service::record(&$txn, AuditActor::Principal(principal), &$order.model, $change).await?;
         $txn.commit().await.map_err(AppError::from)?;
         written
     }};
