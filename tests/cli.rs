@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::Duration;
 
+use common::process::Serve;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_workgate");
@@ -99,8 +98,8 @@ async fn bootstrap_is_idempotent_and_token_mints_a_working_jwt() {
     assert_eq!(unknown.status.code(), Some(1));
 
     // The minted token signs the admin in on a server over the same database.
-    let server = Server::start(workgate(dir.path()).env("WORKGATE_JWT_SECRET", secret).arg("serve"));
-    let me = server.me(&token).await;
+    let server = Serve::start(workgate(dir.path()).env("WORKGATE_JWT_SECRET", secret).arg("serve"));
+    let me = me(&server, &token).await;
     assert_eq!(me["data"]["me"]["name"], "Ann Admin", "{me}");
 }
 
@@ -120,7 +119,7 @@ fn schema_command_prints_the_committed_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_prints_tokens_that_answer_me() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(workgate(dir.path()).args(["serve", "--demo"]));
+    let server = Serve::start(workgate(dir.path()).args(["serve", "--demo"]));
     assert!(server.lines.iter().any(|l| l.contains("development mode")), "says it is development mode");
     assert!(dir.path().join(".workgate-dev-secret").exists(), "the generated secret is kept beside the database");
     let tokens: Vec<(String, String)> = server
@@ -134,7 +133,7 @@ async fn serve_demo_prints_tokens_that_answer_me() {
     let labels: Vec<&str> = tokens.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(labels, ["ADMIN", "PLANNER", "APPROVER", "TECHNICIAN", "REQUESTER", "VIEWER"]);
     for (label, token) in &tokens {
-        let me = server.me(token).await;
+        let me = me(&server, token).await;
         assert!(me.get("errors").is_none(), "{label}: {me}");
         assert!(me["data"]["me"]["name"].as_str().is_some_and(|n| !n.is_empty()), "{label}: {me}");
         let roles: Vec<&str> = me["data"]["me"]["roleBindings"]
@@ -148,7 +147,7 @@ async fn serve_demo_prints_tokens_that_answer_me() {
     drop(server);
 
     // A second start seeds nothing new and prints tokens for the same people.
-    let server = Server::start(workgate(dir.path()).args(["serve", "--demo"]));
+    let server = Serve::start(workgate(dir.path()).args(["serve", "--demo"]));
     let count = server.lines.iter().filter(|l| l.contains("Bearer ")).count();
     assert_eq!(count, 6);
 }
@@ -158,7 +157,7 @@ async fn serve_demo_prints_tokens_that_answer_me() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_closes_websockets_with_going_away() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut server = Server::start(workgate(dir.path()).args(["serve", "--demo"]));
+    let mut server = Serve::start(workgate(dir.path()).args(["serve", "--demo"]));
     let token = server
         .lines
         .iter()
@@ -188,74 +187,17 @@ async fn sigterm_closes_websockets_with_going_away() {
     assert!(status.success(), "stopped cleanly: {status}");
 }
 
-/// A `workgate serve` child process on a free port, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    lines: Vec<String>,
-}
-
-impl Server {
-    /// Starts the server and reads its start-up lines until the demo tokens
-    /// (if any) are printed, with a deadline.
-    fn start(command: &mut Command) -> Self {
-        let mut child = command
-            .env("WORKGATE_LISTEN", "127.0.0.1:0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut lines = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        let demo = command.get_args().any(|a| a == "--demo");
-        loop {
-            let remaining = deadline.saturating_duration_since(std::time::Instant::now());
-            let line =
-                rx.recv_timeout(remaining).unwrap_or_else(|_| panic!("server start-up output incomplete: {lines:?}"));
-            lines.push(line);
-            let tokens = lines.iter().filter(|l| l.contains("Bearer ")).count();
-            let has_base = lines.iter().any(|l| l.starts_with("GraphiQL: "));
-            if has_base && (!demo || tokens == 6) {
-                break;
-            }
-        }
-        let base = lines
-            .iter()
-            .find_map(|l| l.strip_prefix("GraphiQL: "))
-            .and_then(|url| url.strip_suffix("/graphql"))
-            .expect("GraphiQL address printed")
-            .to_owned();
-        Self { child, base, lines }
-    }
-
-    async fn me(&self, token: &str) -> Value {
-        reqwest::Client::new()
-            .post(format!("{}/graphql", self.base))
-            .bearer_auth(token)
-            .timeout(Duration::from_secs(10))
-            .json(&json!({ "query": "{ me { id name roleBindings { role } } }" }))
-            .send()
-            .await
-            .expect("server answers")
-            .json()
-            .await
-            .expect("JSON body")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `me` as the bearer of `token`.
+async fn me(server: &Serve, token: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{}/graphql", server.base))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(10))
+        .json(&json!({ "query": "{ me { id name roleBindings { role } } }" }))
+        .send()
+        .await
+        .expect("server answers")
+        .json()
+        .await
+        .expect("JSON body")
 }

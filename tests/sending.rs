@@ -395,7 +395,7 @@ async fn a_crash_mid_send_never_sends_twice(backend: Backend) {
     if let Some(redis) = database.redis_url() {
         env.push(("WORKGATE_REDIS_URL", redis));
     }
-    let gateway = Serve::start(process::workgate(&env));
+    let gateway = Serve::start(process::workgate(&env).arg("serve"));
     let boot: Value = serde_json::from_str(&process::run(process::workgate(&env).args([
         "bootstrap",
         "--org",

@@ -33,14 +33,18 @@ pub fn run(command: &mut Command) -> String {
 
 /// A `workgate serve` child on a free port; killed (SIGKILL) on drop.
 pub struct Serve {
-    child: Child,
+    pub child: Child,
     pub base: String,
+    /// What it printed while starting.
+    pub lines: Vec<String>,
 }
 
 impl Serve {
-    pub fn start(mut command: Command) -> Self {
+    /// Starts `command` (a `workgate serve`) and reads what it prints until
+    /// its address, and with `--demo` the six demo tokens, within a minute.
+    pub fn start(command: &mut Command) -> Self {
+        let demo = command.get_args().any(|a| a == "--demo");
         let mut child = command
-            .arg("serve")
             .env("WORKGATE_LISTEN", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -57,15 +61,23 @@ impl Serve {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        let base = loop {
+        let mut lines: Vec<String> = Vec::new();
+        loop {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("workgate serve prints its address within a minute");
-            if let Some(url) = line.strip_prefix("GraphiQL: ") {
-                break url.trim_end_matches("/graphql").to_owned();
+                .unwrap_or_else(|_| panic!("workgate serve's start-up output is incomplete: {lines:?}"));
+            lines.push(line);
+            let tokens = lines.iter().filter(|l| l.contains("Bearer ")).count();
+            if lines.iter().any(|l| l.starts_with("GraphiQL: ")) && (!demo || tokens == 6) {
+                break;
             }
-        };
-        Self { child, base }
+        }
+        let base = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("GraphiQL: "))
+            .map(|url| url.trim_end_matches("/graphql").to_owned())
+            .expect("the address printed");
+        Self { child, base, lines }
     }
 
     /// Kills the process outright, as a crash or an OOM kill would.
