@@ -20,7 +20,8 @@
 //! is created and dropped) and `WORKGATE_BENCH_REDIS_URL=redis://...` run it
 //! on PostgreSQL and Redis. `FANOUT_SUBSCRIBERS` (default `1000,10000`),
 //! `FANOUT_RATE` (events/s, default 50) and `FANOUT_SECONDS` (default 10)
-//! change the run. Results are in BENCHMARKS.md.
+//! change the run; `FANOUT_SERVER_WRAPPER` runs the server under a
+//! profiler. Results are in BENCHMARKS.md.
 
 mod support;
 
@@ -59,7 +60,18 @@ struct Server {
 
 impl Server {
     fn start(database_url: &str, redis_url: Option<&str>) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_workgate"));
+        // FANOUT_SERVER_WRAPPER runs the server under a profiler, e.g.
+        // `valgrind --tool=massif --massif-out-file=massif.out`.
+        let wrapper = std::env::var("FANOUT_SERVER_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(words).arg(env!("CARGO_BIN_EXE_workgate"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_workgate")),
+        };
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("WORKGATE_")) {
             command.env_remove(key);
         }
@@ -77,12 +89,18 @@ impl Server {
             command.env("WORKGATE_REDIS_URL", redis);
         }
         let mut child = command.spawn().expect("workgate serve starts");
+        // Read on until it ends: a closed pipe would fail the server's
+        // later lines.
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let base = stdout
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("GraphiQL: ").map(|url| url.trim_end_matches("/graphql").to_owned()))
-            .expect("the server prints its address");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("GraphiQL: ") {
+                    let _ = tx.send(url.trim_end_matches("/graphql").to_owned());
+                }
+            }
+        });
+        let base = rx.recv_timeout(Duration::from_secs(120)).expect("the server prints its address");
         Self { child, base, client: reqwest::Client::new() }
     }
 
@@ -127,7 +145,14 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM first (a profiler wrapping the server writes its report on
+    /// the way out), SIGKILL if it has not stopped within a minute.
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -46,8 +46,8 @@ pub const PROTOCOL: &str = "graphql-transport-ws";
 pub const OUTBOX: usize = 256;
 /// Bytes of messages waiting to be written to one socket, at most.
 pub const OUTBOX_BYTES: usize = 4 * 1024 * 1024;
-/// The socket's read buffer.
-const READ_BUFFER: usize = 4 * 1024;
+/// The socket's read buffer (it grows for a larger message).
+const READ_BUFFER: usize = 1024;
 /// The largest message a client may send (a `subscribe` with its query).
 pub const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 /// How long one write may wait for the client to read.
@@ -216,7 +216,9 @@ impl Connection {
                 _ = recheck.tick(), if self.authorization.is_some() => {
                     // Refused now, or no longer the same principal (roles,
                     // settings): the client reconnects with what holds now.
-                    let now = self.http.state.auth.authenticate(self.authorization.as_deref()).await;
+                    // Boxed here and below: an idle connection's future stays
+                    // small (these are large and rare).
+                    let now = Box::pin(self.http.state.auth.authenticate(self.authorization.as_deref())).await;
                     let same = matches!((&now, &self.principal), (Ok(Some(p)), Some((Some(q), _))) if p == q);
                     if !same {
                         return Some(CHANGED);
@@ -246,7 +248,7 @@ impl Connection {
                 frame = socket.next() => match frame {
                     Some(Ok(Message::Text(text))) => {
                         let reply = match serde_json::from_str::<Value>(text.as_str()) {
-                            Ok(message) => self.handle(message).await,
+                            Ok(message) => Box::pin(self.handle(message)).await,
                             Err(_) => Err(INVALID),
                         };
                         match reply {

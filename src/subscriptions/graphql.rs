@@ -79,8 +79,8 @@ impl OrderSubscription {
         let principal = ctx.principal()?.clone();
         let hub = ctx.state()?.hub.clone();
         let site_id = site_id.map(|s| s.to_string());
-        let after = cursor(&hub, after).await?;
-        let members = Subscriber::queue_members(&hub.db, &principal, queue, site_id.as_deref()).await?;
+        let after = Box::pin(cursor(&hub, after)).await?;
+        let members = Box::pin(Subscriber::queue_members(&hub.db, &principal, queue, site_id.as_deref())).await?;
         let subscriber = Subscriber { principal, selector: Selector::Queue { queue, site_id, members } };
         Ok(stream(hub, ctx.loaders()?.clone(), subscriber, after))
     }
@@ -97,7 +97,7 @@ impl OrderSubscription {
             return Err(AppError::forbidden("assignments are people's; an API token has none").into());
         };
         let hub = ctx.state()?.hub.clone();
-        let after = cursor(&hub, after).await?;
+        let after = Box::pin(cursor(&hub, after)).await?;
         Ok(stream(hub, ctx.loaders()?.clone(), Subscriber { principal, selector: Selector::Assignments(me) }, after))
     }
 
@@ -108,14 +108,19 @@ impl OrderSubscription {
         id: ID,
         after: Option<Cursor>,
     ) -> Result<impl Stream<Item = Result<OrderEvent>> + use<>> {
-        visible_order(ctx, &id).await?;
+        Box::pin(visible_order(ctx, &id)).await?;
         let principal = ctx.principal()?.clone();
         let hub = ctx.state()?.hub.clone();
-        let after = cursor(&hub, after).await?;
+        let after = Box::pin(cursor(&hub, after)).await?;
         let selector = Selector::Order(id.to_string());
         Ok(stream(hub, ctx.loaders()?.clone(), Subscriber { principal, selector }, after))
     }
 }
+
+// The resolvers box what they await: async-graphql keeps a resolver's
+// future beside the stream it returns for as long as the subscription
+// lives, so an unboxed query future would cost every idle subscriber its
+// size.
 
 /// The `seq` an `after` cursor names; BAD_USER_INPUT for one that is not a
 /// cursor, or that is older than the log keeps (the client must refetch).
@@ -189,7 +194,9 @@ impl Position {
             }
             let replaying = self.replay.is_some();
             let live = match self.replay {
-                Some(from) => match self.replayed(from).await {
+                // Boxed: the log's queries are large futures, and an idle
+                // subscription (waiting below) should not carry their size.
+                Some(from) => match Box::pin(self.replayed(from)).await {
                     Ok(Some(live)) => live,
                     Ok(None) => continue,
                     Err(e) => return Some(Err(self.fail(e))),
