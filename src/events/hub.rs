@@ -26,8 +26,13 @@ use crate::orders::record::{self, OrderRecord};
 use crate::orders::snapshot::Snapshot;
 use crate::subscriptions::view::Answers;
 
-/// Live events buffered per subscription before it counts as too slow.
-pub const SUBSCRIBER_BUFFER: usize = 1024;
+/// Live events kept for the subscriptions of an organization's queues
+/// (every event of the organization), and for those of one order or one
+/// person's assignments; a subscription further behind reads the log.
+const ORGANIZATION_BUFFER: usize = 1024;
+const NARROW_BUFFER: usize = 32;
+/// Events between two sweeps of routes nobody listens to any more.
+const SWEEP_EVERY: i64 = 1024;
 /// Silence after which the hub reads the database anyway.
 const QUIET: Duration = Duration::from_secs(1);
 const CATCH_UP_BATCH: u64 = 500;
@@ -50,6 +55,28 @@ pub struct Live {
 }
 
 impl Live {
+    /// The assignees before and after the change, when it changed them
+    /// (`changes.assignees`).
+    pub fn assignees(&self) -> (Vec<&str>, Vec<&str>) {
+        let pair = &self.payload["changes"]["assignees"];
+        (names(&pair[0]), names(&pair[1]))
+    }
+
+    /// The routes this event goes to.
+    fn routes(&self) -> Vec<Route> {
+        let (before, now) = self.assignees();
+        let mut people: Vec<&str> = before.into_iter().chain(now).collect();
+        if let Some(after) = &self.after {
+            people.extend(after.assignee_ids.iter().map(String::as_str));
+        }
+        people.sort_unstable();
+        people.dedup();
+        let mut routes =
+            vec![Route::Organization(self.event.organization_id.clone()), Route::Order(self.event.order_id.clone())];
+        routes.extend(people.into_iter().map(|p| Route::Assignee(p.to_owned())));
+        routes
+    }
+
     /// `principal`'s answers, worked out by `decide` on first use.
     pub fn answers(&self, principal: &Principal, decide: impl FnOnce() -> Answers) -> Answers {
         let Ok(mut answers) = self.answers.lock() else { return decide() };
@@ -62,23 +89,69 @@ impl Live {
     }
 }
 
+/// Which live events a subscription receives: an event goes only to the
+/// routes it concerns, so that an event wakes the subscriptions that may
+/// want it, not every subscription of the instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// Every event of an organization (its queues).
+    Organization(String),
+    /// The events of one order.
+    Order(String),
+    /// The events of orders a person is, was just, or is no longer assigned
+    /// to.
+    Assignee(String),
+}
+
+/// The strings of a JSON list.
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+}
+
 /// Where subscriptions get live events, and the connections they replay
 /// and ask with (apart from the requests' pool).
 #[derive(Clone)]
 pub struct Hub {
-    sender: broadcast::Sender<Arc<Live>>,
+    routes: Arc<Mutex<Routes>>,
     pub db: DatabaseConnection,
     metrics: Metrics,
 }
 
+#[derive(Default)]
+struct Routes {
+    senders: HashMap<Route, broadcast::Sender<Arc<Live>>>,
+    /// The `seq` of the last event published.
+    published: i64,
+}
+
 impl Hub {
     pub fn new(db: DatabaseConnection, metrics: Metrics) -> Self {
-        Self { sender: broadcast::channel(SUBSCRIBER_BUFFER).0, db, metrics }
+        Self { routes: Arc::default(), db, metrics }
     }
 
-    /// Everything delivered from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Live>> {
-        self.sender.subscribe()
+    /// The events of `route` published from now on, and the `seq` of the
+    /// last one published before (taken together: nothing falls between).
+    pub fn subscribe(&self, route: Route) -> (broadcast::Receiver<Arc<Live>>, i64) {
+        let mut routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let capacity = if matches!(route, Route::Organization(_)) { ORGANIZATION_BUFFER } else { NARROW_BUFFER };
+        let receiver = routes.senders.entry(route).or_insert_with(|| broadcast::channel(capacity).0).subscribe();
+        (receiver, routes.published)
+    }
+
+    /// Hands `live` to the subscriptions of every route it concerns.
+    fn publish(&self, live: Live) {
+        let live = Arc::new(live);
+        let mut routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for route in live.routes() {
+            if let Some(sender) = routes.senders.get(&route) {
+                // No receiver left: forgotten at the next sweep.
+                let _ = sender.send(live.clone());
+            }
+        }
+        routes.published = live.event.seq;
+        if live.event.seq % SWEEP_EVERY == 0 {
+            routes.senders.retain(|_, sender| sender.receiver_count() > 0);
+        }
     }
 }
 
@@ -202,8 +275,7 @@ async fn deliver(hub: &Hub, db: &DatabaseConnection, event: Published) -> AppRes
     let seq = event.seq;
     let live =
         live(db, event).await.inspect_err(|e| tracing::error!(error = ?e, "hub: cannot load an event's order"))?;
-    // No subscriber is not an error.
-    let _ = hub.sender.send(Arc::new(live));
+    hub.publish(live);
     hub.metrics.event_delivered();
     Ok(seq)
 }

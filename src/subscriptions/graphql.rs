@@ -170,14 +170,16 @@ fn stream(
     after: Option<i64>,
 ) -> impl Stream<Item = Result<OrderEvent>> {
     // Live first, so nothing between the replay and the live events is lost.
+    // Without `after`, the stream starts after the last event published.
+    let (live, published) = hub.subscribe(subscriber.route());
     let state = Position {
-        live: hub.subscribe(),
+        live,
         db: hub.db,
         loaders,
         subscriber,
         replay: after,
         pending: VecDeque::new(),
-        last: after.unwrap_or(0),
+        last: after.unwrap_or(published),
         done: false,
     };
     futures::stream::unfold(state, |mut s| async move {

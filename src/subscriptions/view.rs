@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::error::AppResult;
-use crate::events::hub::Live;
+use crate::events::hub::{Live, Route};
 use crate::orders::graphql::Queue;
 use crate::orders::record::OrderRecord;
 use crate::policy::{self, Action};
@@ -124,6 +124,15 @@ impl Answers {
 }
 
 impl Subscriber {
+    /// The live events this subscription needs.
+    pub fn route(&self) -> Route {
+        match &self.selector {
+            Selector::Order(id) => Route::Order(id.clone()),
+            Selector::Assignments(me) => Route::Assignee(me.clone()),
+            Selector::Queue { .. } => Route::Organization(self.principal.organization_id.clone()),
+        }
+    }
+
     /// The orders in `queue` (at `site_id`) that `principal` sees now.
     pub async fn queue_members(
         db: &DatabaseConnection,
@@ -153,7 +162,7 @@ impl Subscriber {
         // Most events are about orders this subscription does not follow:
         // turned away before the policy is asked.
         let (before, now) = match &self.selector {
-            Selector::Assignments(_) => assignees(&live.payload),
+            Selector::Assignments(_) => live.assignees(),
             _ => (Vec::new(), Vec::new()),
         };
         let about_me = match &self.selector {
@@ -234,14 +243,4 @@ impl Subscriber {
 /// Whether a NOTE_ADDED event is about an INTERNAL note.
 fn internal_note(payload: &Value) -> bool {
     payload["changes"]["visibility"] == "INTERNAL"
-}
-
-/// The assignees before and after, from an event's `changes.assignees`.
-fn assignees(payload: &Value) -> (Vec<&str>, Vec<&str>) {
-    let pair = &payload["changes"]["assignees"];
-    (names(&pair[0]), names(&pair[1]))
-}
-
-fn names(list: &Value) -> Vec<&str> {
-    list.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
