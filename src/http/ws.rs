@@ -47,7 +47,7 @@ pub const OUTBOX: usize = 256;
 /// Bytes of messages waiting to be written to one socket, at most.
 pub const OUTBOX_BYTES: usize = 4 * 1024 * 1024;
 /// The socket's read buffer (it grows for a larger message).
-const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 512;
 /// The largest message a client may send (a `subscribe` with its query).
 pub const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 /// How long one write may wait for the client to read.
@@ -79,21 +79,19 @@ const TOO_MANY_INITS: Close = Close(4429, "Too many initialisation requests");
 const TOO_SLOW: Close = Close(1013, "Too slow: messages went unread; reconnect and resume after your last cursor");
 const GOING_AWAY: Close = Close(1001, "The server is shutting down; reconnect");
 
-/// What a subscription task tells the connection.
-enum Out {
-    /// A message of stream `id` (its `generation`th use of the id); dropped
-    /// if the client completed that stream meanwhile.
-    Send { message: String, id: String, generation: u64 },
-    /// The last message of stream `id` (its `generation`th use of the id):
-    /// once it is written, the id is free again.
-    Last { message: String, id: String, generation: u64 },
+/// A message a stream's task has for the socket.
+struct Out {
+    message: Box<str>,
+    /// The stream it belongs to; dropped if the client completed that
+    /// stream meanwhile.
+    stream: u64,
+    /// The stream's last message: once it is written, its id is free again.
+    last: bool,
 }
 
 impl Out {
     fn len(&self) -> usize {
-        match self {
-            Self::Send { message, .. } | Self::Last { message, .. } => message.len(),
-        }
+        self.message.len()
     }
 }
 
@@ -101,7 +99,8 @@ impl Out {
 /// messages and in bytes; a full outbox marks the client too slow.
 #[derive(Clone)]
 struct Outbox {
-    sender: mpsc::Sender<Out>,
+    /// Boxed: the channel allocates its slots in blocks, per connection.
+    sender: mpsc::Sender<Box<Out>>,
     bytes: Arc<AtomicUsize>,
     too_slow: Arc<Notify>,
 }
@@ -116,7 +115,7 @@ impl Outbox {
         let sent = if waiting > 0 && waiting + len > OUTBOX_BYTES {
             Err(true)
         } else {
-            self.sender.try_send(out).map_err(|e| matches!(e, mpsc::error::TrySendError::Full(_)))
+            self.sender.try_send(Box::new(out)).map_err(|e| matches!(e, mpsc::error::TrySendError::Full(_)))
         };
         match sent {
             Ok(()) => true,
@@ -144,11 +143,13 @@ struct Connection {
     /// The credential given, to check it again every
     /// `WORKGATE_WS_REAUTHENTICATE`.
     authorization: Option<String>,
-    /// Running streams by id, with the generation that started them.
-    subscriptions: HashMap<String, (u64, JoinHandle<()>)>,
-    generation: u64,
+    /// Running streams, by a number of their own, with the id the client
+    /// gave them.
+    streams: HashMap<u64, (String, JoinHandle<()>)>,
+    /// The number of the last stream started.
+    started: u64,
     outbox: Outbox,
-    inbox: mpsc::Receiver<Out>,
+    inbox: mpsc::Receiver<Box<Out>>,
     _open: GaugeGuard,
 }
 
@@ -161,8 +162,8 @@ impl Connection {
             http,
             principal: None,
             authorization: None,
-            subscriptions: HashMap::new(),
-            generation: 0,
+            streams: HashMap::new(),
+            started: 0,
             outbox,
             inbox,
             _open: open,
@@ -171,7 +172,7 @@ impl Connection {
 
     async fn run(mut self, mut socket: WebSocket) {
         let close = self.serve(&mut socket).await;
-        for (_, (_, task)) in self.subscriptions.drain() {
+        for (_, (_, task)) in self.streams.drain() {
             task.abort();
         }
         if let Some(Close(code, reason)) = close {
@@ -227,21 +228,12 @@ impl Connection {
                 out = self.inbox.recv() => {
                     let out = out?;
                     self.outbox.taken(out.len());
-                    let message = match out {
-                        Out::Send { message, id, generation } => {
-                            self.subscriptions.get(&id).is_some_and(|(g, _)| *g == generation).then_some(message)
-                        }
-                        Out::Last { message, id, generation } => {
-                            let current = self.subscriptions.get(&id).is_some_and(|(g, _)| *g == generation);
-                            if current {
-                                self.subscriptions.remove(&id);
-                            }
-                            current.then_some(message)
-                        }
+                    let current = if out.last {
+                        self.streams.remove(&out.stream).is_some()
+                    } else {
+                        self.streams.contains_key(&out.stream)
                     };
-                    if let Some(message) = message
-                        && let Err(close) = self.write(socket, message).await
-                    {
+                    if current && let Err(close) = self.write(socket, out.message.into()).await {
                         return close;
                     }
                 }
@@ -310,7 +302,7 @@ impl Connection {
                 let id = message["id"].as_str().filter(|id| !id.is_empty()).ok_or(INVALID)?.to_owned();
                 let payload = &message["payload"];
                 let query = payload["query"].as_str().ok_or(INVALID)?;
-                if self.subscriptions.contains_key(&id) {
+                if self.streams.values().any(|(running, _)| *running == id) {
                     return Err(Close(4409, "Subscriber for this id already exists"));
                 }
                 let mut request = Request::new(query);
@@ -330,19 +322,22 @@ impl Connection {
                     data.insert(principal.clone());
                 }
                 request.data = data;
-                self.generation += 1;
+                self.started += 1;
                 let task = tokio::spawn(subscription(
                     self.http.clone(),
                     id.clone(),
-                    self.generation,
+                    self.started,
                     request,
                     self.outbox.clone(),
                 ));
-                self.subscriptions.insert(id, (self.generation, task));
+                self.streams.insert(self.started, (id, task));
                 Ok(None)
             }
             Some("complete") => {
-                if let Some((_, task)) = message["id"].as_str().and_then(|id| self.subscriptions.remove(id)) {
+                let id = message["id"].as_str();
+                let stream =
+                    self.streams.iter().find(|(_, (running, _))| Some(running.as_str()) == id).map(|(n, _)| *n);
+                if let Some((_, task)) = stream.and_then(|n| self.streams.remove(&n)) {
                     task.abort();
                 }
                 Ok(None)
@@ -354,24 +349,22 @@ impl Connection {
 
 /// Runs one operation, sending each result as `next` (or a request error as
 /// `error`), then `complete`; stops when the client is too slow for it.
-async fn subscription(http: HttpState, id: String, generation: u64, request: Request, outbox: Outbox) {
+async fn subscription(http: HttpState, id: String, stream: u64, request: Request, outbox: Outbox) {
     let _running = http.state.metrics.subscription();
     let request_id = uuid::Uuid::now_v7().to_string();
-    let mut stream = std::pin::pin!(http.schema.execute_stream(request));
+    let mut responses = std::pin::pin!(http.schema.execute_stream(request));
     let mut first = true;
-    while let Some(response) = stream.next().await {
+    let out = |message: Value, last| Out { message: message.to_string().into(), stream, last };
+    while let Some(response) = responses.next().await {
         let (body, request_error) = super::graphql::to_wire(response, &request_id);
         if first && request_error {
-            let message = json!({ "id": id, "type": "error", "payload": body["errors"] }).to_string();
-            outbox.put(Out::Last { message, id, generation });
+            outbox.put(out(json!({ "id": id, "type": "error", "payload": body["errors"] }), true));
             return;
         }
         first = false;
-        let message = json!({ "id": id, "type": "next", "payload": body }).to_string();
-        if !outbox.put(Out::Send { message, id: id.clone(), generation }) {
+        if !outbox.put(out(json!({ "id": id, "type": "next", "payload": body }), false)) {
             return;
         }
     }
-    let message = json!({ "id": id, "type": "complete" }).to_string();
-    outbox.put(Out::Last { message, id, generation });
+    outbox.put(out(json!({ "id": id, "type": "complete" }), true));
 }
