@@ -24,8 +24,9 @@ use crate::{db, events, graphql, http};
 
 /// Connections the send worker holds, apart from the requests' pool.
 const SEND_WORKER_POOL: u32 = 2;
-/// Connections of the event relay, and of the hub and its subscriptions.
-const RELAY_POOL: u32 = 1;
+/// Connections of the event relay (one of them listens for commits on
+/// PostgreSQL), and of the hub and its subscriptions.
+const RELAY_POOL: u32 = 2;
 const HUB_POOL: u32 = 4;
 /// How long WebSocket connections have to close at shutdown.
 const WS_CLOSE_TIME: Duration = Duration::from_secs(2);

@@ -21,6 +21,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
 };
+use sea_orm::sqlx::postgres::PgListener;
 use tokio::sync::watch;
 
 use super::EventBus;
@@ -28,8 +29,13 @@ use super::wire::Published;
 use crate::error::AppResult;
 use crate::time::now_micros;
 
-/// How often the relay looks for new events.
+/// How often the relay looks for new events (on PostgreSQL, also whenever
+/// a change commits, by [`CHANNEL`]).
 const POLL: Duration = Duration::from_millis(20);
+/// The PostgreSQL notification channel a change notifies in its
+/// transaction; the notification is delivered when it commits, to the
+/// relays of every instance.
+pub const CHANNEL: &str = "workgate_order_events";
 /// How often the log is pruned (more often when the retention is shorter).
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Events sequenced per transaction.
@@ -51,6 +57,7 @@ impl Relay {
     }
 
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut committed = self.listen().await;
         let prune_every = Ord::min(self.retention, PRUNE_EVERY);
         let mut pruned = tokio::time::Instant::now();
         loop {
@@ -76,8 +83,28 @@ impl Relay {
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
                 _ = stop.changed() => {}
+                heard = async { committed.as_mut()?.recv().await.ok() }, if committed.is_some() => {
+                    if heard.is_none() {
+                        tracing::warn!("relay: lost the commit notifications; polling every {POLL:?}");
+                        committed = None;
+                    }
+                }
             }
         }
+    }
+
+    /// On PostgreSQL, a listener for committed changes, so that events go
+    /// out at once rather than at the next poll.
+    async fn listen(&self) -> Option<PgListener> {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return None;
+        }
+        let listening = async {
+            let mut listener = PgListener::connect_with(self.db.get_postgres_connection_pool()).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        listening.await.inspect_err(|e| tracing::warn!(error = %e, "relay: cannot listen for commits; polling")).ok()
     }
 
     /// Drops the published events older than the retention, as a prefix of

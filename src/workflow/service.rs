@@ -320,6 +320,11 @@ pub async fn record_as<C: ConnectionTrait>(
         "after": Snapshot::of(&after, Snapshot::deletion_pending(conn, &order.id).await?),
     });
     emit(conn, actor, order, change.event, payload).await?;
+    if conn.get_database_backend() == DbBackend::Postgres {
+        // Delivered when the transaction commits: the relay wakes at once.
+        let notify = format!("SELECT pg_notify('{}', '')", crate::events::relay::CHANNEL);
+        conn.execute_unprepared(&notify).await?;
+    }
     Ok(after)
 }
 
