@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use entity::order_events;
 use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
 };
-use sea_orm::sqlx::postgres::PgListener;
 use tokio::sync::watch;
 
 use super::EventBus;
