@@ -14,16 +14,16 @@
 //!   (`WORKGATE_WS_REAUTHENTICATE`) refuses it or finds
 //!   the principal changed (revoked token, deactivated user, a role or an
 //!   account setting changed), the socket closes with 4403.
-//! - A client that does not read what it is sent is disconnected with 1013
-//!   ("try again later") and a reason saying so, once more than [`OUTBOX`]
-//!   messages or [`OUTBOX_BYTES`] wait to be written, or a write has not
-//!   gone out within [`WRITE_TIMEOUT`]: memory per socket stays bounded,
-//!   and the client resumes after its last cursor (the log keeps the rest).
+//! - The connection's streams are polled by the connection itself, one
+//!   message written at a time: while a write waits, nothing more is made
+//!   for that socket (the hub keeps what its subscriptions have not taken,
+//!   bounded, and a subscription too far behind reads the log). A client
+//!   that does not take a write within [`WRITE_TIMEOUT`] is disconnected
+//!   with 1013 ("try again later") and a reason saying so; it resumes after
+//!   its last cursor.
 //! - When the server shuts down, every socket closes with 1001.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_graphql::{Data, Request, Variables};
@@ -31,9 +31,9 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::Response;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinHandle;
+use tokio_stream::StreamMap;
 
 use super::HttpState;
 use crate::auth::Principal;
@@ -42,10 +42,6 @@ use crate::time::now_micros;
 
 /// The subprotocol spoken.
 pub const PROTOCOL: &str = "graphql-transport-ws";
-/// Messages waiting to be written to one socket, at most.
-pub const OUTBOX: usize = 256;
-/// Bytes of messages waiting to be written to one socket, at most.
-pub const OUTBOX_BYTES: usize = 4 * 1024 * 1024;
 /// The socket's read buffer (it grows for a larger message).
 const READ_BUFFER: usize = 512;
 /// The largest message a client may send (a `subscribe` with its query).
@@ -79,62 +75,6 @@ const TOO_MANY_INITS: Close = Close(4429, "Too many initialisation requests");
 const TOO_SLOW: Close = Close(1013, "Too slow: messages went unread; reconnect and resume after your last cursor");
 const GOING_AWAY: Close = Close(1001, "The server is shutting down; reconnect");
 
-/// A message a stream's task has for the socket.
-struct Out {
-    message: Box<str>,
-    /// The stream it belongs to; dropped if the client completed that
-    /// stream meanwhile.
-    stream: u64,
-    /// The stream's last message: once it is written, its id is free again.
-    last: bool,
-}
-
-impl Out {
-    fn len(&self) -> usize {
-        self.message.len()
-    }
-}
-
-/// Where subscription tasks put messages for the socket: bounded in
-/// messages and in bytes; a full outbox marks the client too slow.
-#[derive(Clone)]
-struct Outbox {
-    /// Boxed: the channel allocates its slots in blocks, per connection.
-    sender: mpsc::Sender<Box<Out>>,
-    bytes: Arc<AtomicUsize>,
-    too_slow: Arc<Notify>,
-}
-
-impl Outbox {
-    /// Queues `out`; false (and the connection told to close) when the
-    /// client has left too much unread, or the connection is gone.
-    fn put(&self, out: Out) -> bool {
-        let len = out.len();
-        // One message larger than the budget still goes, alone.
-        let waiting = self.bytes.fetch_add(len, Ordering::AcqRel);
-        let sent = if waiting > 0 && waiting + len > OUTBOX_BYTES {
-            Err(true)
-        } else {
-            self.sender.try_send(Box::new(out)).map_err(|e| matches!(e, mpsc::error::TrySendError::Full(_)))
-        };
-        match sent {
-            Ok(()) => true,
-            Err(full) => {
-                self.taken(len);
-                if full {
-                    self.too_slow.notify_one();
-                }
-                false
-            }
-        }
-    }
-
-    /// `len` bytes were taken out.
-    fn taken(&self, len: usize) {
-        self.bytes.fetch_sub(len, Ordering::AcqRel);
-    }
-}
-
 struct Connection {
     http: HttpState,
     /// Set by `connection_init`: the principal, and when its credential
@@ -143,38 +83,43 @@ struct Connection {
     /// The credential given, to check it again every
     /// `WORKGATE_WS_REAUTHENTICATE`.
     authorization: Option<String>,
-    /// Running streams, by a number of their own, with the id the client
-    /// gave them.
-    streams: HashMap<u64, (String, JoinHandle<()>)>,
-    /// The number of the last stream started.
+    /// Running operations' responses (then None, at their end), by a
+    /// number of their own.
+    streams: StreamMap<u64, BoxStream<'static, Option<async_graphql::Response>>>,
+    /// What is known of each running operation, by the same number.
+    running: HashMap<u64, Running>,
+    /// The number of the last operation started.
     started: u64,
-    outbox: Outbox,
-    inbox: mpsc::Receiver<Box<Out>>,
     _open: GaugeGuard,
+}
+
+/// A running operation of the connection.
+struct Running {
+    /// The id the client gave it.
+    id: String,
+    /// Names its errors in the log.
+    request_id: String,
+    /// No response was sent yet (a request error then ends it as `error`).
+    first: bool,
+    _counted: GaugeGuard,
 }
 
 impl Connection {
     fn new(http: HttpState) -> Self {
-        let (sender, inbox) = mpsc::channel(OUTBOX);
-        let outbox = Outbox { sender, bytes: Arc::new(AtomicUsize::new(0)), too_slow: Arc::new(Notify::new()) };
         let open = http.state.metrics.ws_connection();
         Self {
             http,
             principal: None,
             authorization: None,
-            streams: HashMap::new(),
+            streams: StreamMap::new(),
+            running: HashMap::new(),
             started: 0,
-            outbox,
-            inbox,
             _open: open,
         }
     }
 
     async fn run(mut self, mut socket: WebSocket) {
         let close = self.serve(&mut socket).await;
-        for (_, (_, task)) in self.streams.drain() {
-            task.abort();
-        }
         if let Some(Close(code, reason)) = close {
             self.http.state.metrics.ws_closed(code);
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
@@ -184,13 +129,29 @@ impl Connection {
         }
     }
 
-    /// Writes one message, unless the client leaves too much unread.
-    async fn write(&self, socket: &mut WebSocket, text: String) -> Result<(), Option<Close>> {
-        tokio::select! {
-            sent = socket.send(Message::Text(text.into())) => sent.map_err(|_| None),
-            () = tokio::time::sleep(WRITE_TIMEOUT) => Err(Some(TOO_SLOW)),
-            () = self.outbox.too_slow.notified() => Err(Some(TOO_SLOW)),
+    /// Writes one message, unless the client does not take it in time.
+    async fn write(socket: &mut WebSocket, text: String) -> Result<(), Option<Close>> {
+        match tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+            Ok(sent) => sent.map_err(|_| None),
+            Err(_) => Err(Some(TOO_SLOW)),
         }
+    }
+
+    /// The message for operation `n`'s next response (None: its end).
+    fn message(&mut self, n: u64, response: Option<async_graphql::Response>) -> Option<String> {
+        let running = self.running.get_mut(&n)?;
+        let Some(response) = response else {
+            let id = self.running.remove(&n)?.id;
+            return Some(json!({ "id": id, "type": "complete" }).to_string());
+        };
+        let (body, request_error) = super::graphql::to_wire(response, &running.request_id);
+        if running.first && request_error {
+            let id = self.running.remove(&n)?.id;
+            self.streams.remove(&n);
+            return Some(json!({ "id": id, "type": "error", "payload": body["errors"] }).to_string());
+        }
+        running.first = false;
+        Some(json!({ "id": running.id, "type": "next", "payload": body }).to_string())
     }
 
     /// Serves until the client goes (None) or the connection must close.
@@ -207,7 +168,6 @@ impl Connection {
             let expiry = self.expiry();
             tokio::select! {
                 () = &mut stopping => return Some(GOING_AWAY),
-                () = self.outbox.too_slow.notified() => return Some(TOO_SLOW),
                 () = tokio::time::sleep_until(init_deadline), if self.principal.is_none() => {
                     return Some(INIT_TIMED_OUT);
                 }
@@ -225,15 +185,11 @@ impl Connection {
                         return Some(CHANGED);
                     }
                 }
-                out = self.inbox.recv() => {
-                    let out = out?;
-                    self.outbox.taken(out.len());
-                    let current = if out.last {
-                        self.streams.remove(&out.stream).is_some()
-                    } else {
-                        self.streams.contains_key(&out.stream)
-                    };
-                    if current && let Err(close) = self.write(socket, out.message.into()).await {
+                next = self.streams.next(), if !self.streams.is_empty() => {
+                    if let Some((n, response)) = next
+                        && let Some(message) = self.message(n, response)
+                        && let Err(close) = Box::pin(Self::write(socket, message)).await
+                    {
                         return close;
                     }
                 }
@@ -245,7 +201,7 @@ impl Connection {
                         };
                         match reply {
                             Ok(Some(reply)) => {
-                                if let Err(close) = self.write(socket, reply.to_string()).await {
+                                if let Err(close) = Box::pin(Self::write(socket, reply.to_string())).await {
                                     return close;
                                 }
                             }
@@ -302,7 +258,7 @@ impl Connection {
                 let id = message["id"].as_str().filter(|id| !id.is_empty()).ok_or(INVALID)?.to_owned();
                 let payload = &message["payload"];
                 let query = payload["query"].as_str().ok_or(INVALID)?;
-                if self.streams.values().any(|(running, _)| *running == id) {
+                if self.running.values().any(|running| running.id == id) {
                     return Err(Close(4409, "Subscriber for this id already exists"));
                 }
                 let mut request = Request::new(query);
@@ -323,48 +279,23 @@ impl Connection {
                 }
                 request.data = data;
                 self.started += 1;
-                let task = tokio::spawn(subscription(
-                    self.http.clone(),
-                    id.clone(),
-                    self.started,
-                    request,
-                    self.outbox.clone(),
-                ));
-                self.streams.insert(self.started, (id, task));
+                let responses = self.http.schema.execute_stream(request).map(Some).chain(futures::stream::iter([None]));
+                self.streams.insert(self.started, responses.boxed());
+                let request_id = uuid::Uuid::now_v7().to_string();
+                let counted = self.http.state.metrics.subscription();
+                self.running.insert(self.started, Running { id, request_id, first: true, _counted: counted });
                 Ok(None)
             }
             Some("complete") => {
                 let id = message["id"].as_str();
-                let stream =
-                    self.streams.iter().find(|(_, (running, _))| Some(running.as_str()) == id).map(|(n, _)| *n);
-                if let Some((_, task)) = stream.and_then(|n| self.streams.remove(&n)) {
-                    task.abort();
+                let n = self.running.iter().find(|(_, running)| Some(running.id.as_str()) == id).map(|(n, _)| *n);
+                if let Some(n) = n {
+                    self.running.remove(&n);
+                    self.streams.remove(&n);
                 }
                 Ok(None)
             }
             _ => Err(INVALID),
         }
     }
-}
-
-/// Runs one operation, sending each result as `next` (or a request error as
-/// `error`), then `complete`; stops when the client is too slow for it.
-async fn subscription(http: HttpState, id: String, stream: u64, request: Request, outbox: Outbox) {
-    let _running = http.state.metrics.subscription();
-    let request_id = uuid::Uuid::now_v7().to_string();
-    let mut responses = std::pin::pin!(http.schema.execute_stream(request));
-    let mut first = true;
-    let out = |message: Value, last| Out { message: message.to_string().into(), stream, last };
-    while let Some(response) = responses.next().await {
-        let (body, request_error) = super::graphql::to_wire(response, &request_id);
-        if first && request_error {
-            outbox.put(out(json!({ "id": id, "type": "error", "payload": body["errors"] }), true));
-            return;
-        }
-        first = false;
-        if !outbox.put(out(json!({ "id": id, "type": "next", "payload": body }), false)) {
-            return;
-        }
-    }
-    outbox.put(out(json!({ "id": id, "type": "complete" }), true));
 }
