@@ -169,9 +169,9 @@ async fn metric(app: &common::TestApp, name: &str) -> f64 {
 }
 
 /// A subscriber whose client stops reading is disconnected with 1013 and
-/// a reason, once what waits for it passes the socket's bound; its
-/// subscription ends (memory is given back) and it can resume after its
-/// last cursor.
+/// a reason, once a write has waited for it longer than the server allows;
+/// its subscription ends (memory is given back) and it can resume after
+/// its last cursor.
 async fn a_client_that_does_not_read_is_closed_as_too_slow(backend: Backend) {
     let app = spawn_app_with(backend, |raw| raw.metrics_token = Some(METRICS_TOKEN.into())).await;
     let boot = app.bootstrap("Acme").await;

@@ -31,6 +31,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::Response;
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use serde_json::{Value, json};
 use tokio_stream::StreamMap;
@@ -158,7 +159,12 @@ impl Connection {
     async fn serve(&mut self, socket: &mut WebSocket) -> Option<Close> {
         let init_deadline = tokio::time::Instant::now() + self.http.state.config.ws_init_timeout;
         let every = self.http.state.config.ws_reauthenticate;
-        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        // The first check at a random point of the interval, so that sockets
+        // opened together do not all check at once.
+        let first = every.mul_f64(1.0 + rand::random::<f64>());
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
+        // A check under way runs beside the streams, not before them.
+        let mut checking: Option<BoxFuture<'static, bool>> = None;
         let mut stopping = self.http.state.stopping.clone();
         let mut stopping = std::pin::pin!(async move {
             // The sender lives as long as the server does.
@@ -174,14 +180,19 @@ impl Connection {
                 () = tokio::time::sleep_until(expiry.unwrap_or(init_deadline)), if expiry.is_some() => {
                     return Some(EXPIRED);
                 }
-                _ = recheck.tick(), if self.authorization.is_some() => {
+                _ = recheck.tick(), if self.authorization.is_some() && checking.is_none() => {
                     // Refused now, or no longer the same principal (roles,
                     // settings): the client reconnects with what holds now.
-                    // Boxed here and below: an idle connection's future stays
-                    // small (these are large and rare).
-                    let now = Box::pin(self.http.state.auth.authenticate(self.authorization.as_deref())).await;
-                    let same = matches!((&now, &self.principal), (Ok(Some(p)), Some((Some(q), _))) if p == q);
-                    if !same {
+                    let (state, authorization) = (self.http.state.clone(), self.authorization.clone());
+                    let principal = self.principal.as_ref().and_then(|(p, _)| p.clone());
+                    checking = Some(Box::pin(async move {
+                        let now = state.auth.authenticate(authorization.as_deref()).await;
+                        matches!((now, principal), (Ok(Some(p)), Some(q)) if p == q)
+                    }));
+                }
+                same = async { Some(checking.as_mut()?.await) }, if checking.is_some() => {
+                    checking = None;
+                    if same != Some(true) {
                         return Some(CHANGED);
                     }
                 }
