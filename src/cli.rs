@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `bootstrap`, `token`, `schema`.
+//! The command line: `serve`, `migrate`, `bootstrap`, `token`, `schema`,
+//! `seed --synthetic`.
 //!
 //! Exit codes: 0 success, 1 failure, 2 bad configuration or usage (one line
 //! on stderr naming the variable).
@@ -53,6 +54,22 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Generate an organization for benchmarks (`--synthetic`): the same
+    /// shape and content for the same arguments; prints one JSON line with
+    /// the organization and a principal of each kind the scenarios use.
+    Seed {
+        /// The only kind of seed there is (kept explicit: it is not demo data).
+        #[arg(long, required = true)]
+        synthetic: bool,
+        #[arg(long, default_value_t = 1000)]
+        orders: usize,
+        #[arg(long, default_value_t = 20)]
+        sites: usize,
+        #[arg(long, default_value_t = 200)]
+        users: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 enum Failure {
@@ -145,6 +162,16 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
         }
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::Seed { synthetic: _, orders, sites, users, seed } => {
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let started = std::time::Instant::now();
+            let seeded = crate::seed::synthetic(&conn, crate::seed::Shape { orders, sites, users, seed }).await?;
+            let mut line = serde_json::to_value(&seeded).map_err(anyhow::Error::from)?;
+            line["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+            println!("{line}");
             Ok(())
         }
     }

@@ -6,6 +6,7 @@
 //! line and exits with code 2. Secrets are never printed: [`Secret`] redacts
 //! itself in `Debug`.
 
+use crate::rate_limit::Rate;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,19 @@ pub struct RawConfig {
     /// How often a WebSocket connection's credential is checked again.
     #[arg(long, env = "WORKGATE_WS_REAUTHENTICATE", global = true)]
     pub ws_reauthenticate: Option<String>,
+    /// How long one HTTP GraphQL request may run.
+    #[arg(long, env = "WORKGATE_REQUEST_TIMEOUT", global = true)]
+    pub request_timeout: Option<String>,
+    /// Operations per person or API token, like `1200/min`; `off`.
+    #[arg(long, env = "WORKGATE_RATE_LIMIT", global = true)]
+    pub rate_limit: Option<String>,
+    /// Operations per client address without credentials, like `60/min`.
+    #[arg(long, env = "WORKGATE_RATE_LIMIT_ANONYMOUS", global = true)]
+    pub rate_limit_anonymous: Option<String>,
+    /// Origins (comma-separated, like `https://app.example.com`) whose web
+    /// pages may call the API; `*` for any. The server's own origin always.
+    #[arg(long, env = "WORKGATE_ALLOWED_ORIGINS", global = true)]
+    pub allowed_origins: Option<String>,
     /// Bearer token that `/metrics` requires; unset, `/metrics` is not served.
     #[arg(long, env = "WORKGATE_METRICS_TOKEN", global = true, hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -154,6 +168,9 @@ pub enum JwtKey {
     Hmac(Secret<Vec<u8>>),
     /// RS256 or EdDSA public key in PEM.
     Public { algorithm: JwtAlgorithm, pem: String },
+    /// RS256 or EdDSA keys by `kid`, from a JWKS file (read again when it
+    /// changes).
+    KeySet { algorithm: JwtAlgorithm, path: PathBuf },
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +203,14 @@ pub struct Config {
     pub event_retention: Duration,
     /// How often a WebSocket connection's credential is checked again.
     pub ws_reauthenticate: Duration,
+    /// How long one HTTP GraphQL request may run.
+    pub request_timeout: Duration,
+    /// Other origins whose web pages may call the API.
+    pub allowed_origins: AllowedOrigins,
+    /// Operations per principal; None: unlimited.
+    pub rate_limit: Option<Rate>,
+    /// Operations per client address without credentials; None: unlimited.
+    pub rate_limit_anonymous: Option<Rate>,
     /// What `/metrics` requires as a bearer token; None: not served.
     pub metrics_token: Option<Secret<String>>,
 }
@@ -286,6 +311,12 @@ impl Config {
             DEFAULT_WS_REAUTHENTICATE,
             (Duration::from_secs(3600), "1h like `30s`"),
         )?;
+        let request_timeout =
+            duration(&raw.request_timeout, "WORKGATE_REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT, UP_TO_AN_HOUR)?;
+        let allowed_origins = AllowedOrigins::parse(raw.allowed_origins.as_deref())?;
+        let rate_limit = rate(&raw.rate_limit, "WORKGATE_RATE_LIMIT", DEFAULT_RATE_LIMIT)?;
+        let rate_limit_anonymous =
+            rate(&raw.rate_limit_anonymous, "WORKGATE_RATE_LIMIT_ANONYMOUS", DEFAULT_RATE_LIMIT_ANONYMOUS)?;
         let ws_init_timeout = duration(
             &raw.ws_init_timeout,
             "WORKGATE_WS_INIT_TIMEOUT",
@@ -315,6 +346,10 @@ impl Config {
             ws_init_timeout,
             event_retention,
             ws_reauthenticate,
+            request_timeout,
+            allowed_origins,
+            rate_limit,
+            rate_limit_anonymous,
             metrics_token,
         })
     }
@@ -349,6 +384,10 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 
 const DEFAULT_WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_WS_REAUTHENTICATE: Duration = Duration::from_secs(30);
+/// Long enough for the largest page of the heaviest query on a busy
+/// server; a request still running then is stopped (and its transaction
+/// rolled back) rather than holding a connection.
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const MIN_METRICS_TOKEN_CHARS: usize = 16;
 const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_MAIL_FROM: &str = "workgate <workgate@localhost>";
@@ -357,6 +396,54 @@ const DEFAULT_SEND_ATTEMPTS: u32 = 5;
 const DEFAULT_SEND_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// The mail folder's name beside the SQLite database.
 const MAIL_DIR: &str = "mail";
+
+/// A dashboard polling a few queries a second, with room for bursts.
+const DEFAULT_RATE_LIMIT: &str = "1200/min";
+/// Sign-in pages and health probes; credential guessing gets nowhere.
+const DEFAULT_RATE_LIMIT_ANONYMOUS: &str = "60/min";
+
+fn rate(value: &Option<String>, variable: &'static str, default: &str) -> Result<Option<Rate>, ConfigError> {
+    Rate::parse(value.as_deref().unwrap_or(default)).map_err(|problem| ConfigError::new(variable, problem))
+}
+
+/// `WORKGATE_ALLOWED_ORIGINS`: the origins, besides the server's own, whose
+/// web pages may call the API (CORS, and the WebSocket upgrade's `Origin`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// The server's own origin only.
+    #[default]
+    SameOrigin,
+    /// These too, each `scheme://host[:port]`, lower case.
+    List(Vec<String>),
+    /// `*`: any origin (development).
+    Any,
+}
+
+impl AllowedOrigins {
+    fn parse(value: Option<&str>) -> Result<Self, ConfigError> {
+        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(Self::SameOrigin) };
+        if value == "*" {
+            return Ok(Self::Any);
+        }
+        let mut origins = Vec::new();
+        for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let parsed = origin.parse::<axum::http::Uri>().ok().filter(|u| {
+                matches!(u.scheme_str(), Some("http" | "https"))
+                    && u.authority().is_some_and(|a| !a.as_str().contains('@'))
+                    && u.path_and_query().is_none_or(|p| p.as_str().is_empty() || p.as_str() == "/")
+                    && !origin.ends_with('/')
+            });
+            if parsed.is_none() {
+                return Err(ConfigError::new(
+                    "WORKGATE_ALLOWED_ORIGINS",
+                    format!("expected origins like `https://app.example.com`, comma-separated, or `*`; got `{origin}`"),
+                ));
+            }
+            origins.push(origin.to_ascii_lowercase());
+        }
+        Ok(Self::List(origins))
+    }
+}
 
 const UP_TO_AN_HOUR: (Duration, &str) = (Duration::from_secs(3600), "1h like `30s`");
 
@@ -467,10 +554,22 @@ fn parse_jwt(raw: &RawConfig, environment: Environment, database_url: &str) -> R
                     ));
                 }
             };
-            let pem = read_pem(key)?;
-            crate::auth::jwt::check_public_key(algorithm, &pem)
-                .map_err(|message| ConfigError::new("WORKGATE_JWT_PUBLIC_KEY", message))?;
-            JwtKey::Public { algorithm, pem }
+            if key.trim_start().starts_with('{') {
+                return Err(ConfigError::new(
+                    "WORKGATE_JWT_PUBLIC_KEY",
+                    "a JWKS key set must be a file (it is read again when it changes), not inline text",
+                ));
+            }
+            let text = read_pem(key)?;
+            if text.trim_start().starts_with('{') {
+                crate::auth::jwt::key_set(algorithm, &text)
+                    .map_err(|message| ConfigError::new("WORKGATE_JWT_PUBLIC_KEY", message))?;
+                JwtKey::KeySet { algorithm, path: PathBuf::from(key) }
+            } else {
+                crate::auth::jwt::check_public_key(algorithm, &text)
+                    .map_err(|message| ConfigError::new("WORKGATE_JWT_PUBLIC_KEY", message))?;
+                JwtKey::Public { algorithm, pem: text }
+            }
         }
         (None, None) => {
             if environment == Environment::Production {

@@ -1,15 +1,17 @@
 //! Database connection and migrations, for SQLite and PostgreSQL alike.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
+use prometheus_client::metrics::counter::Counter;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::Config;
@@ -20,14 +22,53 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     connect_url(&config.database_url, config.database_pool).await
 }
 
-/// Counts the SQL statements a connection pool runs: an operational figure,
-/// and how tests prove that a page of orders costs a fixed number of queries.
+/// Counts the SQL statements a connection pool runs: an operational figure
+/// (`workgate_db_statements_total`), and how tests prove that a page of
+/// orders costs a fixed number of queries. It can also keep the statements
+/// themselves for a while ([`StatementCounter::record`]): the load
+/// generator replays a dashboard request's SQL directly against the
+/// database to find its ceiling.
 #[derive(Debug, Clone, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter(Arc<Counted>);
+
+#[derive(Debug, Default)]
+struct Counted {
+    count: Counter,
+    recording: AtomicBool,
+    recorded: Mutex<Vec<Statement>>,
+}
 
 impl StatementCounter {
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.count.get()
+    }
+
+    /// The counter, for the metrics registry.
+    pub fn counter(&self) -> Counter {
+        self.0.count.clone()
+    }
+
+    /// Keeps every statement from now until [`StatementCounter::take`].
+    pub fn record(&self) {
+        self.recorded().clear();
+        self.0.recording.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops keeping statements and hands over those kept.
+    pub fn take(&self) -> Vec<Statement> {
+        self.0.recording.store(false, Ordering::SeqCst);
+        std::mem::take(&mut *self.recorded())
+    }
+
+    fn ran(&self, statement: &Statement) {
+        self.0.count.inc();
+        if self.0.recording.load(Ordering::Relaxed) {
+            self.recorded().push(statement.clone());
+        }
+    }
+
+    fn recorded(&self) -> std::sync::MutexGuard<'_, Vec<Statement>> {
+        self.0.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -35,10 +76,8 @@ impl StatementCounter {
 pub async fn connect_counted(config: &Config) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
     let mut db = connect(config).await?;
     let counter = StatementCounter::default();
-    let count = counter.0.clone();
-    db.set_metric_callback(move |_| {
-        count.fetch_add(1, Ordering::Relaxed);
-    });
+    let count = counter.clone();
+    db.set_metric_callback(move |info| count.ran(info.statement));
     Ok((db, counter))
 }
 
@@ -75,4 +114,18 @@ pub async fn write_txn(conn: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("database migration failed")
+}
+
+/// A pool's connections now: open, of them idle, and its limit.
+pub fn pool_state(db: &DatabaseConnection) -> (u32, usize, u32) {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+    }
 }

@@ -54,7 +54,12 @@ pub enum AppError {
     NotFound,
     InvalidTransition(String),
     Conflict,
-    BadInput { field: String, message: String },
+    BadInput {
+        field: String,
+        message: String,
+    },
+    /// The request asks more than the server's limits allow.
+    TooComplex(String),
     Internal(anyhow::Error),
 }
 
@@ -77,7 +82,7 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             Self::Unauthenticated(message) => (*message).to_owned(),
-            Self::Forbidden(message) | Self::InvalidTransition(message) => message.clone(),
+            Self::Forbidden(message) | Self::InvalidTransition(message) | Self::TooComplex(message) => message.clone(),
             Self::NotFound => NOT_FOUND_MESSAGE.to_owned(),
             Self::Conflict => "the object was changed by someone else; reload it and try again".to_owned(),
             Self::BadInput { field, message } => format!("{field}: {message}"),
@@ -93,6 +98,7 @@ impl AppError {
             Self::InvalidTransition(_) => ErrorCode::InvalidTransition,
             Self::Conflict => ErrorCode::Conflict,
             Self::BadInput { .. } => ErrorCode::BadUserInput,
+            Self::TooComplex(_) => ErrorCode::QueryTooComplex,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::events::hub::{self, Hub};
 use crate::events::relay::Relay;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimits;
 use crate::sending::mailer::Mailer;
 use crate::sending::worker::Worker;
 use crate::state::{AppState, Inner};
@@ -30,6 +31,8 @@ const RELAY_POOL: u32 = 2;
 const HUB_POOL: u32 = 4;
 /// How long WebSocket connections have to close at shutdown.
 const WS_CLOSE_TIME: Duration = Duration::from_secs(2);
+/// How often the rate limits forget callers whose allowance is full again.
+const FORGET_IDLE_CALLERS_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Application {
     listener: TcpListener,
@@ -57,12 +60,13 @@ impl Application {
             let (url, shared) = (config.database_url.clone(), db.clone());
             async move { if url.contains(":memory:") { Ok(shared) } else { db::connect_url(&url, size).await } }
         };
-        let relay = Relay::new(pool(RELAY_POOL).await?, bus.clone(), config.event_retention);
-        let metrics = Metrics::default();
+        let metrics = Metrics::new(&statements);
+        let relay = Relay::new(pool(RELAY_POOL).await?, bus.clone(), config.event_retention, metrics.clone());
         let hub = Hub::new(pool(HUB_POOL).await?, metrics.clone());
         let worker = Worker::new(pool(SEND_WORKER_POOL).await?, mailer, config.sending.clone(), send_wake.clone());
         let listen = config.listen;
         let (stopping, stopping_seen) = watch::channel(false);
+        let rate_limits = RateLimits::new(config.rate_limit, config.rate_limit_anonymous);
         let state = AppState::new(Inner {
             config,
             db,
@@ -72,6 +76,7 @@ impl Application {
             send_wake,
             hub,
             metrics,
+            rate_limits,
             stopping: stopping_seen,
         });
         let schema = graphql::build(state.clone());
@@ -118,7 +123,17 @@ impl Application {
             signal.await;
             let _ = stopping.send(true);
         };
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(signal).await;
+        let limits = self.state.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(FORGET_IDLE_CALLERS_EVERY);
+            loop {
+                every.tick().await;
+                limits.rate_limits.forget_idle();
+            }
+        });
+        let router = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, router).with_graceful_shutdown(signal).await;
+        sweeper.abort();
         let metrics = &self.state.metrics;
         let deadline = tokio::time::Instant::now() + WS_CLOSE_TIME;
         while metrics.ws_connections_open() > 0 && tokio::time::Instant::now() < deadline {

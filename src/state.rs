@@ -11,6 +11,7 @@ use crate::db::StatementCounter;
 use crate::events::EventBus;
 use crate::events::hub::Hub;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimits;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -26,6 +27,7 @@ pub struct Inner {
     /// Live order events for this instance's subscriptions.
     pub hub: Hub,
     pub metrics: Metrics,
+    pub rate_limits: RateLimits,
     /// Becomes true when the server starts shutting down.
     pub stopping: watch::Receiver<bool>,
 }

@@ -9,7 +9,7 @@
 //!
 //! Deactivated users are not a row here: a deactivated user never becomes a
 //! `Principal` (authentication refuses even a still-valid token, section 2),
-//! which `tests/authentication.rs::inactive_and_unknown_users_are_refused`
+//! which `tests/security_authentication.rs::inactive_and_unknown_users_are_refused`
 //! checks.
 //!
 //! Where DOMAIN.md leaves a case open, this test decides:

@@ -151,23 +151,6 @@ async fn a_withdrawn_role_closes_the_socket(backend: Backend) {
     assert_eq!(client.message().await, json!({ "type": "closed", "code": 4403 }));
 }
 
-/// The server's metric `name` (with labels, as printed), 0 when absent.
-async fn metric(app: &common::TestApp, name: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .expect("metrics answered")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
-        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-        .map_or(0.0, |value| value.trim().parse().expect("a number"))
-}
-
 /// A subscriber whose client stops reading is disconnected with 1013 and
 /// a reason, once a write has waited for it longer than the server allows;
 /// its subscription ends (memory is given back) and it can resume after
@@ -205,7 +188,7 @@ async fn a_client_that_does_not_read_is_closed_as_too_slow(backend: Backend) {
     socket.send(Message::text(subscribe.to_string())).await.expect("sent");
     let created = socket.next().await;
     assert!(matches!(&created, Some(Ok(Message::Text(t))) if t.contains("cursor")), "the creation: {created:?}");
-    assert_eq!(metric(&app, "workgate_subscriptions").await, 1.0);
+    assert_eq!(app.metric(METRICS_TOKEN, "workgate_subscriptions").await, 1.0);
 
     // The client reads nothing more while the order keeps changing, until
     // the server reports that it closed a socket as too slow.
@@ -213,7 +196,7 @@ async fn a_client_that_does_not_read_is_closed_as_too_slow(backend: Backend) {
     let mut version = 1;
     let mut edits = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while metric(&app, "workgate_ws_closed_total{code=\"1013\"}").await < 1.0 {
+    while app.metric(METRICS_TOKEN, "workgate_ws_closed_total{code=\"1013\"}").await < 1.0 {
         assert!(tokio::time::Instant::now() < deadline, "never closed as too slow after {edits} edits");
         edits += 1;
         let answer =
@@ -234,7 +217,8 @@ async fn a_client_that_does_not_read_is_closed_as_too_slow(backend: Backend) {
     assert!(close.reason.contains("resume after your last cursor"), "{}", close.reason);
     assert!(received < edits, "some events were not sent: {received} of {edits}");
     common::eventually("the subscription to end", Duration::from_secs(10), || async {
-        (metric(&app, "workgate_subscriptions").await == 0.0 && metric(&app, "workgate_ws_connections").await == 0.0)
+        (app.metric(METRICS_TOKEN, "workgate_subscriptions").await == 0.0
+            && app.metric(METRICS_TOKEN, "workgate_ws_connections").await == 0.0)
             .then_some(())
     })
     .await;
@@ -260,7 +244,8 @@ async fn metrics_are_served_to_the_bearer_of_the_metrics_token(backend: Backend)
     let mut ws = WsClient::connect(&app.address, &app.token_for(&app.bootstrap("Acme").await.admin_user_id)).await;
     ws.subscribe("1", "subscription { assignmentChanged { kind } }", json!({})).await;
     common::eventually("the subscription to be counted", Duration::from_secs(10), || async {
-        (metric(&app, "workgate_ws_connections").await == 1.0 && metric(&app, "workgate_subscriptions").await == 1.0)
+        (app.metric(METRICS_TOKEN, "workgate_ws_connections").await == 1.0
+            && app.metric(METRICS_TOKEN, "workgate_subscriptions").await == 1.0)
             .then_some(())
     })
     .await;

@@ -4,8 +4,19 @@
 //! RS256/EdDSA with a public key); `exp`, `iss`, `aud` and `sub` are required
 //! and checked, `nbf` is honoured when present. Claims are typed, so a
 //! string-typed `exp` is refused rather than skipped (CVE-2026-25537).
+//!
+//! Keys rotate through a JWKS file (`WORKGATE_JWT_PUBLIC_KEY` naming a JSON
+//! key set): each token names its key by `kid`, a token without one or with
+//! a `kid` the set does not hold is refused. The file is looked at again
+//! (its time and size) at most every second, and at once for a `kid` not
+//! held; when it changed it is read again. So an issuer's new key works as
+//! soon as it is in the file, and a key taken out stops working within a
+//! second, without a restart.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -31,21 +42,64 @@ struct MintedClaims<'a> {
 
 /// Why a token was refused; logged, never shown to the caller.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct JwtError(#[from] jsonwebtoken::errors::Error);
+pub enum JwtError {
+    #[error("{0}")]
+    Invalid(#[from] jsonwebtoken::errors::Error),
+    #[error("the token names no key (kid); keys are selected by kid")]
+    NoKeyId,
+    #[error("no key with kid {0:?}")]
+    UnknownKeyId(String),
+}
 
 pub struct JwtVerifier {
-    key: DecodingKey,
+    keys: Keys,
     validation: Validation,
+}
+
+enum Keys {
+    One(DecodingKey),
+    /// A JWKS file's keys by `kid`.
+    Set {
+        path: PathBuf,
+        algorithm: JwtAlgorithm,
+        loaded: RwLock<KeySet>,
+    },
+}
+
+/// A key set as read, and the file's state when it was.
+struct KeySet {
+    keys: HashMap<String, DecodingKey>,
+    stamp: Option<(SystemTime, u64)>,
+    /// When the file was last looked at.
+    checked: Instant,
+}
+
+impl KeySet {
+    fn read(path: &Path, algorithm: JwtAlgorithm) -> anyhow::Result<Self> {
+        let stamp = file_stamp(path);
+        let text = std::fs::read_to_string(path)?;
+        let keys = key_set(algorithm, &text).map_err(|problem| anyhow::anyhow!(problem))?;
+        Ok(Self { keys, stamp, checked: Instant::now() })
+    }
+}
+
+/// When and how large the file last was, to notice a new version.
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.modified().ok()?, metadata.len()))
 }
 
 impl JwtVerifier {
     /// Builds the verifier. The key was checked when the configuration was
     /// read, so failure here means a configuration bug.
     pub fn new(config: &JwtConfig) -> anyhow::Result<Self> {
-        let (algorithm, key) = match &config.key {
-            JwtKey::Hmac(secret) => (Algorithm::HS256, DecodingKey::from_secret(secret.expose())),
-            JwtKey::Public { algorithm, pem } => (to_algorithm(*algorithm), decoding_key(*algorithm, pem)?),
+        let (algorithm, keys) = match &config.key {
+            JwtKey::Hmac(secret) => (Algorithm::HS256, Keys::One(DecodingKey::from_secret(secret.expose()))),
+            JwtKey::Public { algorithm, pem } => (to_algorithm(*algorithm), Keys::One(decoding_key(*algorithm, pem)?)),
+            JwtKey::KeySet { algorithm, path } => {
+                let loaded = RwLock::new(KeySet::read(path, *algorithm)?);
+                (to_algorithm(*algorithm), Keys::Set { path: path.clone(), algorithm: *algorithm, loaded })
+            }
         };
         let mut validation = Validation::new(algorithm);
         validation.set_issuer(&[&config.issuer]);
@@ -54,12 +108,85 @@ impl JwtVerifier {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = config.leeway.as_secs();
-        Ok(Self { key, validation })
+        Ok(Self { keys, validation })
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
-        Ok(jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)?.claims)
+        let key = match &self.keys {
+            Keys::One(key) => key.clone(),
+            Keys::Set { path, algorithm, loaded } => {
+                let kid = jsonwebtoken::decode_header(token)?.kid.ok_or(JwtError::NoKeyId)?;
+                key_by_id(path, *algorithm, loaded, &kid)?
+            }
+        };
+        Ok(jsonwebtoken::decode::<Claims>(token, &key, &self.validation)?.claims)
     }
+}
+
+/// How often the key set's file is looked at for a new version (a token
+/// naming an unknown `kid` looks at once).
+const KEY_SET_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The key `kid` of the set, reading the file again if it changed since.
+fn key_by_id(
+    path: &Path,
+    algorithm: JwtAlgorithm,
+    loaded: &RwLock<KeySet>,
+    kid: &str,
+) -> Result<DecodingKey, JwtError> {
+    {
+        let set = loaded.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = set.keys.get(kid)
+            && set.checked.elapsed() < KEY_SET_CHECK_EVERY
+        {
+            return Ok(key.clone());
+        }
+    }
+    let mut set = loaded.write().unwrap_or_else(PoisonError::into_inner);
+    if file_stamp(path) != set.stamp {
+        match KeySet::read(path, algorithm) {
+            Ok(fresh) => {
+                tracing::info!(keys = fresh.keys.len(), "JWT key set read again");
+                *set = fresh;
+            }
+            // The keys in hand stay; the broken file is reported.
+            Err(e) => tracing::error!(error = %e, "JWT key set cannot be read; keeping the keys read before"),
+        }
+    }
+    set.checked = Instant::now();
+    set.keys.get(kid).cloned().ok_or_else(|| JwtError::UnknownKeyId(kid.to_owned()))
+}
+
+/// The keys of a JWKS document by `kid`, each usable for `algorithm`; the
+/// message names what is wrong.
+pub fn key_set(algorithm: JwtAlgorithm, text: &str) -> Result<HashMap<String, DecodingKey>, String> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
+    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWKS document ({e})"))?;
+    let (kind, expected) = match algorithm {
+        JwtAlgorithm::Rs256 => ("RSA", KeyAlgorithm::RS256),
+        JwtAlgorithm::EdDsa => ("OKP (Ed25519)", KeyAlgorithm::EdDSA),
+        JwtAlgorithm::Hs256 => return Err("HS256 uses a shared secret, not a key set".to_owned()),
+    };
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let kid = jwk.common.key_id.clone().ok_or("every key of the set needs a kid")?;
+        let fits = matches!(
+            (&jwk.algorithm, algorithm),
+            (AlgorithmParameters::RSA(_), JwtAlgorithm::Rs256)
+                | (AlgorithmParameters::OctetKeyPair(_), JwtAlgorithm::EdDsa)
+        ) && jwk.common.key_algorithm.is_none_or(|a| a == expected);
+        if !fits {
+            return Err(format!("key {kid:?} is not an {kind} key for {algorithm:?}"));
+        }
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("key {kid:?} is not usable ({e})"))?;
+        if keys.insert(kid.clone(), key).is_some() {
+            return Err(format!("kid {kid:?} appears twice"));
+        }
+    }
+    if keys.is_empty() {
+        return Err("the key set holds no keys".to_owned());
+    }
+    Ok(keys)
 }
 
 /// Mints an HS256 token for `user_id` (the `token` command and demo mode).

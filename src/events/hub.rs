@@ -21,7 +21,7 @@ use super::wire::Published;
 use super::{BusEvent, EventBus};
 use crate::auth::Principal;
 use crate::error::AppResult;
-use crate::metrics::Metrics;
+use crate::metrics::{GaugeGuard, Metrics};
 use crate::orders::record::{self, OrderRecord};
 use crate::orders::snapshot::Snapshot;
 use crate::subscriptions::view::Answers;
@@ -117,6 +117,16 @@ pub struct Hub {
     metrics: Metrics,
 }
 
+/// One subscription's hold on a route of the hub: the events published
+/// after `published`, the `seq` of the last event published before it was
+/// taken (together: nothing falls between). Counted in
+/// `workgate_hub_subscribers` while held.
+pub struct Tap {
+    pub events: broadcast::Receiver<Arc<Live>>,
+    pub published: i64,
+    _attached: GaugeGuard,
+}
+
 #[derive(Default)]
 struct Routes {
     senders: HashMap<Route, broadcast::Sender<Arc<Live>>>,
@@ -129,13 +139,12 @@ impl Hub {
         Self { routes: Arc::default(), db, metrics }
     }
 
-    /// The events of `route` published from now on, and the `seq` of the
-    /// last one published before (taken together: nothing falls between).
-    pub fn subscribe(&self, route: Route) -> (broadcast::Receiver<Arc<Live>>, i64) {
+    /// A tap on `route` from now on.
+    pub fn subscribe(&self, route: Route) -> Tap {
         let mut routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let capacity = if matches!(route, Route::Organization(_)) { ORGANIZATION_BUFFER } else { NARROW_BUFFER };
-        let receiver = routes.senders.entry(route).or_insert_with(|| broadcast::channel(capacity).0).subscribe();
-        (receiver, routes.published)
+        let events = routes.senders.entry(route).or_insert_with(|| broadcast::channel(capacity).0).subscribe();
+        Tap { events, published: routes.published, _attached: self.metrics.hub_subscriber() }
     }
 
     /// Hands `live` to the subscriptions of every route it concerns.

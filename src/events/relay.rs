@@ -27,6 +27,7 @@ use tokio::sync::watch;
 use super::EventBus;
 use super::wire::Published;
 use crate::error::AppResult;
+use crate::metrics::Metrics;
 use crate::time::now_micros;
 
 /// How often the relay looks for new events (on PostgreSQL, also whenever
@@ -49,11 +50,12 @@ pub struct Relay {
     /// Events older than this are dropped from the log (the newest is kept,
     /// so `seq` never starts over).
     retention: Duration,
+    metrics: Metrics,
 }
 
 impl Relay {
-    pub fn new(db: DatabaseConnection, bus: Arc<dyn EventBus>, retention: Duration) -> Self {
-        Self { db, bus, retention }
+    pub fn new(db: DatabaseConnection, bus: Arc<dyn EventBus>, retention: Duration, metrics: Metrics) -> Self {
+        Self { db, bus, retention, metrics }
     }
 
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
@@ -178,6 +180,10 @@ impl Relay {
             published.push(order_events::Model { seq: Some(seq), ..event });
         }
         txn.commit().await?;
+        let now = now_micros();
+        for event in &published {
+            self.metrics.event_relayed(Duration::from_micros(u64::try_from(now - event.at).unwrap_or(0)));
+        }
         for event in &published {
             if let Err(e) = self.bus.publish(&Published::from(event).to_json()).await {
                 // The hubs read it from the database instead.

@@ -1,10 +1,14 @@
 //! Schema assembly: the merged root types, the context accessors resolvers
 //! use, and the SDL export that `schema.graphql` is compared with.
 
+mod introspection;
+pub mod limits;
 pub mod loaders;
 pub mod node;
 mod null_on_error;
+mod request_metrics;
 pub mod scalars;
+mod security_events;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
@@ -42,14 +46,30 @@ pub struct Mutation(
 pub struct Subscription(crate::subscriptions::OrderSubscription);
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+    limits::apply(Schema::build(Query::default(), Mutation::default(), Subscription::default()))
         .register_output_type::<node::Node>()
+        // Outside NullOnError, so it reads the response with every error.
+        .extension(security_events::SecurityEvents)
         .extension(null_on_error::NullOnError)
 }
 
 /// Builds the executable schema around the application state.
 pub fn build(state: AppState) -> AppSchema {
-    builder().data(state).finish()
+    let production = state.config.environment == crate::config::Environment::Production;
+    let graph = introspection::TypeGraph::from_sdl(&sdl());
+    let builder = builder()
+        .extension(introspection::RoleIntrospection(std::sync::Arc::new(graph)))
+        .extension(request_metrics::RequestMetrics(state.metrics.clone()))
+        .data(state);
+    // "Did you mean ...?" names fields a caller did not know of.
+    if production { builder.disable_suggestions() } else { builder }.finish()
+}
+
+/// Whether a request of `principal` may introspect the schema (always
+/// outside production).
+pub fn may_introspect(state: &AppState, principal: Option<&Principal>) -> bool {
+    state.config.environment != crate::config::Environment::Production
+        || crate::policy::admin::introspect(principal).allowed
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.

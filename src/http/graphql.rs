@@ -6,10 +6,12 @@
 //! credentials as 401. Every error leaves with an `extensions.code`; internal
 //! ones leave as "internal error" plus the request id.
 
+use std::net::SocketAddr;
+
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, ServerError, Variables};
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -18,6 +20,9 @@ use serde_json::{Value, json};
 use super::HttpState;
 use super::negotiate::{self, ResponseMedia};
 use crate::error::{AppError, ErrorCode, INTERNAL_MESSAGE};
+use crate::graphql::limits::MAX_BATCH;
+use crate::metrics::Metrics;
+use crate::rate_limit::Caller;
 
 /// The largest request body: the largest attachment in base64, with a MiB
 /// for the rest of the request. Larger bodies are refused with 413.
@@ -25,9 +30,30 @@ pub fn max_body_bytes(max_attachment_bytes: usize) -> usize {
     max_attachment_bytes.div_ceil(3) * 4 + 1024 * 1024
 }
 
-pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(http): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let Some(media) = negotiate::response_media(&headers) else {
         return not_acceptable();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let limit = max_body_bytes(http.state.config.max_attachment_bytes);
+            let message = format!("the request body is larger than {limit} bytes");
+            return failure(StatusCode::PAYLOAD_TOO_LARGE, media, ErrorCode::QueryTooComplex, &message);
+        }
+        Err(_) => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                "the request body could not be read",
+            );
+        }
     };
     if !negotiate::is_json_body(&headers) {
         return failure(
@@ -38,6 +64,10 @@ pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Bytes
         );
     }
     let batch = match parse_batch(&body) {
+        Ok(BatchRequest::Batch(requests)) if requests.len() > MAX_BATCH => {
+            let message = format!("a batch may hold at most {MAX_BATCH} operations, not {}", requests.len());
+            return failure(StatusCode::BAD_REQUEST, media, ErrorCode::QueryTooComplex, &message);
+        }
         Ok(batch) => batch,
         Err(problem) => {
             return failure(
@@ -48,7 +78,7 @@ pub async fn post(State(http): State<HttpState>, headers: HeaderMap, body: Bytes
             );
         }
     };
-    execute(&http, &headers, media, batch).await
+    execute(&http, &headers, peer, media, batch).await
 }
 
 /// A request object, or a batch of them, each with a `query` string (the
@@ -76,6 +106,7 @@ pub struct GetParams {
 
 pub async fn get(
     State(http): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -140,7 +171,7 @@ pub async fn get(
             request.extensions = extensions;
         }
     }
-    execute(&http, &headers, media, BatchRequest::Single(request)).await
+    execute(&http, &headers, peer, media, BatchRequest::Single(request)).await
 }
 
 /// Whether the operation GET would run is a mutation. Documents that do not
@@ -160,7 +191,13 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
     ty == Some(OperationType::Mutation)
 }
 
-async fn execute(http: &HttpState, headers: &HeaderMap, media: ResponseMedia, batch: BatchRequest) -> Response {
+async fn execute(
+    http: &HttpState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    media: ResponseMedia,
+    batch: BatchRequest,
+) -> Response {
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let authorization = match headers.get(header::AUTHORIZATION).map(HeaderValue::to_str).transpose() {
         Ok(value) => value,
@@ -168,20 +205,46 @@ async fn execute(http: &HttpState, headers: &HeaderMap, media: ResponseMedia, ba
     };
     let principal = match http.state.auth.authenticate(authorization).await {
         Ok(principal) => principal,
-        Err(AppError::Unauthenticated(message)) => return unauthorized(media, message),
+        // Refused credentials count against the address: guessing is slow.
+        Err(AppError::Unauthenticated(message)) => {
+            return match http.state.rate_limits.take(Caller::Address(peer.ip()), 1) {
+                Ok(()) => unauthorized(media, message),
+                Err(wait) => rate_limited(media, wait),
+            };
+        }
         Err(e) => {
             // Converting logs the cause once, inside this request's span.
             let _: async_graphql::Error = e.into();
             return internal_failure(media, &request_id);
         }
     };
+    let operations = match &batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(requests) => requests.len(),
+    };
+    if let Err(wait) = http.state.rate_limits.take(Caller::of(principal.as_ref(), peer.ip()), operations) {
+        return rate_limited(media, wait);
+    }
+    let batch = if crate::graphql::may_introspect(&http.state, principal.as_ref()) {
+        batch
+    } else {
+        batch.disable_introspection()
+    };
     let batch = match principal {
         Some(principal) => batch.data(crate::graphql::request_data(&http.state, &principal)).data(principal),
         None => batch,
     };
-    let (status, body) = match http.schema.execute_batch(batch).await {
+    let limit = http.state.config.request_timeout;
+    let Ok(responses) = tokio::time::timeout(limit, http.schema.execute_batch(batch)).await else {
+        let message = format!(
+            "the request ran longer than {} and was stopped (a mutation it was running was rolled back); ask for less",
+            humantime::format_duration(limit)
+        );
+        return failure(StatusCode::SERVICE_UNAVAILABLE, media, ErrorCode::QueryTooComplex, &message);
+    };
+    let (status, body) = match responses {
         BatchResponse::Single(response) => {
-            let (body, request_error) = to_wire(response, &request_id);
+            let (body, request_error) = to_wire(response, &request_id, &http.state.metrics);
             let status = if request_error && media == ResponseMedia::GraphqlResponse {
                 StatusCode::BAD_REQUEST
             } else {
@@ -190,16 +253,17 @@ async fn execute(http: &HttpState, headers: &HeaderMap, media: ResponseMedia, ba
             (status, body)
         }
         BatchResponse::Batch(responses) => {
-            let bodies = responses.into_iter().map(|r| to_wire(r, &request_id).0).collect();
+            let bodies = responses.into_iter().map(|r| to_wire(r, &request_id, &http.state.metrics).0).collect();
             (StatusCode::OK, Value::Array(bodies))
         }
     };
     respond(status, media, &body)
 }
 
-/// Shapes one GraphQL response for the wire; the flag says whether it is a
-/// request error (no execution: the `data` entry is left out).
-pub(crate) fn to_wire(response: async_graphql::Response, request_id: &str) -> (Value, bool) {
+/// Shapes one GraphQL response for the wire, counting its errors by code;
+/// the flag says whether it is a request error (no execution: the `data`
+/// entry is left out).
+pub(crate) fn to_wire(response: async_graphql::Response, request_id: &str, metrics: &Metrics) -> (Value, bool) {
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
@@ -208,7 +272,7 @@ pub(crate) fn to_wire(response: async_graphql::Response, request_id: &str) -> (V
         body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
     }
     if !response.errors.is_empty() {
-        let errors = response.errors.into_iter().map(|e| error_json(e, request_id)).collect();
+        let errors = response.errors.into_iter().map(|e| error_json(e, request_id, metrics)).collect();
         body.insert("errors".into(), Value::Array(errors));
     }
     if !response.extensions.is_empty() {
@@ -217,9 +281,9 @@ pub(crate) fn to_wire(response: async_graphql::Response, request_id: &str) -> (V
     (Value::Object(body), request_error)
 }
 
-/// Gives an error its `extensions.code` if it has none, and masks internal
-/// errors.
-fn error_json(mut error: ServerError, request_id: &str) -> Value {
+/// Gives an error its `extensions.code` if it has none, masks internal
+/// errors, and counts it.
+fn error_json(mut error: ServerError, request_id: &str, metrics: &Metrics) -> Value {
     let existing = error.extensions.as_ref().and_then(|e| match e.get("code") {
         Some(async_graphql::Value::String(code)) => Some(code.clone()),
         _ => None,
@@ -236,6 +300,7 @@ fn error_json(mut error: ServerError, request_id: &str) -> Value {
             code.as_str().to_owned()
         }
     };
+    metrics.error(&code);
     if code == ErrorCode::Internal.as_str() {
         if error.message != INTERNAL_MESSAGE {
             tracing::error!(error = %error.message, "internal error");
@@ -250,7 +315,7 @@ fn error_json(mut error: ServerError, request_id: &str) -> Value {
 /// document (parse, validation, variables), its cost, or argument coercion.
 fn classify(error: &ServerError) -> (ErrorCode, Option<String>) {
     let message = error.message.as_str();
-    if message.starts_with("Query is too complex") || message.starts_with("Query is nested too deep") {
+    if crate::graphql::limits::is_limit_message(message) {
         return (ErrorCode::QueryTooComplex, None);
     }
     let argument = message
@@ -284,8 +349,41 @@ fn respond(status: StatusCode, media: ResponseMedia, body: &Value) -> Response {
 }
 
 /// A response that never reached execution: one error, no `data`.
-fn failure(status: StatusCode, media: ResponseMedia, code: ErrorCode, message: &str) -> Response {
-    respond(status, media, &json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }))
+pub(crate) fn failure(status: StatusCode, media: ResponseMedia, code: ErrorCode, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    refused(respond(status, media, &body), code)
+}
+
+/// The code of a response refused before execution, left on it for
+/// [`count_refusals`].
+#[derive(Clone, Copy)]
+struct Refused(ErrorCode);
+
+fn refused(mut response: Response, code: ErrorCode) -> Response {
+    response.extensions_mut().insert(Refused(code));
+    response
+}
+
+/// Counts, by code, the GraphQL requests refused before execution (the
+/// executed ones are counted as they are shaped, by [`to_wire`]).
+pub async fn count_refusals(
+    State(http): State<HttpState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    if let Some(Refused(code)) = response.extensions().get() {
+        http.state.metrics.error(code.as_str());
+    }
+    response
+}
+
+/// 429 with `Retry-After`: the caller's allowance of operations is spent.
+fn rate_limited(media: ResponseMedia, wait: std::time::Duration) -> Response {
+    let (secs, message) = crate::rate_limit::refusal(wait);
+    let mut response = failure(StatusCode::TOO_MANY_REQUESTS, media, ErrorCode::RateLimited, &message);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 fn internal_failure(media: ResponseMedia, request_id: &str) -> Response {
@@ -293,7 +391,7 @@ fn internal_failure(media: ResponseMedia, request_id: &str) -> Response {
         "message": INTERNAL_MESSAGE,
         "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id },
     }] });
-    respond(StatusCode::INTERNAL_SERVER_ERROR, media, &body)
+    refused(respond(StatusCode::INTERNAL_SERVER_ERROR, media, &body), ErrorCode::Internal)
 }
 
 fn unauthorized(media: ResponseMedia, message: &str) -> Response {

@@ -21,5 +21,7 @@ pub async fn metrics(State(http): State<HttpState>, headers: HeaderMap) -> Respo
     if !matches {
         return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, "Bearer")]).into_response();
     }
+    let (open, idle, max) = crate::db::pool_state(&http.state.db);
+    http.state.metrics.pool(open, idle, max);
     ([(CONTENT_TYPE, CONTENT)], http.state.metrics.render()).into_response()
 }

@@ -5,6 +5,7 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod negotiate;
+pub mod origin;
 pub mod ws;
 
 use axum::Router;
@@ -32,14 +33,23 @@ pub struct HttpState {
 pub fn router(state: AppState, schema: AppSchema) -> Router {
     let graphiql = state.config.environment != Environment::Production;
     let body_limit = graphql::max_body_bytes(state.config.max_attachment_bytes);
+    let cors = origin::cors(state.config.allowed_origins.clone());
     let http = HttpState { state, schema, graphiql };
     Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post).layer(DefaultBodyLimit::max(body_limit)))
+        .route(
+            "/graphql",
+            get(graphql::get)
+                .post(graphql::post)
+                .layer(DefaultBodyLimit::max(body_limit))
+                .layer(axum::middleware::from_fn_with_state(http.clone(), graphql::count_refusals)),
+        )
         .route("/graphql/ws", get(ws::upgrade))
         .route("/export/orders.csv", get(export::orders_csv))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::metrics))
+        .layer(axum::middleware::from_fn_with_state(http.clone(), origin::check))
+        .layer(cors)
         .with_state(http)
         .layer(
             ServiceBuilder::new()

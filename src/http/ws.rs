@@ -24,11 +24,12 @@
 //! - When the server shuts down, every socket closes with 1001.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use async_graphql::{Data, Request, Variables};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::response::Response;
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -39,6 +40,7 @@ use tokio_stream::StreamMap;
 use super::HttpState;
 use crate::auth::Principal;
 use crate::metrics::GaugeGuard;
+use crate::rate_limit::Caller;
 use crate::time::now_micros;
 
 /// The subprotocol spoken.
@@ -50,7 +52,11 @@ pub const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 /// How long one write may wait for the client to read.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn upgrade(State(http): State<HttpState>, upgrade: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(http): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     upgrade
         .protocols([PROTOCOL])
         // tungstenite's defaults (a 128 KiB read buffer allocated up front,
@@ -60,7 +66,7 @@ pub async fn upgrade(State(http): State<HttpState>, upgrade: WebSocketUpgrade) -
         .write_buffer_size(0)
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| Connection::new(http).run(socket))
+        .on_upgrade(move |socket| Connection::new(http, peer.ip()).run(socket))
 }
 
 /// Why a connection closes, as the protocol numbers it.
@@ -78,6 +84,8 @@ const GOING_AWAY: Close = Close(1001, "The server is shutting down; reconnect");
 
 struct Connection {
     http: HttpState,
+    /// The client's address (rate limits without credentials).
+    peer: IpAddr,
     /// Set by `connection_init`: the principal, and when its credential
     /// expires.
     principal: Option<(Option<Principal>, Option<i64>)>,
@@ -106,10 +114,11 @@ struct Running {
 }
 
 impl Connection {
-    fn new(http: HttpState) -> Self {
+    fn new(http: HttpState, peer: IpAddr) -> Self {
         let open = http.state.metrics.ws_connection();
         Self {
             http,
+            peer,
             principal: None,
             authorization: None,
             streams: StreamMap::new(),
@@ -145,7 +154,7 @@ impl Connection {
             let id = self.running.remove(&n)?.id;
             return Some(json!({ "id": id, "type": "complete" }).to_string());
         };
-        let (body, request_error) = super::graphql::to_wire(response, &running.request_id);
+        let (body, request_error) = super::graphql::to_wire(response, &running.request_id, &self.http.state.metrics);
         if running.first && request_error {
             let id = self.running.remove(&n)?.id;
             self.streams.remove(&n);
@@ -289,6 +298,16 @@ impl Connection {
                     data.insert(principal.clone());
                 }
                 request.data = data;
+                if let Err(wait) = self.http.state.rate_limits.take(Caller::of(principal.as_ref(), self.peer), 1) {
+                    let (secs, message) = crate::rate_limit::refusal(wait);
+                    let code = crate::error::ErrorCode::RateLimited.as_str();
+                    self.http.state.metrics.error(code);
+                    let refusal = json!([{ "message": message, "extensions": { "code": code, "retryAfter": secs } }]);
+                    return Ok(Some(json!({ "id": id, "type": "error", "payload": refusal })));
+                }
+                if !crate::graphql::may_introspect(&self.http.state, principal.as_ref()) {
+                    request = request.disable_introspection();
+                }
                 self.started += 1;
                 let responses = self.http.schema.execute_stream(request).map(Some).chain(futures::stream::iter([None]));
                 self.streams.insert(self.started, responses.boxed());

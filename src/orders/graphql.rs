@@ -823,6 +823,7 @@ impl OrderQuery {
 
     /// The orders the caller may see, filtered, sorted and paginated.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first.or(last), child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -840,6 +841,7 @@ impl OrderQuery {
     }
 
     /// A saved view (DOMAIN.md section 8), within what the caller may see.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, child_complexity)")]
     async fn queue(
         &self,
         ctx: &Context<'_>,

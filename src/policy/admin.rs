@@ -128,6 +128,17 @@ pub fn export_orders(principal: &Principal) -> Decision {
     }
 }
 
+/// Schema introspection in production (`WORKGATE_ENV=production`): ADMIN
+/// in any binding; everyone else works from the published contract, so a
+/// stranger's probing learns nothing from the schema. Outside production
+/// anyone may introspect.
+pub fn introspect(principal: Option<&Principal>) -> Decision {
+    match principal.and_then(|p| any_binding(p, &[Role::Admin])) {
+        Some(_) => Decision::allow("ADMIN introspects the schema"),
+        None => Decision::deny("in production only ADMIN introspects the schema"),
+    }
+}
+
 /// `auditLog` beyond one order's history (DOMAIN.md section 5: "ADMIN reads
 /// the whole log"): ADMIN in any binding. Which events, [`visible_audit_events`]
 /// says; one order's history is `order::read_history`.

@@ -13,6 +13,7 @@ pub mod filter;
 pub mod order;
 pub mod procurement;
 pub mod queues;
+pub mod schema;
 pub mod scope;
 pub mod vendor_filter;
 

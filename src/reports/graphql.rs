@@ -84,6 +84,7 @@ impl ReportQuery {
     /// administer; ADMIN and PLANNER in scope read one order's history with
     /// `orderId`. `after` is the `id` of the last event of the previous
     /// page; `first` defaults to 50, at most 100.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -149,7 +149,7 @@ async fn cursor(hub: &hub::Hub, after: Option<Cursor>) -> AppResult<Option<i64>>
 
 /// Where a subscription's stream is.
 struct Position {
-    live: broadcast::Receiver<Arc<Live>>,
+    live: hub::Tap,
     db: DatabaseConnection,
     /// The connection's loaders, emptied before each event.
     loaders: Loaders,
@@ -171,7 +171,8 @@ fn stream(
 ) -> impl Stream<Item = Result<OrderEvent>> {
     // Live first, so nothing between the replay and the live events is lost.
     // Without `after`, the stream starts after the last event published.
-    let (live, published) = hub.subscribe(subscriber.route());
+    let live = hub.subscribe(subscriber.route());
+    let published = live.published;
     let state = Position {
         live,
         db: hub.db,
@@ -203,7 +204,7 @@ impl Position {
                     Ok(None) => continue,
                     Err(e) => return Some(Err(self.fail(e))),
                 },
-                None => match self.live.recv().await {
+                None => match self.live.events.recv().await {
                     Ok(live) => live,
                     // Too slow for the live events (or a long replay):
                     // read the log from where this subscriber is instead.

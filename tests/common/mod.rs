@@ -146,6 +146,10 @@ pub async fn spawn_app_on(database: Arc<TestDatabase>, tweak: impl FnOnce(&mut R
         database_pool: Some("5".into()),
         max_attachment_bytes: None,
         mail_dir: Some(database.dir.path().join("mail").display().to_string()),
+        // Tests run thousands of operations as one principal; the limits
+        // have their own tests (security_rate_limits.rs).
+        rate_limit: Some("off".into()),
+        rate_limit_anonymous: Some("off".into()),
         ..RawConfig::default()
     };
     tweak(&mut raw);
@@ -241,6 +245,24 @@ impl TestApp {
     }
 
     /// Runs raw SQL against the app's database (for forcing broken states).
+    /// The server's metric `name` (with labels, as printed), read from
+    /// `/metrics` with `token`; 0 when absent.
+    pub async fn metric(&self, token: &str, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("metrics answered")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .map_or(0.0, |value| value.trim().parse().expect("a number"))
+    }
+
     pub async fn execute_sql(&self, sql: &str) {
         self.db.execute_unprepared(sql).await.expect("sql runs");
     }

@@ -85,6 +85,15 @@ impl WsClient {
         message["payload"]["data"][field].clone()
     }
 
+    /// The code of a subscription's refusal: an `error` message, or a
+    /// `next` carrying the error (then its `complete` is left unread).
+    pub async fn refusal_code(&mut self) -> Value {
+        let refused = self.message().await;
+        let errors = if refused["type"] == "error" { &refused["payload"] } else { &refused["payload"]["errors"] };
+        assert!(errors.is_array(), "a refusal: {refused}");
+        errors[0]["extensions"]["code"].clone()
+    }
+
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }

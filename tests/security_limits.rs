@@ -1,0 +1,205 @@
+//! Attacks on what one request may ask of the server (SECURITY.md, "Query
+//! limits"): depth, complexity and repeated-field bombs, alias bombs,
+//! directive piles, circular fragments, deep nesting, oversized batches and
+//! bodies, slow requests; and the schema's exposure in production
+//! (introspection for admins only, no field suggestions). Each is refused
+//! with `QUERY_TOO_COMPLEX` (or as stated) and nothing runs; the limits
+//! leave ordinary dashboard queries alone.
+
+mod common;
+
+use common::world::{Bind, OrderSpec};
+use common::{Backend, TestApp, spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use workgate::graphql::limits::{MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_DIRECTIVES};
+use workgate::org::model::Role;
+
+backend_tests!(
+    bombs_are_refused_as_too_complex,
+    ordinary_queries_pass_the_limits,
+    batches_and_bodies_are_capped,
+    a_request_that_runs_too_long_is_stopped,
+    production_hides_the_schema_from_all_but_admins,
+);
+
+/// The first error's code and message of a refused request.
+fn refusal(response: &common::GqlResponse) -> (&str, &str) {
+    let error = &response.body["errors"][0];
+    (error["extensions"]["code"].as_str().unwrap_or("none"), error["message"].as_str().unwrap_or_default())
+}
+
+async fn admin(app: &TestApp) -> (String, workgate::org::service::BootstrapOutcome) {
+    let boot = app.bootstrap("Limits").await;
+    (app.token_for(&boot.admin_user_id), boot)
+}
+
+/// `{ f { f { ... } } }` with `depth` levels of `field`, `leaf` innermost.
+fn nested(field: &str, depth: usize, leaf: &str) -> String {
+    format!("{}{leaf}{}", format!("{field} {{ ").repeat(depth), " }".repeat(depth))
+}
+
+async fn bombs_are_refused_as_too_complex(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (token, boot) = admin(&app).await;
+    let bombs = [
+        // Depth: more levels than MAX_DEPTH.
+        ("depth", format!("{{ __schema {{ types {{ {} }} }} }}", nested("ofType", MAX_DEPTH, "name"))),
+        // Complexity: a full page times many repeated fields.
+        ("repeated fields", format!("{{ orders(first: 100) {{ edges {{ node {{ {} }} }} }} }}", "id ".repeat(120))),
+        // Complexity without a page size: the default page is assumed.
+        ("default page", format!("{{ orders {{ edges {{ node {{ {} }} }} }} }}", "title ".repeat(250))),
+        // Aliases: one more than allowed.
+        ("aliases", format!("{{ {} }}", (0..=MAX_ALIASES).map(|n| format!("a{n}: __typename ")).collect::<String>())),
+        // Directives piled on one field.
+        ("directives", format!("{{ __typename {} }}", "@skip(if: false) ".repeat(MAX_DIRECTIVES + 1))),
+        // Fragments that spread each other.
+        ("fragment cycle", "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }".to_owned()),
+        // Nesting deeper than the parser's checks follow.
+        ("nesting", format!("{{ {} }}", nested("me", 40, "id"))),
+    ];
+    for (attack, query) in bombs {
+        let response = app.graphql(Some(&token), &query, json!({})).await;
+        assert_eq!(refusal(&response).0, "QUERY_TOO_COMPLEX", "{attack}: {}", response.body);
+        assert!(response.body.get("data").is_none_or(Value::is_null), "{attack}: nothing ran: {}", response.body);
+    }
+    // Over the WebSocket the same limits hold.
+    let mut ws = common::ws::WsClient::connect(&app.address, &token).await;
+    let bomb: String = (0..=MAX_ALIASES).map(|n| format!("a{n}: __typename ")).collect();
+    ws.subscribe("bomb", &format!("{{ {bomb} }}"), json!({})).await;
+    assert_eq!(ws.refusal_code().await, json!("QUERY_TOO_COMPLEX"));
+    // A very deep document is refused too, and the server stays up.
+    let abyss = format!("{{ {} }}", nested("me", 20_000, "id"));
+    let response = app.graphql(Some(&token), &abyss, json!({})).await;
+    assert!(matches!(refusal(&response).0, "QUERY_TOO_COMPLEX" | "BAD_USER_INPUT"), "{}", response.body);
+    app.graphql(Some(&token), "{ me { id } }", json!({})).await.assert_ok();
+    // Pages larger than 100 are refused, naming the argument.
+    let response = app.graphql(Some(&token), "{ orders(first: 101) { totalCount } }", json!({})).await;
+    assert_eq!(response.code(), Some("BAD_USER_INPUT"), "{}", response.body);
+    assert_eq!(response.body["errors"][0]["extensions"]["field"], json!("first"));
+    // Mutations count too: nothing is written by a refused batch of them.
+    let aliased: String =
+        (0..=MAX_ALIASES).map(|n| format!("a{n}: createSite(name: \"S{n}\", accountId: $a) {{ id }} ")).collect();
+    let mutation = format!("mutation($a: ID!) {{ {aliased} }}");
+    let response = app.graphql(Some(&token), &mutation, json!({ "a": boot.account_id })).await;
+    assert_eq!(refusal(&response).0, "QUERY_TOO_COMPLEX", "{}", response.body);
+    let sites = app.graphql(Some(&token), "{ sites { id } }", json!({})).await;
+    assert_eq!(sites.assert_ok()["sites"], json!([]), "a refused request writes nothing");
+}
+
+async fn ordinary_queries_pass_the_limits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (token, boot) = admin(&app).await;
+    let site = app.site(&boot.organization_id, &boot.account_id, "North").await;
+    let tech = app.user(&boot.organization_id, &boot.account_id, "Tina").await;
+    app.grant(&boot.organization_id, &tech, Role::Technician, &Bind::Site(site.clone())).await;
+    let mut spec = OrderSpec::new(&boot.organization_id, &boot.admin_user_id);
+    spec.site = Some(site);
+    spec.assignees = vec![tech];
+    app.order(&spec).await;
+    // A full dashboard page with everything a dashboard shows.
+    let dashboard = "{ orders(first: 100, sort: UPDATED_DESC) { totalCount edges { cursor node {
+        id number title kind status priority archived dueAt createdAt updatedAt tags estimatedCost
+        site { id name } owner { id name } creator { id name } assignees { id name } vendor { id name }
+        viewerCan { approve reject resubmit assign start submitForReview closeReview requestRework send
+                    resend markFulfilled cancel archive unarchive editDetails overrideVendor addNote
+                    addInternalNote logWork requestDeletion delete }
+    } } pageInfo { hasNextPage endCursor } } }";
+    let data = app.graphql(Some(&token), dashboard, json!({})).await.assert_ok().clone();
+    assert_eq!(data["orders"]["totalCount"], json!(1));
+    // Exactly MAX_ALIASES aliases, and a batch of MAX_BATCH, are fine.
+    let aliases: String = (0..MAX_ALIASES).map(|n| format!("a{n}: __typename ")).collect();
+    app.graphql(Some(&token), &format!("{{ {aliases} }}"), json!({})).await.assert_ok();
+    let batch: Vec<Value> = (0..MAX_BATCH).map(|_| json!({ "query": "{ me { id } }" })).collect();
+    let response = app.client.post(app.url("/graphql")).bearer_auth(&token).json(&batch).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let answers: Vec<Value> = response.json().await.expect("json");
+    assert_eq!(answers.len(), MAX_BATCH);
+    assert!(answers.iter().all(|a| a["data"]["me"]["id"].is_string()), "{answers:?}");
+}
+
+async fn batches_and_bodies_are_capped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (token, boot) = admin(&app).await;
+    let create = "mutation($n: String!, $a: ID!) { createSite(name: $n, accountId: $a) { id } }";
+    let batch: Vec<Value> = (0..=MAX_BATCH)
+        .map(|n| json!({ "query": create, "variables": { "n": format!("S{n}"), "a": boot.account_id } }))
+        .collect();
+    let response = app.client.post(app.url("/graphql")).bearer_auth(&token).json(&batch).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["errors"][0]["extensions"]["code"], json!("QUERY_TOO_COMPLEX"), "{body}");
+    let sites = app.graphql(Some(&token), "{ sites { id } }", json!({})).await;
+    assert_eq!(sites.assert_ok()["sites"], json!([]), "no operation of the batch ran");
+
+    let limit = workgate::http::graphql::max_body_bytes(app.config.max_attachment_bytes);
+    let padding = " ".repeat(limit + 1);
+    let huge = format!("{{\"query\": \"{{ me {{ id }} }}\"{padding}}}");
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["errors"][0]["extensions"]["code"], json!("QUERY_TOO_COMPLEX"), "{body}");
+}
+
+async fn a_request_that_runs_too_long_is_stopped(backend: Backend) {
+    let app = spawn_app_with(backend, |raw| raw.request_timeout = Some("1ms".into())).await;
+    let (token, boot) = admin(&app).await;
+    let site = app.site(&boot.organization_id, &boot.account_id, "North").await;
+    for n in 0..100 {
+        let mut spec = OrderSpec::new(&boot.organization_id, &boot.admin_user_id);
+        spec.site = Some(site.clone());
+        spec.title = format!("Order {n}");
+        let id = app.order(&spec).await;
+        app.note(&id, &boot.admin_user_id, "A note", false).await;
+    }
+    let query = "{ orders(first: 100) { edges { node { id site { name } owner { name } notes { body author { name } }
+        history { action } viewerCan { assign delete } } } } }";
+    let response = app.graphql(Some(&token), query, json!({})).await;
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE, "{}", response.body);
+    let (code, message) = refusal(&response);
+    assert_eq!(code, "QUERY_TOO_COMPLEX", "{}", response.body);
+    assert!(message.contains("ran longer than 1ms"), "{message}");
+}
+
+const INTROSPECT: &str = "{ __schema { queryType { name } } }";
+
+async fn production_hides_the_schema_from_all_but_admins(backend: Backend) {
+    let app = spawn_app_with(backend, |raw| raw.environment = Some("production".into())).await;
+    let (token, boot) = admin(&app).await;
+    let planner = app.user(&boot.organization_id, &boot.account_id, "Pat").await;
+    app.grant(&boot.organization_id, &planner, Role::Planner, &Bind::Account).await;
+    let planner = app.token_for(&planner);
+
+    // Admins introspect; others and strangers do not, over HTTP and WebSocket.
+    let data = app.graphql(Some(&token), INTROSPECT, json!({})).await;
+    assert_eq!(data.assert_ok()["__schema"]["queryType"]["name"], json!("Query"));
+    for (who, bearer) in [("planner", Some(planner.as_str())), ("anonymous", None)] {
+        for (probe, field) in [(INTROSPECT, "__schema"), ("{ __type(name: \"Order\") { fields { name } } }", "__type")]
+        {
+            let response = app.graphql(bearer, probe, json!({})).await;
+            assert_eq!(response.body["data"][field], Value::Null, "{who}: {probe}: {}", response.body);
+        }
+    }
+    let mut ws = common::ws::WsClient::connect(&app.address, &planner).await;
+    ws.subscribe("s", INTROSPECT, json!({})).await;
+    let answer = ws.message().await;
+    assert_eq!(answer["payload"]["data"]["__schema"], Value::Null, "{answer}");
+
+    // No "Did you mean ...?" for a near-miss field name.
+    let response = app.graphql(Some(&planner), "{ ordrs { totalCount } }", json!({})).await;
+    let message = refusal(&response).1.to_owned();
+    assert!(!message.contains("Did you mean"), "{message}");
+    // Outside production the same probe helps a developer.
+    let dev = spawn_app(backend).await;
+    let (dev_token, _) = admin(&dev).await;
+    let response = dev.graphql(Some(&dev_token), "{ ordrs { totalCount } }", json!({})).await;
+    assert!(refusal(&response).1.contains("Did you mean"), "{}", response.body);
+}
