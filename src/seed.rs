@@ -405,6 +405,9 @@ pub async fn synthetic(db: &DatabaseConnection, shape: Shape) -> AppResult<Seede
             .await?;
     }
     txn.commit().await?;
+    // Planner statistics for what was just written, as a database in use
+    // has them (autovacuum would get there, minutes later).
+    db.execute_unprepared("ANALYZE").await?;
     Ok(people)
 }
 

@@ -37,6 +37,9 @@ pub type Workload = Arc<dyn Fn(usize, u64) -> Request + Send + Sync>;
 pub struct Measured {
     /// Requests answered within the measured window.
     pub requests: u64,
+    /// Open loop: requests due in the measured window that were never sent,
+    /// because every connection was still waiting for earlier answers.
+    pub missed: u64,
     /// Of them, answers with GraphQL errors or a failed exchange.
     pub errors: u64,
     /// The first error seen, to say what went wrong.
@@ -121,8 +124,17 @@ pub async fn run(
         first_error = first_error.or(tally.first_error);
     }
     let seconds = measure.as_secs_f64();
+    let missed = match arrivals {
+        Arrivals::Closed => 0,
+        Arrivals::Open { rate } => {
+            let due = (rate * seconds).round() as u64;
+            let due_in_warmup = (rate * warmup.as_secs_f64()).round() as u64;
+            (due + due_in_warmup).saturating_sub(all_requests).min(due)
+        }
+    };
     Ok(Measured {
         requests,
+        missed,
         errors,
         first_error,
         all_requests,
@@ -155,7 +167,10 @@ async fn connection(
                 start + Duration::from_secs_f64(k as f64 / rate)
             }
         };
-        if due >= end {
+        // Past the end nothing more is sent, also not the requests an
+        // overloaded open-loop run is behind on (they are counted as
+        // missed).
+        if due >= end || Instant::now() >= end {
             break;
         }
         tokio::time::sleep_until(due).await;
@@ -171,7 +186,9 @@ async fn connection(
                 Err(_) => break,
             }
         }
-        if due < measured_from || done > end {
+        // Measured: answered within the window (an overloaded open-loop
+        // run's answers arrive late, and their latency says by how much).
+        if done < measured_from || done > end {
             continue;
         }
         tally.requests += 1;

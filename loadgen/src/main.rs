@@ -431,7 +431,7 @@ fn print_table(report: &Report) {
         };
         let m = &run.measured;
         println!(
-            "| {:?} | {:?} | {load} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.1} | {:.2} | {:.0} |",
+            "| {:?} | {:?} | {load} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {:.1} | {:.2} | {:.0} |",
             run.scenario,
             run.principal,
             m.throughput,
@@ -440,6 +440,7 @@ fn print_table(report: &Report) {
             m.latency_ms.p99,
             m.latency_ms.max,
             m.errors,
+            m.missed,
             run.statements_per_request,
             run.server_cpu,
             run.server_peak_rss_bytes as f64 / 1e6

@@ -8,6 +8,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_audit_append_only;
 mod m20261123_000003_vendor_sends;
 mod m20261123_000004_event_relay;
+mod m20261123_000005_order_sort_indexes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_audit_append_only::Migration),
             Box::new(m20261123_000003_vendor_sends::Migration),
             Box::new(m20261123_000004_event_relay::Migration),
+            Box::new(m20261123_000005_order_sort_indexes::Migration),
         ]
     }
 }

@@ -12,7 +12,8 @@ pub mod principal;
 use std::collections::HashMap;
 
 use entity::{account_settings, accounts, api_tokens, role_bindings, site_group_members, users};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
 
 use crate::error::{AppError, AppResult};
 use crate::org::model::{Role, ScopeKind};
@@ -60,19 +61,34 @@ impl Authenticator {
     /// Loads a person as a principal: the user must exist, be active and be
     /// allowed to log in.
     pub async fn user(&self, user_id: &str) -> AppResult<Principal> {
-        let user = users::Entity::find_by_id(user_id).one(&self.db).await?.ok_or_else(|| refuse("unknown user"))?;
+        // The user with their account's standing, in one statement.
+        let query = account_standing()
+            .columns([
+                (users::Entity, users::Column::OrganizationId),
+                (users::Entity, users::Column::AccountId),
+                (users::Entity, users::Column::Active),
+                (users::Entity, users::Column::CanLogin),
+            ])
+            .inner_join(
+                users::Entity,
+                Expr::col((users::Entity, users::Column::AccountId)).equals((accounts::Entity, accounts::Column::Id)),
+            )
+            .and_where(Expr::col((users::Entity, users::Column::Id)).eq(user_id))
+            .take();
+        let user = UserStanding::find_by_statement(self.db.get_database_backend().build(&query))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| refuse("unknown user"))?;
         if !user.active || !user.can_login {
             return Err(refuse("user is deactivated or cannot log in"));
         }
-        let account = self.account(&user.account_id).await?;
-        let settings = self.settings(&user.account_id).await?;
-        let bindings = load_bindings(&self.db, &user.id).await?;
+        let bindings = load_bindings(&self.db, user_id).await?;
         Ok(Principal {
+            root_account: user.account.parent_id.is_none(),
+            settings: user.account.switches(),
             organization_id: user.organization_id,
             account_id: user.account_id,
-            root_account: account.parent_id.is_none(),
-            settings,
-            actor: Actor::User(UserActor { user_id: user.id, bindings }),
+            actor: Actor::User(UserActor { user_id: user_id.to_owned(), bindings }),
         })
     }
 
@@ -102,8 +118,13 @@ impl Authenticator {
             )
             .exec(&self.db)
             .await?;
-        let account = self.account(&token.account_id).await?;
-        let settings = self.settings(&token.account_id).await?;
+        let query = account_standing()
+            .and_where(Expr::col((accounts::Entity, accounts::Column::Id)).eq(&token.account_id))
+            .take();
+        let account = AccountStanding::find_by_statement(self.db.get_database_backend().build(&query))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("account {} of a token is missing", token.account_id)))?;
         let capabilities = serde_json::from_str(&token.capabilities)
             .map_err(|e| AppError::internal(anyhow::anyhow!("api_tokens.capabilities of {}: {e}", token.id)))?;
         let expires = token.expires_at;
@@ -111,7 +132,7 @@ impl Authenticator {
             organization_id: token.organization_id,
             account_id: token.account_id,
             root_account: account.parent_id.is_none(),
-            settings,
+            settings: account.switches(),
             actor: Actor::Token(TokenActor {
                 token_id: token.id,
                 name: token.name,
@@ -121,22 +142,54 @@ impl Authenticator {
         };
         Ok((principal, expires))
     }
+}
 
-    async fn settings(&self, account_id: &str) -> AppResult<AccountSwitches> {
-        let row = account_settings::Entity::find_by_id(account_id).one(&self.db).await?;
-        Ok(row.map_or_else(AccountSwitches::default, |s| AccountSwitches {
-            requester_sees_asset_orders: s.requester_sees_asset_orders,
-            non_admin_vendor_override: s.non_admin_vendor_override,
-            planner_may_delete: s.planner_may_delete,
-        }))
-    }
+/// An account's standing as a principal sees it: whether it is the root,
+/// and its switches (all off without a settings row).
+#[derive(Debug, FromQueryResult)]
+struct AccountStanding {
+    parent_id: Option<String>,
+    requester_sees_asset_orders: Option<bool>,
+    non_admin_vendor_override: Option<bool>,
+    planner_may_delete: Option<bool>,
+}
 
-    async fn account(&self, id: &str) -> AppResult<accounts::Model> {
-        accounts::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("account {id} of a principal is missing")))
+impl AccountStanding {
+    fn switches(&self) -> AccountSwitches {
+        AccountSwitches {
+            requester_sees_asset_orders: self.requester_sees_asset_orders.unwrap_or(false),
+            non_admin_vendor_override: self.non_admin_vendor_override.unwrap_or(false),
+            planner_may_delete: self.planner_may_delete.unwrap_or(false),
+        }
     }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct UserStanding {
+    organization_id: String,
+    account_id: String,
+    active: bool,
+    can_login: bool,
+    #[sea_orm(nested)]
+    account: AccountStanding,
+}
+
+/// `accounts` with their settings: [`AccountStanding`]'s columns.
+fn account_standing() -> SelectStatement {
+    use account_settings::Column as S;
+    Query::select()
+        .column((accounts::Entity, accounts::Column::ParentId))
+        .columns([
+            (account_settings::Entity, S::RequesterSeesAssetOrders),
+            (account_settings::Entity, S::NonAdminVendorOverride),
+            (account_settings::Entity, S::PlannerMayDelete),
+        ])
+        .from(accounts::Entity)
+        .left_join(
+            account_settings::Entity,
+            Expr::col((account_settings::Entity, S::AccountId)).equals((accounts::Entity, accounts::Column::Id)),
+        )
+        .take()
 }
 
 /// A user's role bindings with site groups resolved to their sites.

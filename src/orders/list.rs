@@ -180,10 +180,9 @@ fn sort_key(sort: OrderSort) -> (SimpleExpr, Order) {
         OrderSort::CreatedAsc => (col(orders::Column::CreatedAt), Order::Asc),
         OrderSort::UpdatedDesc => (col(orders::Column::UpdatedAt), Order::Desc),
         OrderSort::PriorityDesc => (col(orders::Column::Priority), Order::Desc),
-        OrderSort::DueAsc => {
-            let due: SimpleExpr = col(orders::Column::DueAt);
-            (Func::coalesce([due, Expr::val(i64::MAX)]).into(), Order::Asc)
-        }
+        // Written as the `orders_due` index is (the maximum inline, not a
+        // parameter), so that the database can walk it.
+        OrderSort::DueAsc => (Expr::cust("COALESCE(\"orders\".\"due_at\", 9223372036854775807)"), Order::Asc),
     }
 }
 

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, Query, SelectStatement, UnionType};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::model::{OrderKind, OrderStatus, SendState};
 use crate::error::{AppError, AppResult};
@@ -68,7 +69,7 @@ impl OrderRecord {
     }
 }
 
-/// Loads the facts of `models`, in their order, with seven statements.
+/// Loads the facts of `models`, in their order, with five statements.
 pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> AppResult<Vec<OrderRecord>> {
     if models.is_empty() {
         return Ok(Vec::new());
@@ -94,15 +95,12 @@ pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> A
             .map(|a| (a.order_id, a.user_id)),
     );
     let mut loggers = work_loggers(conn, &ids).await?;
-    let mut designated = group(
-        approval_step_approvers::Entity::find()
-            .filter(approval_step_approvers::Column::OrderId.is_in(ids.clone()))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|a| (a.order_id, a.user_id)),
-    );
-    let pending = pending_steps(conn, &ids).await?;
+    let approvers = approval_step_approvers::Entity::find()
+        .filter(approval_step_approvers::Column::OrderId.is_in(ids.clone()))
+        .all(conn)
+        .await?;
+    let pending = pending_steps(conn, &ids, &approvers).await?;
+    let mut designated = group(approvers.into_iter().map(|a| (a.order_id, a.user_id)));
 
     models
         .into_iter()
@@ -142,45 +140,51 @@ fn group(pairs: impl Iterator<Item = (String, String)>) -> HashMap<String, Vec<S
     map
 }
 
-/// Everyone who logged time, costs or parts on each order.
+/// Everyone who logged time, costs or parts on each order, in one
+/// statement (`UNION` also drops the repeats).
 async fn work_loggers<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Vec<String>>> {
-    let time: Vec<(String, String)> = time_entries::Entity::find()
-        .select_only()
-        .column(time_entries::Column::OrderId)
-        .column(time_entries::Column::UserId)
-        .filter(time_entries::Column::OrderId.is_in(ids.to_vec()))
-        .distinct()
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let costs: Vec<(String, String)> = cost_lines::Entity::find()
-        .select_only()
-        .column(cost_lines::Column::OrderId)
-        .column(cost_lines::Column::AddedBy)
-        .filter(cost_lines::Column::OrderId.is_in(ids.to_vec()))
-        .distinct()
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let parts: Vec<(String, String)> = part_usages::Entity::find()
-        .select_only()
-        .column(part_usages::Column::OrderId)
-        .column(part_usages::Column::AddedBy)
-        .filter(part_usages::Column::OrderId.is_in(ids.to_vec()))
-        .distinct()
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let mut map = group(time.into_iter().chain(costs).chain(parts));
+    fn who<T: EntityTrait>(
+        table: T,
+        order: impl ColumnTrait,
+        user: impl ColumnTrait,
+        ids: &[String],
+    ) -> SelectStatement {
+        Query::select()
+            .column(order)
+            .expr_as(Expr::col(user), "user_id")
+            .from(table)
+            .and_where(order.is_in(ids.to_vec()))
+            .take()
+    }
+    let mut query = who(time_entries::Entity, time_entries::Column::OrderId, time_entries::Column::UserId, ids);
+    query
+        .union(
+            UnionType::Distinct,
+            who(cost_lines::Entity, cost_lines::Column::OrderId, cost_lines::Column::AddedBy, ids),
+        )
+        .union(
+            UnionType::Distinct,
+            who(part_usages::Entity, part_usages::Column::OrderId, part_usages::Column::AddedBy, ids),
+        );
+    let rows = conn.query_all(&query).await?;
+    let pairs = rows
+        .iter()
+        .map(|row| Ok((row.try_get::<String>("", "order_id")?, row.try_get::<String>("", "user_id")?)))
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+    let mut map = group(pairs.into_iter());
     for users in map.values_mut() {
         users.sort();
-        users.dedup();
     }
     Ok(map)
 }
 
 /// The first undecided approval step of each order, with its approvers.
-async fn pending_steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Pending>> {
+/// `approvers` are every designated approver of the orders' steps.
+async fn pending_steps<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[String],
+    approvers: &[approval_step_approvers::Model],
+) -> AppResult<HashMap<String, Pending>> {
     let steps = approval_steps::Entity::find()
         .filter(approval_steps::Column::OrderId.is_in(ids.to_vec()))
         .filter(approval_steps::Column::Decision.is_null())
@@ -192,20 +196,7 @@ async fn pending_steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResul
     for step in steps {
         first.entry(step.order_id.clone()).or_insert(step);
     }
-    let designated_steps: Vec<String> =
-        first.values().filter(|s| s.source != INTAKE_SOURCE).map(|s| s.id.clone()).collect();
-    let mut approvers = if designated_steps.is_empty() {
-        HashMap::new()
-    } else {
-        group(
-            approval_step_approvers::Entity::find()
-                .filter(approval_step_approvers::Column::StepId.is_in(designated_steps))
-                .all(conn)
-                .await?
-                .into_iter()
-                .map(|a| (a.step_id, a.user_id)),
-        )
-    };
+    let mut approvers = group(approvers.iter().map(|a| (a.step_id.clone(), a.user_id.clone())));
     Ok(first
         .into_iter()
         .map(|(order_id, step)| {
