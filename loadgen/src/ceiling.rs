@@ -1,10 +1,11 @@
-//! The database's own ceiling for a dashboard request's work: the SQL one
-//! request runs, captured from a gateway in this process (its request pool
-//! records the statements, parameters and all), then issued directly
-//! against the database by the same number of connections, each running
-//! the statements one after another as the gateway would, with no HTTP,
-//! GraphQL, policy or JSON in between. The gateway's throughput divided by
-//! this is its efficiency.
+//! The database's own ceiling for a dashboard request's work: the SQL the
+//! requests run, captured from a gateway in this process (its request pool
+//! records the statements, parameters and all; one request per view the
+//! load cycles through), then issued directly against the database by the
+//! same number of connections, each running one request's statements after
+//! another as the gateway would, the views in turn, with no HTTP, GraphQL,
+//! policy or JSON in between. The gateway's throughput divided by this is
+//! its efficiency.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,20 +21,21 @@ use crate::server::JWT_SECRET;
 
 #[derive(Debug, Serialize)]
 pub struct Ceiling {
-    /// Statements one dashboard request runs.
-    pub statements: usize,
+    /// Statements one dashboard request runs (the views' average).
+    pub statements: f64,
     /// Dashboard requests' worth of SQL per second.
     pub throughput: f64,
     pub latency_ms: Latency,
 }
 
-/// The statements one request of `body` runs as the bearer of `token`.
+/// The statements each request of `query` with one of `variables` runs as
+/// the bearer of `token`.
 pub async fn capture(
     database_url: &str,
     token: &str,
     query: &str,
-    variables: &serde_json::Value,
-) -> anyhow::Result<Vec<Statement>> {
+    variables: &[serde_json::Value],
+) -> anyhow::Result<Vec<Vec<Statement>>> {
     let raw = workgate::config::RawConfig {
         database_url: Some(database_url.to_owned()),
         listen: Some("127.0.0.1:0".into()),
@@ -47,39 +49,48 @@ pub async fn capture(
     let serving = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    // Once unrecorded, so that nothing cached on first use is missing from
-    // later requests' SQL; then recorded.
-    http::call(&host, token, query, variables).await?;
-    state.statements.record();
-    let answered = http::call(&host, token, query, variables).await;
-    let statements = state.statements.take();
+    let recorded = async {
+        let mut requests = Vec::with_capacity(variables.len());
+        for variables in variables {
+            // Once unrecorded, so that nothing cached on first use is
+            // missing from later requests' SQL; then recorded.
+            http::call(&host, token, query, variables).await?;
+            state.statements.record();
+            let answered = http::call(&host, token, query, variables).await;
+            let statements = state.statements.take();
+            answered?;
+            if statements.is_empty() {
+                bail!("a request ran no statements");
+            }
+            requests.push(statements);
+        }
+        Ok(requests)
+    }
+    .await;
     let _ = stop.send(());
     serving.await??;
-    answered?;
-    if statements.is_empty() {
-        bail!("the request ran no statements");
-    }
-    Ok(statements)
+    recorded
 }
 
 /// Runs `statements` in turn on each of `connections` connections, as fast
 /// as they go, for `warmup` then `measure`.
 pub async fn replay(
     database_url: &str,
-    statements: Vec<Statement>,
+    requests: Vec<Vec<Statement>>,
     connections: usize,
     pool: u32,
     warmup: Duration,
     measure: Duration,
 ) -> anyhow::Result<Ceiling> {
     let db = workgate::db::connect_url(database_url, pool).await.context("the ceiling's pool")?;
-    let statements = Arc::new(statements);
+    let statements = requests.iter().map(Vec::len).sum::<usize>() as f64 / requests.len().max(1) as f64;
+    let requests = Arc::new(requests);
     let start = Instant::now();
     let (measured_from, end) = (start + warmup, start + warmup + measure);
     let workers: Vec<_> = (0..connections)
-        .map(|_| {
-            let (db, statements) = (db.clone(), statements.clone());
-            tokio::spawn(async move { worker(&db, &statements, measured_from, end).await })
+        .map(|worker_n| {
+            let (db, requests) = (db.clone(), requests.clone());
+            tokio::spawn(async move { worker(&db, &requests, worker_n, measured_from, end).await })
         })
         .collect();
     let mut latencies = histogram();
@@ -90,27 +101,25 @@ pub async fn replay(
         requests += count;
     }
     db.close().await?;
-    Ok(Ceiling {
-        statements: statements.len(),
-        throughput: requests as f64 / measure.as_secs_f64(),
-        latency_ms: Latency::of(&latencies),
-    })
+    Ok(Ceiling { statements, throughput: requests as f64 / measure.as_secs_f64(), latency_ms: Latency::of(&latencies) })
 }
 
+/// Connection `n` of the replay: the views in turn, starting at its own.
 async fn worker(
     db: &DatabaseConnection,
-    statements: &[Statement],
+    views: &[Vec<Statement>],
+    n: usize,
     measured_from: Instant,
     end: Instant,
 ) -> anyhow::Result<(hdrhistogram::Histogram<u64>, u64)> {
     let mut latencies = histogram();
     let mut requests = 0;
-    loop {
+    for view in (n..).map(|i| i % views.len()) {
         let began = Instant::now();
         if began >= end {
             break;
         }
-        for statement in statements {
+        for statement in &views[view] {
             db.query_all_raw(statement.clone()).await?;
         }
         let done = Instant::now();

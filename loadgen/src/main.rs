@@ -56,9 +56,11 @@ struct Args {
     #[arg(long, default_value_t = 32)]
     connections: usize,
     /// The open-loop dashboard runs' arrival rate, requests per second
-    /// (0: no open-loop runs).
-    #[arg(long, default_value_t = 1000.0)]
-    rate: f64,
+    /// (0: no open-loop runs). Without it, 70% of the closed-loop run's
+    /// throughput: a load the server sustains, so the latency shown is
+    /// service time plus ordinary queueing.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Measured seconds per run (after the warm-up).
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
@@ -279,9 +281,10 @@ async fn measure(args: &Args, binary: &std::path::Path, database: &Database) -> 
                 workload.clone(),
             )
             .await?;
+            let rate = args.rate.unwrap_or((closed.measured.throughput * 0.7).round().max(1.0));
             report.runs.push(closed);
-            if scenario == Scenario::Dashboard && args.rate > 0.0 {
-                let open = Arrivals::Open { rate: args.rate };
+            if scenario == Scenario::Dashboard && rate > 0.0 {
+                let open = Arrivals::Open { rate };
                 report.runs.push(
                     timed(&server, scenario, principal, args.connections, open, warmup, seconds, workload).await?,
                 );
@@ -306,16 +309,17 @@ async fn measure(args: &Args, binary: &std::path::Path, database: &Database) -> 
                     report.statements_by_page_size.push((first, run.statements_per_request));
                 }
             }
-            let query = subject.dashboard_query();
-            let statements =
-                ceiling::capture(&database.url, &subject.token, query, &scenarios::dashboard_variables(0, PAGE))
-                    .await?;
+            // Each of the dashboard's views (sorts and filters), as the
+            // gateway was asked them in turn.
+            let variables: Vec<_> = (0..scenarios::VIEWS).map(|n| scenarios::dashboard_variables(n, PAGE)).collect();
+            let requests =
+                ceiling::capture(&database.url, &subject.token, subject.dashboard_query(), &variables).await?;
             if args.show_sql {
-                for statement in &statements {
+                for statement in requests.iter().flatten() {
                     eprintln!("{principal:?} dashboard SQL: {statement}");
                 }
             }
-            let ceiling = ceiling::replay(&database.url, statements, args.connections, pool, warmup, seconds).await?;
+            let ceiling = ceiling::replay(&database.url, requests, args.connections, pool, warmup, seconds).await?;
             let gateway = report
                 .runs
                 .iter()
@@ -457,7 +461,7 @@ fn print_table(report: &Report) {
         for c in &report.ceilings {
             let ratio = c.gateway_ratio.map_or("-".to_owned(), |r| format!("{r:.2}"));
             println!(
-                "| {:?} | {} | {:.0} | {:.2} | {ratio} |",
+                "| {:?} | {:.1} | {:.0} | {:.2} | {ratio} |",
                 c.principal, c.ceiling.statements, c.ceiling.throughput, c.ceiling.latency_ms.p99
             );
         }

@@ -109,8 +109,11 @@ impl Principal {
     }
 }
 
-/// The dashboard's variables for request `n`: a few sorts and filters in
-/// turn, as people switch views.
+/// The dashboard's views: request `n` shows view `n % VIEWS`.
+pub const VIEWS: u64 = 12;
+
+/// The dashboard's variables for request `n`: four sorts and three filters
+/// in turn, as people switch views.
 pub fn dashboard_variables(n: u64, first: i64) -> Value {
     let sorts = ["UPDATED_DESC", "CREATED_DESC", "PRIORITY_DESC", "DUE_ASC"];
     let sort = sorts[(n % 4) as usize];

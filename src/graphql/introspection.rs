@@ -12,9 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{BaseType, ExecutableDocument, Selection, Type, TypeKind, TypeSystemDefinition};
-use async_graphql::{Name, Response, ServerResult, Value, Variables};
+use async_graphql::{Name, Response, Value, Variables};
 
 use crate::auth::Principal;
 use crate::policy::schema::SchemaView;
@@ -93,31 +93,20 @@ fn named(ty: &Type) -> String {
     }
 }
 
-pub struct RoleIntrospection(pub Arc<TypeGraph>);
-
-impl ExtensionFactory for RoleIntrospection {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Trim { graph: self.0.clone(), keys: Mutex::default() })
-    }
-}
-
 /// One request's trimming: the response keys of its introspection fields
-/// (with the type a `__type` field names).
-struct Trim {
+/// (with the type a `__type` field names). [`super::hooks`] shows it the
+/// document, then the response.
+pub struct Trim {
     graph: Arc<TypeGraph>,
     keys: Mutex<Vec<(Name, Option<String>)>>,
 }
 
-#[async_trait::async_trait]
-impl Extension for Trim {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
+impl Trim {
+    pub fn new(graph: Arc<TypeGraph>) -> Self {
+        Self { graph, keys: Mutex::default() }
+    }
+
+    pub fn note(&self, document: &ExecutableDocument, variables: &Variables) {
         let mut keys = Vec::new();
         for (_, operation) in document.operations.iter() {
             for item in &operation.node.selection_set.node.items {
@@ -135,19 +124,13 @@ impl Extension for Trim {
             }
         }
         *self.keys.lock().unwrap_or_else(PoisonError::into_inner) = keys;
-        Ok(document)
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+    /// Trims the introspection answers in `response`.
+    pub fn apply(&self, ctx: &ExtensionContext<'_>, response: &mut Response) {
         let keys = std::mem::take(&mut *self.keys.lock().unwrap_or_else(PoisonError::into_inner));
         if keys.is_empty() {
-            return response;
+            return;
         }
         let view = crate::policy::schema::view(ctx.data_opt::<Principal>());
         let shown = self.graph.shown_types(&view);
@@ -158,11 +141,8 @@ impl Extension for Trim {
                 }
             }
         }
-        response
     }
-}
 
-impl Trim {
     fn hidden(&self, type_name: &str, shown: &BTreeSet<String>) -> bool {
         self.graph.knows(type_name) && !shown.contains(type_name)
     }

@@ -3,15 +3,12 @@
 //! `QUERY_TOO_COMPLEX` and a message naming the limit.
 //!
 //! async-graphql enforces depth, complexity, parser nesting and directives
-//! per field (`Schema::limit_*`); [`Aliases`] counts aliases, the HTTP
+//! per field (`Schema::limit_*`); [`check_aliases`] counts aliases, the HTTP
 //! handler caps batches and body size, and runs each request under
 //! `WORKGATE_REQUEST_TIMEOUT`.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Positioned, ServerResult, Variables};
+use async_graphql::{Positioned, ServerResult};
 
 use crate::error::AppError;
 
@@ -45,7 +42,6 @@ pub fn apply<Q, M, S>(builder: async_graphql::SchemaBuilder<Q, M, S>) -> async_g
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_NESTING)
         .limit_directives(MAX_DIRECTIVES)
-        .extension(Aliases)
 }
 
 /// async-graphql's own messages for its limits (and fragment cycles, which
@@ -62,34 +58,17 @@ pub fn is_limit_message(message: &str) -> bool {
     .any(|prefix| message.starts_with(prefix))
 }
 
-/// Refuses documents with more than [`MAX_ALIASES`] aliases.
-pub struct Aliases;
-
-impl ExtensionFactory for Aliases {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Aliases)
+/// Refuses documents with more than [`MAX_ALIASES`] aliases (run by
+/// [`super::hooks`] on each parsed document).
+pub fn check_aliases(document: &ExecutableDocument) -> ServerResult<()> {
+    let aliases = document.operations.iter().map(|(_, op)| aliases(&op.node.selection_set)).sum::<usize>()
+        + document.fragments.values().map(|f| aliases(&f.node.selection_set)).sum::<usize>();
+    if aliases > MAX_ALIASES {
+        let refused =
+            AppError::TooComplex(format!("the query has {aliases} aliases; at most {MAX_ALIASES} are allowed"));
+        return Err(async_graphql::Error::from(refused).into_server_error(async_graphql::Pos::default()));
     }
-}
-
-#[async_trait::async_trait]
-impl Extension for Aliases {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let aliases = document.operations.iter().map(|(_, op)| aliases(&op.node.selection_set)).sum::<usize>()
-            + document.fragments.values().map(|f| aliases(&f.node.selection_set)).sum::<usize>();
-        if aliases > MAX_ALIASES {
-            let refused =
-                AppError::TooComplex(format!("the query has {aliases} aliases; at most {MAX_ALIASES} are allowed"));
-            return Err(async_graphql::Error::from(refused).into_server_error(async_graphql::Pos::default()));
-        }
-        Ok(document)
-    }
+    Ok(())
 }
 
 /// The aliases written in a selection set (fragments counted where they

@@ -1,6 +1,7 @@
 //! Schema assembly: the merged root types, the context accessors resolvers
 //! use, and the SDL export that `schema.graphql` is compared with.
 
+mod hooks;
 mod introspection;
 pub mod limits;
 pub mod loaders;
@@ -48,19 +49,14 @@ pub struct Subscription(crate::subscriptions::OrderSubscription);
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
     limits::apply(Schema::build(Query::default(), Mutation::default(), Subscription::default()))
         .register_output_type::<node::Node>()
-        // Outside NullOnError, so it reads the response with every error.
-        .extension(security_events::SecurityEvents)
-        .extension(null_on_error::NullOnError)
 }
 
 /// Builds the executable schema around the application state.
 pub fn build(state: AppState) -> AppSchema {
     let production = state.config.environment == crate::config::Environment::Production;
     let graph = introspection::TypeGraph::from_sdl(&sdl());
-    let builder = builder()
-        .extension(introspection::RoleIntrospection(std::sync::Arc::new(graph)))
-        .extension(request_metrics::RequestMetrics(state.metrics.clone()))
-        .data(state);
+    let hooks = hooks::Hooks { introspection: std::sync::Arc::new(graph), metrics: state.metrics.clone() };
+    let builder = builder().extension(hooks).data(state);
     // "Did you mean ...?" names fields a caller did not know of.
     if production { builder.disable_suggestions() } else { builder }.finish()
 }

@@ -7,45 +7,24 @@
 //! `{ order(id: ...) { id } }` answered `"data": null`). This extension
 //! catches the error of every nullable field, keeps it for the response and
 //! resolves the field to `null`. Non-null fields are left to async-graphql.
+//! ([`super::hooks`] calls it for each field, and adds the held errors to
+//! the response.)
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo};
-use async_graphql::{Response, ServerError, ServerResult, Value};
+use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
+use async_graphql::{ServerError, ServerResult, Value};
 
-pub struct NullOnError;
-
-impl ExtensionFactory for NullOnError {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(HeldErrors::default())
-    }
-}
-
-/// One execution's caught errors (an extension instance lives for one
-/// request).
+/// One execution's caught errors.
 #[derive(Default)]
-struct HeldErrors(Mutex<Vec<ServerError>>);
+pub struct HeldErrors(Mutex<Vec<ServerError>>);
 
 impl HeldErrors {
-    fn take(&self) -> Vec<ServerError> {
+    pub fn take(&self) -> Vec<ServerError> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
-}
 
-#[async_trait::async_trait]
-impl Extension for HeldErrors {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        response.errors.extend(self.take());
-        response
-    }
-
-    async fn resolve(
+    pub async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,

@@ -9,41 +9,26 @@
 //! mutation's root field), so no field's resolution pays for it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
-use async_graphql::{PathSegment, Response, ServerResult, Value, Variables};
+use async_graphql::{PathSegment, Response, Value};
 
 use crate::auth::{Actor, Principal};
 use crate::error::ErrorCode;
-
-pub struct SecurityEvents;
-
-impl ExtensionFactory for SecurityEvents {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Mutations::default())
-    }
-}
 
 /// A mutation operation's name and its root fields' names by response key
 /// (an alias, or the name itself).
 type Operation = (Option<String>, HashMap<String, String>);
 
-/// One request's mutation operations.
+/// One request's mutation operations ([`super::hooks`] shows it the
+/// document, then the response).
 #[derive(Default)]
-struct Mutations(Mutex<Vec<Operation>>);
+pub struct Mutations(Mutex<Vec<Operation>>);
 
-#[async_trait::async_trait]
-impl Extension for Mutations {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
+impl Mutations {
+    pub fn note(&self, document: &ExecutableDocument) {
         let mutations = document
             .operations
             .iter()
@@ -66,23 +51,17 @@ impl Extension for Mutations {
             })
             .collect();
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = mutations;
-        Ok(document)
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let response = next.run(ctx, operation_name).await;
+    /// Logs the refusals among `response`'s errors.
+    pub fn log_refusals(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, response: &Response) {
         let mutations = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
         // The operation that ran: the one named, or the document's only one.
         let fields = match operation_name {
             Some(name) => mutations.into_iter().find(|(n, _)| n.as_deref() == Some(name)),
             None => mutations.into_iter().next(),
         };
-        let (Some((_, fields)), Some(principal)) = (fields, ctx.data_opt::<Principal>()) else { return response };
+        let (Some((_, fields)), Some(principal)) = (fields, ctx.data_opt::<Principal>()) else { return };
         for error in &response.errors {
             let [PathSegment::Field(key)] = error.path.as_slice() else { continue };
             let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {
@@ -93,7 +72,6 @@ impl Extension for Mutations {
                 log(principal, fields.get(key).map_or(key.as_str(), String::as_str), code, &error.message);
             }
         }
-        response
     }
 }
 
