@@ -89,16 +89,7 @@ async fn operation_names_cannot_grow_the_registry(backend: Backend) {
     for n in 0..205 {
         app.graphql(Some(&admin), &format!("query Name{n} {{ me {{ id }} }}"), json!({})).await.assert_ok();
     }
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics_text(METRICS_TOKEN).await;
     let series = text.lines().filter(|l| l.starts_with("workgate_graphql_request_duration_seconds_count")).count();
     assert_eq!(series, 201, "200 names and `other`");
     let other = "workgate_graphql_request_duration_seconds_count{operation=\"other\"}";

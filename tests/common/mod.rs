@@ -248,19 +248,17 @@ impl TestApp {
     /// The server's metric `name` (with labels, as printed), read from
     /// `/metrics` with `token`; 0 when absent.
     pub async fn metric(&self, token: &str, name: &str) -> f64 {
-        let text = self
-            .client
-            .get(self.url("/metrics"))
-            .bearer_auth(token)
-            .send()
+        self.metrics_text(token)
             .await
-            .expect("metrics answered")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
+            .lines()
             .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
             .map_or(0.0, |value| value.trim().parse().expect("a number"))
+    }
+
+    /// `/metrics` as the bearer of `token`.
+    pub async fn metrics_text(&self, token: &str) -> String {
+        let response = self.client.get(self.url("/metrics")).bearer_auth(token).send().await;
+        response.expect("metrics answered").text().await.expect("metrics text")
     }
 
     pub async fn execute_sql(&self, sql: &str) {
