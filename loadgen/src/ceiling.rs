@@ -72,8 +72,9 @@ pub async fn capture(
     recorded
 }
 
-/// Runs `statements` in turn on each of `connections` connections, as fast
-/// as they go, for `warmup` then `measure`.
+/// Runs the recorded `requests` (each a list of statements) on each of
+/// `connections` connections, one after another as fast as they go, for
+/// `warmup` then `measure`.
 pub async fn replay(
     database_url: &str,
     requests: Vec<Vec<Statement>>,
