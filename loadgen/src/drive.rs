@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::http::{self, Connection};
+use crate::http::Connection;
 
 /// How requests arrive.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -176,7 +176,7 @@ async fn connection(
         tokio::time::sleep_until(due).await;
         let (token, body) = workload(worker, n);
         n += 1;
-        let outcome = socket.graphql(&token, body).await;
+        let outcome = socket.graphql_errors(&token, body).await;
         let done = Instant::now();
         tally.all_requests += 1;
         if outcome.is_err() {
@@ -193,7 +193,7 @@ async fn connection(
         }
         tally.requests += 1;
         let failure = match &outcome {
-            Ok(response) => http::errors(response),
+            Ok(errors) => errors.clone(),
             Err(e) => Some(format!("{e:#}")),
         };
         if let Some(failure) = failure {
