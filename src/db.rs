@@ -98,6 +98,18 @@ pub async fn connect_url(url: &str, pool: u32) -> anyhow::Result<DatabaseConnect
     Database::connect(options).await.context("could not connect to the database (WORKGATE_DATABASE_URL)")
 }
 
+/// `values` for an `IN` list, padded to the next power of two by repeating
+/// the last one (`IN` ignores repeats). A statement's text then takes one of
+/// a few forms for any number of values, so each connection's prepared
+/// statement is reused, rather than a new one parsed and planned for every
+/// length a page happens to produce.
+pub fn in_list<T: Clone>(mut values: Vec<T>) -> Vec<T> {
+    if let Some(last) = values.last().cloned() {
+        values.resize(values.len().next_power_of_two(), last);
+    }
+    values
+}
+
 /// Begins a transaction that writes. On SQLite it takes the write lock at
 /// `BEGIN` (IMMEDIATE, waiting on the busy timeout): a deferred transaction
 /// that reads before it writes fails at once with SQLITE_BUSY when another
@@ -127,5 +139,19 @@ pub fn pool_state(db: &DatabaseConnection) -> (u32, usize, u32) {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), pool.num_idle(), pool.options().get_max_connections())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_list;
+
+    #[test]
+    fn in_lists_take_a_few_lengths_and_keep_their_values() {
+        assert_eq!(in_list(Vec::<&str>::new()), Vec::<&str>::new());
+        assert_eq!(in_list(vec!["a"]), ["a"]);
+        assert_eq!(in_list(vec!["a", "b", "c"]), ["a", "b", "c", "c"]);
+        let lengths: std::collections::BTreeSet<usize> = (1..=100).map(|n| in_list(vec![0; n]).len()).collect();
+        assert_eq!(lengths.into_iter().collect::<Vec<_>>(), [1, 2, 4, 8, 16, 32, 64, 128]);
     }
 }

@@ -23,6 +23,7 @@ use entity::{
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::db::in_list;
 use crate::error::AppError;
 
 /// What a loader fails with (`DataLoader` needs a `Clone` error).
@@ -77,7 +78,7 @@ macro_rules! by_id {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
                 let rows = $entity::Entity::find()
-                    .filter($entity::Column::Id.is_in(ids))
+                    .filter($entity::Column::Id.is_in(in_list(ids)))
                     .filter($entity::Column::OrganizationId.eq(self.organization_id.as_str()))
                     .all(&self.conn)
                     .await
@@ -123,7 +124,7 @@ macro_rules! children_of_order {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
                 let rows = $entity::Entity::find()
-                    .filter($entity::Column::OrderId.is_in(ids))
+                    .filter($entity::Column::OrderId.is_in(in_list(ids)))
                     .order_by_asc($entity::Column::$order)
                     .order_by_asc($entity::Column::Id)
                     .all(&self.conn)
@@ -178,7 +179,7 @@ impl Loader<NotesOf> for Db {
             if ids.is_empty() {
                 continue;
             }
-            let mut query = notes::Entity::find().filter(notes::Column::OrderId.is_in(ids));
+            let mut query = notes::Entity::find().filter(notes::Column::OrderId.is_in(in_list(ids)));
             if !internal {
                 query = query.filter(notes::Column::Visibility.eq("PUBLIC"));
             }
@@ -214,7 +215,7 @@ impl Loader<CostLinesOf> for Db {
         }
         let mut out: HashMap<CostLinesOf, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for (added_by, ids) in by_filter {
-            let mut query = cost_lines::Entity::find().filter(cost_lines::Column::OrderId.is_in(ids));
+            let mut query = cost_lines::Entity::find().filter(cost_lines::Column::OrderId.is_in(in_list(ids)));
             if let Some(user) = &added_by {
                 query = query.filter(cost_lines::Column::AddedBy.eq(user.as_str()));
             }
@@ -248,7 +249,7 @@ impl Loader<ActualCostOf> for Db {
             .select_only()
             .column(cost_lines::Column::OrderId)
             .column_as(sum_as_bigint(cost_lines::Column::AmountCents), "total")
-            .filter(cost_lines::Column::OrderId.is_in(ids.clone()))
+            .filter(cost_lines::Column::OrderId.is_in(in_list(ids.clone())))
             .group_by(cost_lines::Column::OrderId)
             .into_tuple()
             .all(&self.conn)
@@ -258,7 +259,7 @@ impl Loader<ActualCostOf> for Db {
             .select_only()
             .column(time_entries::Column::OrderId)
             .column_as(sum_as_bigint(time_entries::Column::CostCents), "total")
-            .filter(time_entries::Column::OrderId.is_in(ids))
+            .filter(time_entries::Column::OrderId.is_in(in_list(ids)))
             .group_by(time_entries::Column::OrderId)
             .into_tuple()
             .all(&self.conn)
@@ -289,7 +290,7 @@ impl Loader<HistoryOf> for Db {
         let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
         let rows = audit_events::Entity::find()
             .filter(audit_events::Column::OrganizationId.eq(self.organization_id.as_str()))
-            .filter(audit_events::Column::OrderId.is_in(ids))
+            .filter(audit_events::Column::OrderId.is_in(in_list(ids)))
             .order_by_asc(audit_events::Column::At)
             .order_by_asc(audit_events::Column::Id)
             .all(&self.conn)
@@ -310,7 +311,7 @@ impl Loader<StepApprovers> for Db {
     async fn load(&self, keys: &[StepApprovers]) -> Result<HashMap<StepApprovers, Self::Value>, Self::Error> {
         let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
         let rows = approval_step_approvers::Entity::find()
-            .filter(approval_step_approvers::Column::StepId.is_in(ids))
+            .filter(approval_step_approvers::Column::StepId.is_in(in_list(ids)))
             .all(&self.conn)
             .await
             .map_err(fail)?;

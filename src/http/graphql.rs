@@ -250,11 +250,11 @@ async fn execute(
             } else {
                 StatusCode::OK
             };
-            (status, body)
+            (status, Wires::Single(body))
         }
         BatchResponse::Batch(responses) => {
             let bodies = responses.into_iter().map(|r| to_wire(r, &request_id, &http.state.metrics).0).collect();
-            (StatusCode::OK, Value::Array(bodies))
+            (StatusCode::OK, Wires::Batch(bodies))
         }
     };
     respond(status, media, &body)
@@ -263,22 +263,29 @@ async fn execute(
 /// Shapes one GraphQL response for the wire, counting its errors by code;
 /// the flag says whether it is a request error (no execution: the `data`
 /// entry is left out).
-pub(crate) fn to_wire(response: async_graphql::Response, request_id: &str, metrics: &Metrics) -> (Value, bool) {
+pub(crate) fn to_wire(response: async_graphql::Response, request_id: &str, metrics: &Metrics) -> (Wire, bool) {
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = serde_json::Map::new();
-    if !request_error {
-        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
-    }
-    if !response.errors.is_empty() {
-        let errors = response.errors.into_iter().map(|e| error_json(e, request_id, metrics)).collect();
-        body.insert("errors".into(), Value::Array(errors));
-    }
-    if !response.extensions.is_empty() {
-        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
-    }
-    (Value::Object(body), request_error)
+    let wire = Wire {
+        data: (!request_error).then_some(response.data),
+        errors: response.errors.into_iter().map(|e| error_json(e, request_id, metrics)).collect(),
+        extensions: response.extensions,
+    };
+    (wire, request_error)
+}
+
+/// One GraphQL response as it goes on the wire. The data is serialized
+/// straight from async-graphql's tree, not copied into a `serde_json` one
+/// first: a page of orders is thousands of values.
+#[derive(serde::Serialize)]
+pub(crate) struct Wire {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<async_graphql::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<Value>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 /// Gives an error its `extensions.code` if it has none, masks internal
@@ -343,7 +350,15 @@ fn input_argument(message: &str) -> Option<String> {
     }
 }
 
-fn respond(status: StatusCode, media: ResponseMedia, body: &Value) -> Response {
+/// A single response or a batch's.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Wires {
+    Single(Wire),
+    Batch(Vec<Wire>),
+}
+
+fn respond(status: StatusCode, media: ResponseMedia, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
 }

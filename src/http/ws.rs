@@ -158,7 +158,7 @@ impl Connection {
         if running.first && request_error {
             let id = self.running.remove(&n)?.id;
             self.streams.remove(&n);
-            return Some(json!({ "id": id, "type": "error", "payload": body["errors"] }).to_string());
+            return Some(json!({ "id": id, "type": "error", "payload": body.errors }).to_string());
         }
         running.first = false;
         Some(json!({ "id": running.id, "type": "next", "payload": body }).to_string())

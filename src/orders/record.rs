@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
-use sea_orm::sea_query::{Expr, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait};
 
 use super::model::{OrderKind, OrderStatus, SendState};
+use crate::db::in_list;
 use crate::error::{AppError, AppResult};
 use crate::policy::{OrderFacts, PendingStep};
 
@@ -69,38 +70,15 @@ impl OrderRecord {
     }
 }
 
-/// Loads the facts of `models`, in their order, with five statements.
+/// Loads the facts of `models`, in their order, with two statements: the
+/// order's people and tags, and its approval steps with their approvers.
 pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> AppResult<Vec<OrderRecord>> {
     if models.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
-
-    let mut tags = group(
-        order_tags::Entity::find()
-            .filter(order_tags::Column::OrderId.is_in(ids.clone()))
-            .order_by_asc(order_tags::Column::Tag)
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|t| (t.order_id, t.tag)),
-    );
-    let mut assignees = group(
-        order_assignees::Entity::find()
-            .filter(order_assignees::Column::OrderId.is_in(ids.clone()))
-            .order_by_asc(order_assignees::Column::AssignedAt)
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|a| (a.order_id, a.user_id)),
-    );
-    let mut loggers = work_loggers(conn, &ids).await?;
-    let approvers = approval_step_approvers::Entity::find()
-        .filter(approval_step_approvers::Column::OrderId.is_in(ids.clone()))
-        .all(conn)
-        .await?;
-    let pending = pending_steps(conn, &ids, &approvers).await?;
-    let mut designated = group(approvers.into_iter().map(|a| (a.order_id, a.user_id)));
+    let mut related = related(conn, &ids).await?;
+    let mut steps = steps(conn, &ids).await?;
 
     models
         .into_iter()
@@ -115,97 +93,178 @@ pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> A
                     model.status
                 )));
             };
-            let mut designated = designated.remove(&model.id).unwrap_or_default();
-            designated.sort();
-            designated.dedup();
+            let related = related.remove(&model.id).unwrap_or_default();
+            let steps = steps.remove(&model.id).unwrap_or_default();
             Ok(OrderRecord {
                 kind,
                 status,
-                tags: tags.remove(&model.id).unwrap_or_default(),
-                assignee_ids: assignees.remove(&model.id).unwrap_or_default(),
-                work_logger_ids: loggers.remove(&model.id).unwrap_or_default(),
-                designated_approver_ids: designated,
-                pending: pending.get(&model.id).cloned(),
+                tags: related.tags,
+                assignee_ids: related.assignees,
+                work_logger_ids: related.loggers,
+                designated_approver_ids: steps.designated,
+                pending: steps.pending,
                 model,
             })
         })
         .collect()
 }
 
-fn group(pairs: impl Iterator<Item = (String, String)>) -> HashMap<String, Vec<String>> {
-    let mut map: HashMap<String, Vec<String>> = HashMap::new();
-    for (key, value) in pairs {
-        map.entry(key).or_default().push(value);
-    }
-    map
+/// An order's tags and people, as [`related`] reads them.
+#[derive(Default)]
+struct Related {
+    tags: Vec<String>,
+    /// Assignees, earliest assigned first.
+    assignees: Vec<String>,
+    /// Everyone who logged time, costs or parts, sorted.
+    loggers: Vec<String>,
 }
 
-/// Everyone who logged time, costs or parts on each order, in one
-/// statement (`UNION` also drops the repeats).
-async fn work_loggers<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Vec<String>>> {
-    fn who<T: EntityTrait>(
+/// Tags, assignees and work loggers of each order, in one statement: a
+/// `UNION` of one select per table, each row saying which it is (`what`),
+/// and for assignees when they were assigned (`UNION` also drops the
+/// repeated loggers).
+async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Related>> {
+    const TAG: i32 = 0;
+    const ASSIGNEE: i32 = 1;
+    const LOGGER: i32 = 2;
+    fn arm<T: EntityTrait>(
         table: T,
         order: impl ColumnTrait,
-        user: impl ColumnTrait,
+        value: impl ColumnTrait,
+        what: i32,
+        at: Option<impl ColumnTrait>,
         ids: &[String],
     ) -> SelectStatement {
+        let at = match at {
+            Some(column) => Expr::col(column),
+            None => Expr::val(0i64),
+        };
         Query::select()
-            .column(order)
-            .expr_as(Expr::col(user), "user_id")
+            .expr_as(Expr::col(order), "order_id")
+            .expr_as(Expr::val(what), "what")
+            .expr_as(Expr::col(value), "value")
+            .expr_as(at, "at")
             .from(table)
-            .and_where(order.is_in(ids.to_vec()))
+            .and_where(order.is_in(in_list(ids.to_vec())))
             .take()
     }
-    let mut query = who(time_entries::Entity, time_entries::Column::OrderId, time_entries::Column::UserId, ids);
-    query
-        .union(
-            UnionType::Distinct,
-            who(cost_lines::Entity, cost_lines::Column::OrderId, cost_lines::Column::AddedBy, ids),
-        )
-        .union(
-            UnionType::Distinct,
-            who(part_usages::Entity, part_usages::Column::OrderId, part_usages::Column::AddedBy, ids),
-        );
-    let rows = conn.query_all(&query).await?;
-    let pairs = rows
+    let none = None::<order_tags::Column>;
+    let mut query = arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, ids);
+    let arms = [
+        arm(
+            order_assignees::Entity,
+            order_assignees::Column::OrderId,
+            order_assignees::Column::UserId,
+            ASSIGNEE,
+            Some(order_assignees::Column::AssignedAt),
+            ids,
+        ),
+        arm(time_entries::Entity, time_entries::Column::OrderId, time_entries::Column::UserId, LOGGER, none, ids),
+        arm(cost_lines::Entity, cost_lines::Column::OrderId, cost_lines::Column::AddedBy, LOGGER, none, ids),
+        arm(part_usages::Entity, part_usages::Column::OrderId, part_usages::Column::AddedBy, LOGGER, none, ids),
+    ];
+    for arm in arms {
+        query.union(UnionType::Distinct, arm);
+    }
+    let mut rows = conn
+        .query_all(&query)
+        .await?
         .iter()
-        .map(|row| Ok((row.try_get::<String>("", "order_id")?, row.try_get::<String>("", "user_id")?)))
+        .map(|row| {
+            Ok((
+                row.try_get::<String>("", "order_id")?,
+                row.try_get::<i32>("", "what")?,
+                row.try_get::<String>("", "value")?,
+                row.try_get::<i64>("", "at")?,
+            ))
+        })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
-    let mut map = group(pairs.into_iter());
-    for users in map.values_mut() {
-        users.sort();
+    // Tags by name, assignees by when, loggers by id.
+    rows.sort_by(|a, b| (a.1, a.3, &a.2).cmp(&(b.1, b.3, &b.2)));
+    let mut map: HashMap<String, Related> = HashMap::new();
+    for (order_id, what, value, _) in rows {
+        let related = map.entry(order_id).or_default();
+        match what {
+            TAG => related.tags.push(value),
+            ASSIGNEE => related.assignees.push(value),
+            _ => related.loggers.push(value),
+        }
     }
     Ok(map)
 }
 
-/// The first undecided approval step of each order, with its approvers.
-/// `approvers` are every designated approver of the orders' steps.
-async fn pending_steps<C: ConnectionTrait>(
-    conn: &C,
-    ids: &[String],
-    approvers: &[approval_step_approvers::Model],
-) -> AppResult<HashMap<String, Pending>> {
-    let steps = approval_steps::Entity::find()
-        .filter(approval_steps::Column::OrderId.is_in(ids.to_vec()))
-        .filter(approval_steps::Column::Decision.is_null())
-        .order_by_asc(approval_steps::Column::OrderId)
-        .order_by_asc(approval_steps::Column::Position)
-        .all(conn)
-        .await?;
-    let mut first: HashMap<String, approval_steps::Model> = HashMap::new();
-    for step in steps {
-        first.entry(step.order_id.clone()).or_insert(step);
+/// An order's approval steps, as [`steps`] reads them.
+#[derive(Default)]
+struct Steps {
+    /// The approvers of every step, sorted, once each.
+    designated: Vec<String>,
+    /// The first undecided step.
+    pending: Option<Pending>,
+}
+
+/// Every approval step of each order with its approvers, in one statement.
+async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Steps>> {
+    use approval_step_approvers as approvers;
+    use approval_steps as steps;
+    let query = Query::select()
+        .column((steps::Entity, steps::Column::OrderId))
+        .column((steps::Entity, steps::Column::Id))
+        .column((steps::Entity, steps::Column::Position))
+        .column((steps::Entity, steps::Column::Source))
+        .column((steps::Entity, steps::Column::Decision))
+        .expr_as(Expr::col((approvers::Entity, approvers::Column::UserId)), "approver_id")
+        .from(steps::Entity)
+        .left_join(
+            approvers::Entity,
+            Expr::col((approvers::Entity, approvers::Column::StepId)).equals((steps::Entity, steps::Column::Id)),
+        )
+        .and_where(Expr::col((steps::Entity, steps::Column::OrderId)).is_in(in_list(ids.to_vec())))
+        .take();
+    struct Row {
+        order_id: String,
+        step_id: String,
+        position: i32,
+        intake: bool,
+        undecided: bool,
+        approver: Option<String>,
     }
-    let mut approvers = group(approvers.iter().map(|a| (a.step_id.clone(), a.user_id.clone())));
-    Ok(first
-        .into_iter()
-        .map(|(order_id, step)| {
-            let pending = if step.source == INTAKE_SOURCE {
-                Pending::Intake
-            } else {
-                Pending::Designated(approvers.remove(&step.id).unwrap_or_default())
-            };
-            (order_id, pending)
+    let mut rows = conn
+        .query_all(&query)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Row {
+                order_id: row.try_get("", "order_id")?,
+                step_id: row.try_get("", "id")?,
+                position: row.try_get("", "position")?,
+                intake: row.try_get::<String>("", "source")? == INTAKE_SOURCE,
+                undecided: row.try_get::<Option<String>>("", "decision")?.is_none(),
+                approver: row.try_get("", "approver_id")?,
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+    rows.sort_by(|a, b| (&a.order_id, a.position, &a.approver).cmp(&(&b.order_id, b.position, &b.approver)));
+    let mut map: HashMap<String, Steps> = HashMap::new();
+    // The pending step's id, per order, once found.
+    let mut pending_step: HashMap<String, String> = HashMap::new();
+    for row in rows {
+        let order = map.entry(row.order_id.clone()).or_default();
+        if row.undecided && order.pending.is_none() {
+            order.pending = Some(if row.intake { Pending::Intake } else { Pending::Designated(Vec::new()) });
+            pending_step.insert(row.order_id.clone(), row.step_id.clone());
+        }
+        if let Some(approver) = row.approver {
+            if pending_step.get(&row.order_id) == Some(&row.step_id)
+                && let Some(Pending::Designated(ids)) = &mut order.pending
+            {
+                ids.push(approver.clone());
+            }
+            order.designated.push(approver);
+        }
+    }
+    for order in map.values_mut() {
+        order.designated.sort();
+        order.designated.dedup();
+    }
+    Ok(map)
 }
