@@ -9,6 +9,7 @@ mod m20261122_000002_audit_append_only;
 mod m20261123_000003_vendor_sends;
 mod m20261123_000004_event_relay;
 mod m20261123_000005_order_sort_indexes;
+mod m20261124_000006_order_site_sort_indexes;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_vendor_sends::Migration),
             Box::new(m20261123_000004_event_relay::Migration),
             Box::new(m20261123_000005_order_sort_indexes::Migration),
+            Box::new(m20261124_000006_order_site_sort_indexes::Migration),
         ]
     }
 }

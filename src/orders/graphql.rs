@@ -618,8 +618,7 @@ impl OrderConnection {
     }
 }
 
-/// Runs one page of a list whose `condition` already holds the policy's
-/// visibility condition.
+/// Runs one page of the orders the caller may see that match `condition`.
 pub async fn connection(
     ctx: &Context<'_>,
     condition: Condition,
@@ -627,7 +626,9 @@ pub async fn connection(
     request: &PageRequest,
 ) -> Result<OrderConnection> {
     let db = &ctx.state()?.db;
-    let page = list::page(db, condition.clone(), sort, request).await?;
+    let principal = ctx.principal()?;
+    let page = list::page(db, principal, condition.clone(), sort, request).await?;
+    let condition = visible_orders(principal).add(condition);
     let (cursors, models): (Vec<String>, Vec<_>) = page.rows.into_iter().unzip();
     let records = record::load(db, models).await?;
     let edges: Vec<OrderEdge> = cursors
@@ -752,6 +753,11 @@ impl Queue {
     /// as one SQL condition: the policy's visibility and the queue's
     /// contents. FORBIDDEN for API tokens: queues are for people.
     pub fn orders(self, principal: &Principal, site_id: Option<&str>) -> Result<Condition, AppError> {
+        Ok(visible_orders(principal).add(self.contents(principal, site_id)?))
+    }
+
+    /// [`Self::orders`] without the visibility.
+    fn contents(self, principal: &Principal, site_id: Option<&str>) -> Result<Condition, AppError> {
         let Some(me) = principal.user_id() else {
             return Err(AppError::forbidden("queues are for people; an API token has none"));
         };
@@ -763,7 +769,7 @@ impl Queue {
             Self::Approvals => policy::queues::approvals(principal),
             Self::FailedSends => policy::queues::failed_sends(principal),
         };
-        let mut condition = visible_orders(principal).add(contents);
+        let mut condition = Condition::all().add(contents);
         if let Some(site) = site_id {
             condition = condition.add(entity::orders::Column::SiteId.eq(site));
         }
@@ -834,8 +840,9 @@ impl OrderQuery {
         last: Option<i32>,
         before: Option<Cursor>,
     ) -> Result<OrderConnection> {
-        let principal = ctx.principal()?;
-        let condition = visible_orders(principal).add(filter.unwrap_or_default().condition()?);
+        // Unauthenticated before any complaint about the filter.
+        ctx.principal()?;
+        let condition = filter.unwrap_or_default().condition()?;
         let request = PageRequest { first, after: after.map(|c| c.0), last, before: before.map(|c| c.0) };
         connection(ctx, condition, sort.unwrap_or_default(), &request).await
     }
@@ -851,7 +858,7 @@ impl OrderQuery {
         after: Option<Cursor>,
     ) -> Result<OrderConnection> {
         let principal = ctx.principal()?;
-        let condition = queue.orders(principal, site_id.as_ref().map(|s| s.as_str()))?;
+        let condition = queue.contents(principal, site_id.as_ref().map(|s| s.as_str()))?;
         let request = PageRequest { first, after: after.map(|c| c.0), last: None, before: None };
         connection(ctx, condition, queue.sort(), &request).await
     }

@@ -7,15 +7,17 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{order_assignees, order_tags, orders};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 
 use super::model::{OrderKind, OrderStatus};
+use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::org::input::Tag;
+use crate::policy::filter::visible_orders_for_page;
 use crate::time::to_micros;
 
 /// Page size when the client gives none, and the most it may ask for.
@@ -230,10 +232,11 @@ fn page_size(field: &str, value: Option<i32>) -> AppResult<Option<u64>> {
     }
 }
 
-/// Fetches one page of the orders matching `condition` (which must already
-/// hold the policy's visibility condition).
+/// Fetches one page of the orders `principal` may see that match
+/// `condition` (the policy's visibility is added here).
 pub async fn page<C: ConnectionTrait>(
     conn: &C,
+    principal: &Principal,
     condition: Condition,
     sort: OrderSort,
     request: &PageRequest,
@@ -257,8 +260,23 @@ pub async fn page<C: ConnectionTrait>(
         condition = condition.add(beyond(&key, &reverse(&direction), before));
     }
     let walk = if backwards { reverse(&direction) } else { direction };
+    // The ids of the first rows of this page among the orders meeting
+    // `arm`, as a subquery in FROM (SQLite allows no ORDER BY or LIMIT in
+    // the arm of a UNION).
+    let first_rows = |arm: Condition| {
+        let first = Query::select()
+            .column((orders::Entity, orders::Column::Id))
+            .from(orders::Entity)
+            .cond_where(arm.add(condition.clone()))
+            .order_by_expr(key.clone(), walk.clone())
+            .order_by((orders::Entity, orders::Column::Id), walk.clone())
+            .limit(limit + 1)
+            .take();
+        Query::select().column(Alias::new("id")).from_subquery(first, Alias::new("first_rows")).take()
+    };
+    let visible = visible_orders_for_page(principal, &first_rows);
     let mut rows = orders::Entity::find()
-        .filter(condition)
+        .filter(visible.add(condition))
         .order_by(key, walk.clone())
         .order_by(orders::Column::Id, walk)
         .limit(limit + 1)

@@ -19,9 +19,35 @@ const VIEWING_ROLES: [Role; 5] = [Role::Admin, Role::Planner, Role::Approver, Ro
 
 /// The orders `principal` may see (not deleted, in its organization).
 pub fn visible_orders(principal: &Principal) -> Condition {
-    let base = Condition::all()
+    visible(principal, &|arm| {
+        Query::select().column((orders::Entity, orders::Column::Id)).from(orders::Entity).cond_where(arm).take()
+    })
+}
+
+/// [`visible_orders`] for a query that keeps only the first rows of its
+/// sort (a page): `first_rows` turns a condition on `orders` into the ids of
+/// the first rows the page could take among the orders meeting it (the
+/// page's own filter, order and limit applied). Where roles reach only some
+/// sites, each arm of the visibility that selects from `orders` is cut to
+/// those rows, since an order among the page's first rows is among its arm's
+/// first rows too: a technician's page reads a page's worth of orders of
+/// their site, not all of them. Elsewhere it is [`visible_orders`].
+pub fn visible_orders_for_page(principal: &Principal, first_rows: &dyn Fn(Condition) -> SelectStatement) -> Condition {
+    visible(principal, &|arm| first_rows(base(principal).add(arm)))
+}
+
+/// What every visible order is: in the principal's organization, not
+/// deleted.
+fn base(principal: &Principal) -> Condition {
+    Condition::all()
         .add(orders::Column::OrganizationId.eq(principal.organization_id.as_str()))
-        .add(orders::Column::DeletedAt.is_null());
+        .add(orders::Column::DeletedAt.is_null())
+}
+
+/// `arm_ids` gives the ids of the orders meeting one arm of a site-bound
+/// principal's visibility.
+fn visible(principal: &Principal, arm_ids: &dyn Fn(Condition) -> SelectStatement) -> Condition {
+    let base = base(principal);
     match &principal.actor {
         Actor::Token(token) => {
             if !token.has_capability(ORDERS_READ) {
@@ -73,12 +99,7 @@ pub fn visible_orders(principal: &Principal) -> Condition {
             let mut ids = assigned;
             ids.union(UnionType::All, designated);
             for arm in arms {
-                let arm = Query::select()
-                    .column((orders::Entity, orders::Column::Id))
-                    .from(orders::Entity)
-                    .cond_where(arm)
-                    .take();
-                ids.union(UnionType::All, arm);
+                ids.union(UnionType::All, arm_ids(arm));
             }
             base.add(orders::Column::Id.in_subquery(ids))
         }
