@@ -10,6 +10,8 @@ mod m20261123_000003_vendor_sends;
 mod m20261123_000004_event_relay;
 mod m20261123_000005_order_sort_indexes;
 mod m20261124_000006_order_site_sort_indexes;
+mod m20261205_000007_order_vendor_sort_indexes;
+mod order_indexes;
 
 pub struct Migrator;
 
@@ -23,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_event_relay::Migration),
             Box::new(m20261123_000005_order_sort_indexes::Migration),
             Box::new(m20261124_000006_order_site_sort_indexes::Migration),
+            Box::new(m20261205_000007_order_vendor_sort_indexes::Migration),
         ]
     }
 }

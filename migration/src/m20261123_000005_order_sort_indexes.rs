@@ -7,7 +7,8 @@
 //! same on SQLite and PostgreSQL.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::ConnectionTrait;
+
+use crate::order_indexes::{self, OrderIndex};
 
 pub struct Migration;
 
@@ -17,7 +18,7 @@ impl MigrationName for Migration {
     }
 }
 
-const INDEXES: [(&str, &str); 3] = [
+const INDEXES: [OrderIndex; 3] = [
     ("orders_updated", "organization_id, updated_at, id"),
     ("orders_priority", "organization_id, priority, id"),
     ("orders_due", "organization_id, COALESCE(due_at, 9223372036854775807), id"),
@@ -26,18 +27,10 @@ const INDEXES: [(&str, &str); 3] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for (name, columns) in INDEXES {
-            db.execute_unprepared(&format!("CREATE INDEX {name} ON orders ({columns})")).await?;
-        }
-        Ok(())
+        order_indexes::create(manager, &INDEXES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for (name, _) in INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
-        }
-        Ok(())
+        order_indexes::drop(manager, &INDEXES).await
     }
 }

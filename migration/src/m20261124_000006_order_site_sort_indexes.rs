@@ -5,7 +5,8 @@
 //! migration 5's, with `site_id` first.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::ConnectionTrait;
+
+use crate::order_indexes::{self, OrderIndex};
 
 pub struct Migration;
 
@@ -15,7 +16,7 @@ impl MigrationName for Migration {
     }
 }
 
-const INDEXES: [(&str, &str); 4] = [
+const INDEXES: [OrderIndex; 4] = [
     ("orders_site_created", "site_id, created_at, id"),
     ("orders_site_updated", "site_id, updated_at, id"),
     ("orders_site_priority", "site_id, priority, id"),
@@ -25,18 +26,10 @@ const INDEXES: [(&str, &str); 4] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for (name, columns) in INDEXES {
-            db.execute_unprepared(&format!("CREATE INDEX {name} ON orders ({columns})")).await?;
-        }
-        Ok(())
+        order_indexes::create(manager, &INDEXES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for (name, _) in INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
-        }
-        Ok(())
+        order_indexes::drop(manager, &INDEXES).await
     }
 }

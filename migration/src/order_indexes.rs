@@ -1,0 +1,27 @@
+//! Indexes on `orders` written as plain `CREATE INDEX` and `DROP INDEX`,
+//! the same on SQLite and PostgreSQL, for the migrations that index the
+//! order list's sort keys (5, 6 and 7). Each index is a name and its
+//! column list; an expression such as `COALESCE(due_at, ...)` must be
+//! written exactly as `orders::list` writes it for the planner to use it.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::ConnectionTrait;
+
+/// An index's name and its column list.
+pub type OrderIndex = (&'static str, &'static str);
+
+pub async fn create(manager: &SchemaManager<'_>, indexes: &[OrderIndex]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for (name, columns) in indexes {
+        db.execute_unprepared(&format!("CREATE INDEX {name} ON orders ({columns})")).await?;
+    }
+    Ok(())
+}
+
+pub async fn drop(manager: &SchemaManager<'_>, indexes: &[OrderIndex]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for (name, _) in indexes {
+        db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
+    }
+    Ok(())
+}
