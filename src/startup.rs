@@ -79,8 +79,8 @@ impl Application {
             rate_limits,
             stopping: stopping_seen,
         });
-        let schema = graphql::build(state.clone());
-        let router = http::router(state.clone(), schema);
+        let engine = graphql::build(state.clone());
+        let router = http::router(state.clone(), engine);
         let listener =
             TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (WORKGATE_LISTEN)"))?;
         let address = listener.local_addr()?;

@@ -10,9 +10,7 @@
 //! `interfaces`), which is how introspection clients ask.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{BaseType, ExecutableDocument, Selection, Type, TypeKind, TypeSystemDefinition};
 use async_graphql::{Name, Response, Value, Variables};
 
@@ -93,65 +91,57 @@ fn named(ty: &Type) -> String {
     }
 }
 
-/// One request's trimming: the response keys of its introspection fields
-/// (with the type a `__type` field names). [`super::hooks`] shows it the
-/// document, then the response.
-pub struct Trim {
-    graph: Arc<TypeGraph>,
-    keys: Mutex<Vec<(Name, Option<String>)>>,
-}
+/// The response keys of a document's introspection fields, each with the
+/// type a `__type` field names: what [`TypeGraph::trim`] trims afterwards.
+pub type Answers = Vec<(Name, Option<String>)>;
 
-impl Trim {
-    pub fn new(graph: Arc<TypeGraph>) -> Self {
-        Self { graph, keys: Mutex::default() }
-    }
-
-    pub fn note(&self, document: &ExecutableDocument, variables: &Variables) {
-        let mut keys = Vec::new();
-        for (_, operation) in document.operations.iter() {
-            for item in &operation.node.selection_set.node.items {
-                if let Selection::Field(field) = &item.node
-                    && matches!(field.node.name.node.as_str(), "__schema" | "__type")
-                {
-                    let named = field.node.get_argument("name").and_then(|name| {
-                        match name.node.clone().into_const_with(|v| variables.get(&v).cloned().ok_or(())) {
-                            Ok(Value::String(name)) => Some(name),
-                            _ => None,
-                        }
-                    });
-                    keys.push((field.node.response_key().node.clone(), named));
-                }
+pub fn answers(document: &ExecutableDocument, variables: &Variables) -> Answers {
+    let mut keys = Vec::new();
+    for (_, operation) in document.operations.iter() {
+        for item in &operation.node.selection_set.node.items {
+            if let Selection::Field(field) = &item.node
+                && matches!(field.node.name.node.as_str(), "__schema" | "__type")
+            {
+                let named = field.node.get_argument("name").and_then(|name| {
+                    match name.node.clone().into_const_with(|v| variables.get(&v).cloned().ok_or(())) {
+                        Ok(Value::String(name)) => Some(name),
+                        _ => None,
+                    }
+                });
+                keys.push((field.node.response_key().node.clone(), named));
             }
         }
-        *self.keys.lock().unwrap_or_else(PoisonError::into_inner) = keys;
     }
+    keys
+}
 
-    /// Trims the introspection answers in `response`.
-    pub fn apply(&self, ctx: &ExtensionContext<'_>, response: &mut Response) {
-        let keys = std::mem::take(&mut *self.keys.lock().unwrap_or_else(PoisonError::into_inner));
-        if keys.is_empty() {
+impl TypeGraph {
+    /// Trims the introspection `answers` in `response` to what `principal`
+    /// is shown.
+    pub fn trim(&self, principal: Option<&Principal>, answers: Answers, response: &mut Response) {
+        if answers.is_empty() {
             return;
         }
-        let view = crate::policy::schema::view(ctx.data_opt::<Principal>());
-        let shown = self.graph.shown_types(&view);
+        let view = crate::policy::schema::view(principal);
+        let shown = self.shown_types(&view);
         if let Value::Object(data) = &mut response.data {
-            for (key, named) in keys {
+            for (key, named) in answers {
                 if let Some(answer) = data.get_mut(&key) {
-                    self.trim(answer, named, &view, &shown);
+                    self.trim_answer(answer, named, &view, &shown);
                 }
             }
         }
     }
 
     fn hidden(&self, type_name: &str, shown: &BTreeSet<String>) -> bool {
-        self.graph.knows(type_name) && !shown.contains(type_name)
+        self.knows(type_name) && !shown.contains(type_name)
     }
 
     /// Trims an introspection answer; `named` is the type it describes
     /// when the answer may not say (`__type(name:)` without `name`).
-    fn trim(&self, value: &mut Value, named: Option<String>, view: &SchemaView<'_>, shown: &BTreeSet<String>) {
+    fn trim_answer(&self, value: &mut Value, named: Option<String>, view: &SchemaView<'_>, shown: &BTreeSet<String>) {
         match value {
-            Value::List(items) => items.iter_mut().for_each(|item| self.trim(item, None, view, shown)),
+            Value::List(items) => items.iter_mut().for_each(|item| self.trim_answer(item, None, view, shown)),
             Value::Object(object) => {
                 let type_name = match object.get("name") {
                     Some(Value::String(name)) => Some(name.clone()),
@@ -182,7 +172,7 @@ impl Trim {
                     }
                 }
                 for inner in object.values_mut() {
-                    self.trim(inner, None, view, shown);
+                    self.trim_answer(inner, None, view, shown);
                 }
             }
             _ => {}

@@ -59,10 +59,10 @@ pub fn is_limit_message(message: &str) -> bool {
 }
 
 /// Refuses documents with more than [`MAX_ALIASES`] aliases (run by
-/// [`super::hooks`] on each parsed document).
+/// [`super::Engine`] on each parsed document).
 pub fn check_aliases(document: &ExecutableDocument) -> ServerResult<()> {
-    let aliases = document.operations.iter().map(|(_, op)| aliases(&op.node.selection_set)).sum::<usize>()
-        + document.fragments.values().map(|f| aliases(&f.node.selection_set)).sum::<usize>();
+    let aliases = document.operations.iter().map(|(_, op)| aliases(&op.node.selection_set, 0)).sum::<usize>()
+        + document.fragments.values().map(|f| aliases(&f.node.selection_set, 0)).sum::<usize>();
     if aliases > MAX_ALIASES {
         let refused =
             AppError::TooComplex(format!("the query has {aliases} aliases; at most {MAX_ALIASES} are allowed"));
@@ -71,15 +71,22 @@ pub fn check_aliases(document: &ExecutableDocument) -> ServerResult<()> {
     Ok(())
 }
 
-/// The aliases written in a selection set (fragments counted where they
-/// are defined).
-fn aliases(set: &Positioned<SelectionSet>) -> usize {
+/// The aliases written in a selection set `depth` sets deep (fragments
+/// counted where they are defined). Sets nested deeper than
+/// [`MAX_NESTING`] are not followed: async-graphql refuses the document
+/// after this check.
+fn aliases(set: &Positioned<SelectionSet>, depth: usize) -> usize {
+    if depth > MAX_NESTING {
+        return 0;
+    }
     set.node
         .items
         .iter()
         .map(|item| match &item.node {
-            Selection::Field(field) => usize::from(field.node.alias.is_some()) + aliases(&field.node.selection_set),
-            Selection::InlineFragment(fragment) => aliases(&fragment.node.selection_set),
+            Selection::Field(field) => {
+                usize::from(field.node.alias.is_some()) + aliases(&field.node.selection_set, depth + 1)
+            }
+            Selection::InlineFragment(fragment) => aliases(&fragment.node.selection_set, depth + 1),
             Selection::FragmentSpread(_) => 0,
         })
         .sum()

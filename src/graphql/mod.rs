@@ -1,12 +1,16 @@
 //! Schema assembly: the merged root types, the context accessors resolvers
 //! use, and the SDL export that `schema.graphql` is compared with.
 
-mod hooks;
+mod engine;
 mod introspection;
 pub mod limits;
 pub mod loaders;
 pub mod node;
 mod null_on_error;
+
+pub use engine::{Engine, operation_type, refused};
+pub use null_on_error::nullable;
+
 mod request_metrics;
 pub mod scalars;
 mod security_events;
@@ -52,13 +56,14 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// Builds the executable schema around the application state.
-pub fn build(state: AppState) -> AppSchema {
+pub fn build(state: AppState) -> Engine {
     let production = state.config.environment == crate::config::Environment::Production;
-    let graph = introspection::TypeGraph::from_sdl(&sdl());
-    let hooks = hooks::Hooks { introspection: std::sync::Arc::new(graph), metrics: state.metrics.clone() };
-    let builder = builder().extension(hooks).data(state);
+    let graph = std::sync::Arc::new(introspection::TypeGraph::from_sdl(&sdl()));
+    let metrics = state.metrics.clone();
+    let builder = builder().data(state);
     // "Did you mean ...?" names fields a caller did not know of.
-    if production { builder.disable_suggestions() } else { builder }.finish()
+    let schema = if production { builder.disable_suggestions() } else { builder }.finish();
+    Engine::new(schema, graph, metrics)
 }
 
 /// Whether a request of `principal` may introspect the schema (always

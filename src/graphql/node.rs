@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 use entity::{accounts, api_tokens, assets, deletion_requests, rules, site_groups, sites, users, vendors};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::ContextExt;
+use super::{ContextExt, nullable};
 use crate::error::AppError;
 use crate::ids::IdKind;
 use crate::orders::graphql::{Asset, Order, visible_order};
@@ -37,8 +37,8 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by its global id.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        Ok(Some(load(ctx, &id).await?))
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Option<Node> {
+        nullable(ctx, async { Ok(Some(load(ctx, &id).await?)) }).await
     }
 }
 

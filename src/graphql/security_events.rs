@@ -9,9 +9,7 @@
 //! mutation's root field), so no field's resolution pays for it.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 
-use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
 use async_graphql::{PathSegment, Response, Value};
 
@@ -22,13 +20,12 @@ use crate::error::ErrorCode;
 /// (an alias, or the name itself).
 type Operation = (Option<String>, HashMap<String, String>);
 
-/// One request's mutation operations ([`super::hooks`] shows it the
-/// document, then the response).
+/// A document's mutation operations, for [`log_refusals`] after execution.
 #[derive(Default)]
-pub struct Mutations(Mutex<Vec<Operation>>);
+pub struct Mutations(Vec<Operation>);
 
 impl Mutations {
-    pub fn note(&self, document: &ExecutableDocument) {
+    pub fn of(document: &ExecutableDocument) -> Self {
         let mutations = document
             .operations
             .iter()
@@ -50,18 +47,22 @@ impl Mutations {
                 (name.map(|n| n.to_string()), fields)
             })
             .collect();
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = mutations;
+        Self(mutations)
     }
 
-    /// Logs the refusals among `response`'s errors.
-    pub fn log_refusals(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, response: &Response) {
-        let mutations = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Logs the refusals among `response`'s errors, which answered
+    /// `principal`'s operation `operation_name`.
+    pub fn log_refusals(self, principal: Option<&Principal>, operation_name: Option<&str>, response: &Response) {
         // The operation that ran: the one named, or the document's only one.
         let fields = match operation_name {
-            Some(name) => mutations.into_iter().find(|(n, _)| n.as_deref() == Some(name)),
-            None => mutations.into_iter().next(),
+            Some(name) => self.0.into_iter().find(|(n, _)| n.as_deref() == Some(name)),
+            None => self.0.into_iter().next(),
         };
-        let (Some((_, fields)), Some(principal)) = (fields, ctx.data_opt::<Principal>()) else { return };
+        let (Some((_, fields)), Some(principal)) = (fields, principal) else { return };
         for error in &response.errors {
             let [PathSegment::Field(key)] = error.path.as_slice() else { continue };
             let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {

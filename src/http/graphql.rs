@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request, ServerError, Variables};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
@@ -180,15 +180,7 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return false;
     };
-    let ty = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty)
-        }
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    ty == Some(OperationType::Mutation)
+    crate::graphql::operation_type(&document, operation_name) == Some(OperationType::Mutation)
 }
 
 async fn execute(
@@ -235,7 +227,7 @@ async fn execute(
         None => batch,
     };
     let limit = http.state.config.request_timeout;
-    let Ok(responses) = tokio::time::timeout(limit, http.schema.execute_batch(batch)).await else {
+    let Ok(responses) = tokio::time::timeout(limit, http.engine.execute_batch(batch)).await else {
         let message = format!(
             "the request ran longer than {} and was stopped (a mutation it was running was rolled back); ask for less",
             humantime::format_duration(limit)
@@ -264,9 +256,7 @@ async fn execute(
 /// the flag says whether it is a request error (no execution: the `data`
 /// entry is left out).
 pub(crate) fn to_wire(response: async_graphql::Response, request_id: &str, metrics: &Metrics) -> (Wire, bool) {
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let request_error = crate::graphql::refused(&response);
     let wire = Wire {
         data: (!request_error).then_some(response.data),
         errors: response.errors.into_iter().map(|e| error_json(e, request_id, metrics)).collect(),

@@ -17,24 +17,24 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::config::Environment;
-use crate::graphql::AppSchema;
+use crate::graphql::Engine;
 use crate::state::AppState;
 
 /// What the handlers share: the application state and the schema built
-/// around it.
+/// around it, with what runs around its operations.
 #[derive(Clone)]
 pub struct HttpState {
     pub state: AppState,
-    pub schema: AppSchema,
+    pub engine: Engine,
     /// GraphiQL is served outside production only.
     pub graphiql: bool,
 }
 
-pub fn router(state: AppState, schema: AppSchema) -> Router {
+pub fn router(state: AppState, engine: Engine) -> Router {
     let graphiql = state.config.environment != Environment::Production;
     let body_limit = graphql::max_body_bytes(state.config.max_attachment_bytes);
     let cors = origin::cors(state.config.allowed_origins.clone());
-    let http = HttpState { state, schema, graphiql };
+    let http = HttpState { state, engine, graphiql };
     Router::new()
         .route(
             "/graphql",

@@ -309,7 +309,7 @@ impl Connection {
                     request = request.disable_introspection();
                 }
                 self.started += 1;
-                let responses = self.http.schema.execute_stream(request).map(Some).chain(futures::stream::iter([None]));
+                let responses = self.http.engine.execute_stream(request).map(Some).chain(futures::stream::iter([None]));
                 self.streams.insert(self.started, responses.boxed());
                 let request_id = uuid::Uuid::now_v7().to_string();
                 let counted = self.http.state.metrics.subscription();

@@ -22,12 +22,12 @@ use super::record::{self, OrderRecord};
 use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::graphql::ContextExt;
 use crate::graphql::loaders::{
     AccountById, ActualCostOf, ApprovalStepsOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError,
     Loaders, NotesOf, PartsOf, SendsOf, SiteById, StepApprovers, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
 };
 use crate::graphql::scalars::{Cursor, Money};
+use crate::graphql::{ContextExt, nullable};
 use crate::org::graphql::{Account, Site, User};
 use crate::policy::{self, Action, CostAccess, filter::visible_orders};
 use crate::sending::graphql::VendorSend;
@@ -110,61 +110,85 @@ impl Order {
         self.guard(ctx, "version")?;
         Ok(i32::try_from(self.0.model.version).unwrap_or(i32::MAX))
     }
-    async fn site(&self, ctx: &Context<'_>) -> Result<Option<Site>> {
-        self.guard(ctx, "site")?;
-        let Some(id) = &self.0.model.site_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(SiteById(id.clone())).await.map_err(to_app)?.map(Site))
+    async fn site(&self, ctx: &Context<'_>) -> Option<Site> {
+        nullable(ctx, async {
+            self.guard(ctx, "site")?;
+            let Some(id) = &self.0.model.site_id else { return Ok(None) };
+            Ok(ctx.loaders()?.load_one(SiteById(id.clone())).await.map_err(to_app)?.map(Site))
+        })
+        .await
     }
-    async fn asset(&self, ctx: &Context<'_>) -> Result<Option<Asset>> {
-        self.guard(ctx, "asset")?;
-        let Some(id) = &self.0.model.asset_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(AssetById(id.clone())).await.map_err(to_app)?.map(Asset))
+    async fn asset(&self, ctx: &Context<'_>) -> Option<Asset> {
+        nullable(ctx, async {
+            self.guard(ctx, "asset")?;
+            let Some(id) = &self.0.model.asset_id else { return Ok(None) };
+            Ok(ctx.loaders()?.load_one(AssetById(id.clone())).await.map_err(to_app)?.map(Asset))
+        })
+        .await
     }
     async fn tags(&self, ctx: &Context<'_>) -> Result<&[String]> {
         self.guard(ctx, "tags")?;
         Ok(&self.0.tags)
     }
     /// The account whose scope the order is in; null: organization-wide.
-    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        self.guard(ctx, "scope")?;
-        let Some(id) = &self.0.model.scope_account_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+    async fn scope(&self, ctx: &Context<'_>) -> Option<Account> {
+        nullable(ctx, async {
+            self.guard(ctx, "scope")?;
+            let Some(id) = &self.0.model.scope_account_id else { return Ok(None) };
+            Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+        })
+        .await
     }
-    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        self.guard(ctx, "creator")?;
-        user(ctx, Some(&self.0.model.creator_id)).await
+    async fn creator(&self, ctx: &Context<'_>) -> Option<User> {
+        nullable(ctx, async {
+            self.guard(ctx, "creator")?;
+            user(ctx, Some(&self.0.model.creator_id)).await
+        })
+        .await
     }
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        self.guard(ctx, "owner")?;
-        user(ctx, Some(&self.0.model.owner_id)).await
+    async fn owner(&self, ctx: &Context<'_>) -> Option<User> {
+        nullable(ctx, async {
+            self.guard(ctx, "owner")?;
+            user(ctx, Some(&self.0.model.owner_id)).await
+        })
+        .await
     }
     async fn assignees(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         self.guard(ctx, "assignees")?;
         users(ctx, &self.0.assignee_ids).await
     }
-    async fn vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
-        self.guard(ctx, "vendor")?;
-        let Some(id) = &self.0.model.vendor_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(VendorById(id.clone())).await.map_err(to_app)?.map(Vendor))
+    async fn vendor(&self, ctx: &Context<'_>) -> Option<Vendor> {
+        nullable(ctx, async {
+            self.guard(ctx, "vendor")?;
+            let Some(id) = &self.0.model.vendor_id else { return Ok(None) };
+            Ok(ctx.loaders()?.load_one(VendorById(id.clone())).await.map_err(to_app)?.map(Vendor))
+        })
+        .await
     }
     /// Readable by whoever sees the order, except partner tokens.
-    async fn estimated_cost(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        let principal = self.guard(ctx, "estimatedCost")?;
-        let decision = policy::order::read_estimated_cost(principal);
-        if !decision.allowed {
-            return Err(AppError::forbidden(decision.reason).into());
-        }
-        Ok(self.0.model.estimated_cost_cents.map(Money))
+    async fn estimated_cost(&self, ctx: &Context<'_>) -> Option<Money> {
+        nullable(ctx, async {
+            let principal = self.guard(ctx, "estimatedCost")?;
+            let decision = policy::order::read_estimated_cost(principal);
+            if !decision.allowed {
+                return Err(AppError::forbidden(decision.reason).into());
+            }
+            Ok(self.0.model.estimated_cost_cents.map(Money))
+        })
+        .await
     }
     /// Cost lines plus labour: ADMIN and PLANNER in scope, designated
     /// approvers.
-    async fn actual_cost(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        let principal = self.guard(ctx, "actualCost")?;
-        if policy::order::cost_access(principal, &self.0.facts()) != CostAccess::All {
-            return Err(AppError::forbidden(policy::order::COSTS_DENIED).into());
-        }
-        let total = ctx.loaders()?.load_one(ActualCostOf(self.key())).await.map_err(to_app)?;
-        Ok(Some(Money(total.unwrap_or(0))))
+    async fn actual_cost(&self, ctx: &Context<'_>) -> Option<Money> {
+        nullable(ctx, async {
+            let principal = self.guard(ctx, "actualCost")?;
+            if policy::order::cost_access(principal, &self.0.facts()) != CostAccess::All {
+                return Err(AppError::forbidden(policy::order::COSTS_DENIED).into());
+            }
+            let total = ctx.loaders()?.load_one(ActualCostOf(self.key())).await.map_err(to_app)?;
+            Ok(Some(Money(total.unwrap_or(0))))
+        })
+        .await
     }
     async fn due_at(&self) -> Option<DateTime<Utc>> {
         self.0.model.due_at.map(from_micros)
@@ -197,10 +221,13 @@ impl Order {
     }
     /// ADMIN and PLANNER in scope and designated approvers read every line;
     /// an assignee reads the lines they added.
-    async fn cost_lines(&self, ctx: &Context<'_>) -> Result<Option<Vec<CostLine>>> {
-        let principal = self.guard(ctx, "costLines")?;
-        let rows = ctx.loaders()?.load_one(self.cost_lines_key(principal)?).await.map_err(to_app)?;
-        Ok(Some(rows.unwrap_or_default().into_iter().map(CostLine).collect()))
+    async fn cost_lines(&self, ctx: &Context<'_>) -> Option<Vec<CostLine>> {
+        nullable(ctx, async {
+            let principal = self.guard(ctx, "costLines")?;
+            let rows = ctx.loaders()?.load_one(self.cost_lines_key(principal)?).await.map_err(to_app)?;
+            Ok(Some(rows.unwrap_or_default().into_iter().map(CostLine).collect()))
+        })
+        .await
     }
     async fn parts(&self, ctx: &Context<'_>) -> Result<Vec<PartUsage>> {
         self.guard(ctx, "parts")?;
@@ -218,25 +245,31 @@ impl Order {
         Ok(rows.unwrap_or_default().into_iter().map(ApprovalStep::stored).collect())
     }
     /// ADMIN, and PLANNER in scope.
-    async fn history(&self, ctx: &Context<'_>) -> Result<Option<Vec<AuditEvent>>> {
-        let principal = self.guard(ctx, "history")?;
-        let decision = policy::order::read_history(principal, &self.0.facts());
-        if !decision.allowed {
-            return Err(AppError::forbidden(decision.reason).into());
-        }
-        let rows = ctx.loaders()?.load_one(HistoryOf(self.key())).await.map_err(to_app)?;
-        Ok(Some(rows.unwrap_or_default().into_iter().map(AuditEvent).collect()))
+    async fn history(&self, ctx: &Context<'_>) -> Option<Vec<AuditEvent>> {
+        nullable(ctx, async {
+            let principal = self.guard(ctx, "history")?;
+            let decision = policy::order::read_history(principal, &self.0.facts());
+            if !decision.allowed {
+                return Err(AppError::forbidden(decision.reason).into());
+            }
+            let rows = ctx.loaders()?.load_one(HistoryOf(self.key())).await.map_err(to_app)?;
+            Ok(Some(rows.unwrap_or_default().into_iter().map(AuditEvent).collect()))
+        })
+        .await
     }
     /// The order's sends to its vendor, oldest first (the last is the
     /// current one): ADMIN, and PLANNER in scope.
-    async fn sends(&self, ctx: &Context<'_>) -> Result<Option<Vec<VendorSend>>> {
-        let principal = self.guard(ctx, "sends")?;
-        let decision = policy::order::read_sends(principal, &self.0.facts());
-        if !decision.allowed {
-            return Err(AppError::forbidden(decision.reason).into());
-        }
-        let rows = ctx.loaders()?.load_one(SendsOf(self.key())).await.map_err(to_app)?;
-        Ok(Some(rows.unwrap_or_default().into_iter().map(VendorSend).collect()))
+    async fn sends(&self, ctx: &Context<'_>) -> Option<Vec<VendorSend>> {
+        nullable(ctx, async {
+            let principal = self.guard(ctx, "sends")?;
+            let decision = policy::order::read_sends(principal, &self.0.facts());
+            if !decision.allowed {
+                return Err(AppError::forbidden(decision.reason).into());
+            }
+            let rows = ctx.loaders()?.load_one(SendsOf(self.key())).await.map_err(to_app)?;
+            Ok(Some(rows.unwrap_or_default().into_iter().map(VendorSend).collect()))
+        })
+        .await
     }
     /// What the caller may do to this order now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> Result<ViewerCan> {
@@ -406,16 +439,19 @@ impl TimeEntry {
         self.m.note.as_deref()
     }
     /// Guarded like `Order.costLines`: an assignee reads their own entries'.
-    async fn cost(&self) -> Result<Option<Money>> {
-        let readable = match self.access {
-            CostAccess::All => true,
-            CostAccess::Own => self.me.as_deref() == Some(self.m.user_id.as_str()),
-            CostAccess::None => false,
-        };
-        if !readable {
-            return Err(AppError::forbidden(policy::order::COSTS_DENIED).into());
-        }
-        Ok(self.m.cost_cents.map(Money))
+    async fn cost(&self, ctx: &Context<'_>) -> Option<Money> {
+        nullable(ctx, async {
+            let readable = match self.access {
+                CostAccess::All => true,
+                CostAccess::Own => self.me.as_deref() == Some(self.m.user_id.as_str()),
+                CostAccess::None => false,
+            };
+            if !readable {
+                return Err(AppError::forbidden(policy::order::COSTS_DENIED).into());
+            }
+            Ok(self.m.cost_cents.map(Money))
+        })
+        .await
     }
     async fn logged_at(&self) -> DateTime<Utc> {
         from_micros(self.m.logged_at)
@@ -477,8 +513,8 @@ impl ProcedureStep {
     async fn done(&self) -> bool {
         self.0.done
     }
-    async fn done_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user(ctx, self.0.done_by.as_deref()).await
+    async fn done_by(&self, ctx: &Context<'_>) -> Option<User> {
+        nullable(ctx, async { user(ctx, self.0.done_by.as_deref()).await }).await
     }
     async fn done_at(&self) -> Option<DateTime<Utc>> {
         self.0.done_at.map(from_micros)
@@ -523,25 +559,31 @@ impl ApprovalStep {
         &self.model.source
     }
     /// Guarded like `Vendor.approvers`: ADMIN and PLANNER.
-    async fn approvers(&self, ctx: &Context<'_>) -> Result<Option<Vec<User>>> {
-        let decision = policy::read_procurement_config(ctx.principal()?);
-        if !decision.allowed {
-            return Err(AppError::forbidden(decision.reason).into());
-        }
-        let ids = match &self.planned_approvers {
-            Some(ids) => ids.clone(),
-            None => {
-                ctx.loaders()?.load_one(StepApprovers(self.model.id.clone())).await.map_err(to_app)?.unwrap_or_default()
+    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
+        nullable(ctx, async {
+            let decision = policy::read_procurement_config(ctx.principal()?);
+            if !decision.allowed {
+                return Err(AppError::forbidden(decision.reason).into());
             }
-        };
-        Ok(Some(users(ctx, &ids).await?))
+            let ids = match &self.planned_approvers {
+                Some(ids) => ids.clone(),
+                None => ctx
+                    .loaders()?
+                    .load_one(StepApprovers(self.model.id.clone()))
+                    .await
+                    .map_err(to_app)?
+                    .unwrap_or_default(),
+            };
+            Ok(Some(users(ctx, &ids).await?))
+        })
+        .await
     }
     /// Null while pending, else APPROVED or REJECTED.
     async fn decision(&self) -> Option<&str> {
         self.model.decision.as_deref()
     }
-    async fn decided_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user(ctx, self.model.decided_by.as_deref()).await
+    async fn decided_by(&self, ctx: &Context<'_>) -> Option<User> {
+        nullable(ctx, async { user(ctx, self.model.decided_by.as_deref()).await }).await
     }
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
         self.model.decided_at.map(from_micros)
@@ -561,8 +603,8 @@ impl AuditEvent {
     async fn at(&self) -> DateTime<Utc> {
         from_micros(self.0.at)
     }
-    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user(ctx, self.0.actor_id.as_deref()).await
+    async fn actor(&self, ctx: &Context<'_>) -> Option<User> {
+        nullable(ctx, async { user(ctx, self.0.actor_id.as_deref()).await }).await
     }
     /// The token's name, when a token acted.
     async fn via_token(&self) -> Option<&str> {
@@ -823,8 +865,8 @@ pub struct OrderQuery;
 #[Object]
 impl OrderQuery {
     /// One order; NOT_FOUND when it does not exist or is not visible.
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
-        Ok(Some(visible_order(ctx, &id).await?))
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Option<Order> {
+        nullable(ctx, async { Ok(Some(visible_order(ctx, &id).await?)) }).await
     }
 
     /// The orders the caller may see, filtered, sorted and paginated.

@@ -9,8 +9,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use super::model::{Role, ScopeKind};
 use super::read;
 use crate::error::AppError;
-use crate::graphql::ContextExt;
 use crate::graphql::loaders::{VendorById, to_app};
+use crate::graphql::{ContextExt, nullable};
 use crate::orders::graphql::{Asset, visible_order};
 use crate::policy::{self, Action, admin};
 use crate::time::from_micros;
@@ -145,9 +145,12 @@ impl ApiToken {
     async fn capabilities(&self) -> Result<Vec<String>> {
         Ok(crate::graphql::stored_list("api_tokens.capabilities", &self.0.id, &self.0.capabilities)?)
     }
-    async fn partner_vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
-        let Some(id) = &self.0.partner_vendor_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(VendorById(id.clone())).await.map_err(to_app)?.map(Vendor))
+    async fn partner_vendor(&self, ctx: &Context<'_>) -> Option<Vendor> {
+        nullable(ctx, async {
+            let Some(id) = &self.0.partner_vendor_id else { return Ok(None) };
+            Ok(ctx.loaders()?.load_one(VendorById(id.clone())).await.map_err(to_app)?.map(Vendor))
+        })
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         from_micros(self.0.created_at)
@@ -230,15 +233,21 @@ impl User {
         self.can_login
     }
     /// Readable by the user themself and ADMIN.
-    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        self.guard_private(ctx)?;
-        Ok(Some(&self.email))
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        nullable(ctx, async {
+            self.guard_private(ctx)?;
+            Ok(Some(self.email.as_str()))
+        })
+        .await
     }
     /// Readable by the user themself and ADMIN.
-    async fn role_bindings(&self, ctx: &Context<'_>) -> Result<Option<Vec<RoleBinding>>> {
-        self.guard_private(ctx)?;
-        let rows = read::role_bindings(&ctx.state()?.db, &self.id).await?;
-        Ok(Some(rows.into_iter().map(RoleBinding).collect()))
+    async fn role_bindings(&self, ctx: &Context<'_>) -> Option<Vec<RoleBinding>> {
+        nullable(ctx, async {
+            self.guard_private(ctx)?;
+            let rows = read::role_bindings(&ctx.state()?.db, &self.id).await?;
+            Ok(Some(rows.into_iter().map(RoleBinding).collect()))
+        })
+        .await
     }
 }
 
@@ -252,36 +261,42 @@ impl Account {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let Some(parent_id) = &self.0.parent_id else {
-            return Ok(None);
-        };
-        let principal = ctx.principal()?;
-        let parent = read::account(&ctx.state()?.db, &principal.organization_id, parent_id).await?;
-        Ok(parent.filter(|a| policy::account_visible(principal, &a.id, a.parent_id.is_none()).allowed).map(Account))
+    async fn parent(&self, ctx: &Context<'_>) -> Option<Account> {
+        nullable(ctx, async {
+            let Some(parent_id) = &self.0.parent_id else {
+                return Ok(None);
+            };
+            let principal = ctx.principal()?;
+            let parent = read::account(&ctx.state()?.db, &principal.organization_id, parent_id).await?;
+            Ok(parent.filter(|a| policy::account_visible(principal, &a.id, a.parent_id.is_none()).allowed).map(Account))
+        })
+        .await
     }
     /// ADMIN over the account.
-    async fn settings(&self, ctx: &Context<'_>) -> Result<Option<AccountSettings>> {
-        let decision = admin::administer(ctx.principal()?, &self.0.id);
-        if !decision.allowed {
-            return Err(AppError::forbidden(decision.reason).into());
-        }
-        let row = account_settings::Entity::find_by_id(self.0.id.as_str())
-            .one(&ctx.state()?.db)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Some(row.map_or(
-            AccountSettings {
-                requester_sees_asset_orders: false,
-                non_admin_vendor_override: false,
-                planner_may_delete: false,
-            },
-            |r| AccountSettings {
-                requester_sees_asset_orders: r.requester_sees_asset_orders,
-                non_admin_vendor_override: r.non_admin_vendor_override,
-                planner_may_delete: r.planner_may_delete,
-            },
-        )))
+    async fn settings(&self, ctx: &Context<'_>) -> Option<AccountSettings> {
+        nullable(ctx, async {
+            let decision = admin::administer(ctx.principal()?, &self.0.id);
+            if !decision.allowed {
+                return Err(AppError::forbidden(decision.reason).into());
+            }
+            let row = account_settings::Entity::find_by_id(self.0.id.as_str())
+                .one(&ctx.state()?.db)
+                .await
+                .map_err(AppError::from)?;
+            Ok(Some(row.map_or(
+                AccountSettings {
+                    requester_sees_asset_orders: false,
+                    non_admin_vendor_override: false,
+                    planner_may_delete: false,
+                },
+                |r| AccountSettings {
+                    requester_sees_asset_orders: r.requester_sees_asset_orders,
+                    non_admin_vendor_override: r.non_admin_vendor_override,
+                    planner_may_delete: r.planner_may_delete,
+                },
+            )))
+        })
+        .await
     }
     /// Child accounts the caller may see.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
@@ -344,18 +359,26 @@ impl RoleBinding {
         Ok(ScopeKind::parse(&self.0.scope_kind)
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown scope kind {:?}", self.0.scope_kind)))?)
     }
-    async fn site(&self, ctx: &Context<'_>) -> Result<Option<Site>> {
-        if self.0.scope_kind != ScopeKind::Site.as_str() {
-            return Ok(None);
-        }
-        let principal = ctx.principal()?;
-        Ok(read::site(&ctx.state()?.db, &principal.organization_id, &self.0.scope_target).await?.map(Site))
+    async fn site(&self, ctx: &Context<'_>) -> Option<Site> {
+        nullable(ctx, async {
+            if self.0.scope_kind != ScopeKind::Site.as_str() {
+                return Ok(None);
+            }
+            let principal = ctx.principal()?;
+            Ok(read::site(&ctx.state()?.db, &principal.organization_id, &self.0.scope_target).await?.map(Site))
+        })
+        .await
     }
-    async fn site_group(&self, ctx: &Context<'_>) -> Result<Option<SiteGroup>> {
-        if self.0.scope_kind != ScopeKind::SiteGroup.as_str() {
-            return Ok(None);
-        }
-        let principal = ctx.principal()?;
-        Ok(read::site_group(&ctx.state()?.db, &principal.organization_id, &self.0.scope_target).await?.map(SiteGroup))
+    async fn site_group(&self, ctx: &Context<'_>) -> Option<SiteGroup> {
+        nullable(ctx, async {
+            if self.0.scope_kind != ScopeKind::SiteGroup.as_str() {
+                return Ok(None);
+            }
+            let principal = ctx.principal()?;
+            Ok(read::site_group(&ctx.state()?.db, &principal.organization_id, &self.0.scope_target)
+                .await?
+                .map(SiteGroup))
+        })
+        .await
     }
 }

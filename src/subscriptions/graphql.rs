@@ -13,9 +13,9 @@ use super::view::{OrderEventKind, Seen, Selector, Subscriber};
 use crate::error::{AppError, AppResult};
 use crate::events::hub::{self, Live};
 use crate::events::wire::Published;
-use crate::graphql::ContextExt;
 use crate::graphql::loaders::{self, Loaders, UserById, to_app};
 use crate::graphql::scalars::Cursor;
+use crate::graphql::{ContextExt, nullable};
 use crate::orders::graphql::{Order, Queue, visible_order};
 use crate::org::graphql::User;
 use crate::time::from_micros;
@@ -44,13 +44,16 @@ impl OrderEvent {
     }
     /// Who made the change; null for the system (sending). Read as
     /// `Order.history` is: ADMIN, and PLANNER in scope.
-    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        if !self.0.actor_readable {
-            return Err(AppError::forbidden("who changed an order is read by ADMIN and PLANNER in scope").into());
-        }
-        let Some(id) = &self.0.actor_id else { return Ok(None) };
-        let loaded = ctx.loaders()?.load_one(UserById(id.clone())).await.map_err(to_app)?;
-        Ok(loaded.map(User::from))
+    async fn actor(&self, ctx: &Context<'_>) -> Option<User> {
+        nullable(ctx, async {
+            if !self.0.actor_readable {
+                return Err(AppError::forbidden("who changed an order is read by ADMIN and PLANNER in scope").into());
+            }
+            let Some(id) = &self.0.actor_id else { return Ok(None) };
+            let loaded = ctx.loaders()?.load_one(UserById(id.clone())).await.map_err(to_app)?;
+            Ok(loaded.map(User::from))
+        })
+        .await
     }
     /// The order as it is now; null when it was deleted or is no longer
     /// visible to the subscriber.

@@ -6,8 +6,8 @@ use entity::{vendor_approvers, vendors};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::AppError;
-use crate::graphql::ContextExt;
 use crate::graphql::loaders::{AccountById, UserById, to_app};
+use crate::graphql::{ContextExt, nullable};
 use crate::org::graphql::{Account, User};
 use crate::policy;
 
@@ -41,32 +41,44 @@ impl Vendor {
     async fn manual_send(&self) -> bool {
         self.0.manual_send
     }
-    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let Some(id) = &self.0.scope_account_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+    async fn scope(&self, ctx: &Context<'_>) -> Option<Account> {
+        nullable(ctx, async {
+            let Some(id) = &self.0.scope_account_id else { return Ok(None) };
+            Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+        })
+        .await
     }
     /// ADMIN and PLANNER.
-    async fn contact_emails(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
-        Self::guard_config(ctx)?;
-        Ok(Some(self.json_list("contact_emails", &self.0.contact_emails)?))
+    async fn contact_emails(&self, ctx: &Context<'_>) -> Option<Vec<String>> {
+        nullable(ctx, async {
+            Self::guard_config(ctx)?;
+            Ok(Some(self.json_list("contact_emails", &self.0.contact_emails)?))
+        })
+        .await
     }
     /// ADMIN and PLANNER.
-    async fn approvers(&self, ctx: &Context<'_>) -> Result<Option<Vec<User>>> {
-        Self::guard_config(ctx)?;
-        let ids: Vec<String> = vendor_approvers::Entity::find()
-            .filter(vendor_approvers::Column::VendorId.eq(self.0.id.as_str()))
-            .all(&ctx.state()?.db)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|a| a.user_id)
-            .collect();
-        let users = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
-        Ok(Some(ids.iter().filter_map(|id| users.get(&UserById(id.clone())).cloned().map(User::from)).collect()))
+    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
+        nullable(ctx, async {
+            Self::guard_config(ctx)?;
+            let ids: Vec<String> = vendor_approvers::Entity::find()
+                .filter(vendor_approvers::Column::VendorId.eq(self.0.id.as_str()))
+                .all(&ctx.state()?.db)
+                .await
+                .map_err(AppError::from)?
+                .into_iter()
+                .map(|a| a.user_id)
+                .collect();
+            let users = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
+            Ok(Some(ids.iter().filter_map(|id| users.get(&UserById(id.clone())).cloned().map(User::from)).collect()))
+        })
+        .await
     }
     /// ADMIN and PLANNER.
-    async fn conditions(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
-        Self::guard_config(ctx)?;
-        Ok(Some(self.json_list("conditions", &self.0.conditions)?))
+    async fn conditions(&self, ctx: &Context<'_>) -> Option<Vec<String>> {
+        nullable(ctx, async {
+            Self::guard_config(ctx)?;
+            Ok(Some(self.json_list("conditions", &self.0.conditions)?))
+        })
+        .await
     }
 }

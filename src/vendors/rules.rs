@@ -10,9 +10,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::graphql::Vendor;
 use crate::error::AppError;
-use crate::graphql::ContextExt;
 use crate::graphql::loaders::{AccountById, UserById, to_app};
 use crate::graphql::scalars::Money;
+use crate::graphql::{ContextExt, nullable};
 use crate::orders::model::OrderKind;
 use crate::org::graphql::{Account, User};
 use crate::policy;
@@ -52,22 +52,25 @@ impl Rule {
         self.0.approval_position
     }
     /// ADMIN and PLANNER.
-    async fn approvers(&self, ctx: &Context<'_>) -> Result<Option<Vec<User>>> {
-        let decision = policy::read_procurement_config(ctx.principal()?);
-        if !decision.allowed {
-            return Err(AppError::forbidden(decision.reason).into());
-        }
-        let ids: Vec<String> = rule_approvers::Entity::find()
-            .filter(rule_approvers::Column::RuleId.eq(self.0.id.as_str()))
-            .order_by_asc(rule_approvers::Column::UserId)
-            .all(&ctx.state()?.db)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|a| a.user_id)
-            .collect();
-        let users = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
-        Ok(Some(ids.iter().filter_map(|id| users.get(&UserById(id.clone())).cloned().map(User::from)).collect()))
+    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
+        nullable(ctx, async {
+            let decision = policy::read_procurement_config(ctx.principal()?);
+            if !decision.allowed {
+                return Err(AppError::forbidden(decision.reason).into());
+            }
+            let ids: Vec<String> = rule_approvers::Entity::find()
+                .filter(rule_approvers::Column::RuleId.eq(self.0.id.as_str()))
+                .order_by_asc(rule_approvers::Column::UserId)
+                .all(&ctx.state()?.db)
+                .await
+                .map_err(AppError::from)?
+                .into_iter()
+                .map(|a| a.user_id)
+                .collect();
+            let users = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
+            Ok(Some(ids.iter().filter_map(|id| users.get(&UserById(id.clone())).cloned().map(User::from)).collect()))
+        })
+        .await
     }
     async fn auto_maintenance(&self) -> bool {
         self.0.auto_maintenance
@@ -76,9 +79,12 @@ impl Rule {
     async fn auto_generated(&self) -> bool {
         self.0.auto_generated
     }
-    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let Some(id) = &self.0.scope_account_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+    async fn scope(&self, ctx: &Context<'_>) -> Option<Account> {
+        nullable(ctx, async {
+            let Some(id) = &self.0.scope_account_id else { return Ok(None) };
+            Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+        })
+        .await
     }
     /// Ordered by kind, priority and vendor; assignments to vendors the
     /// caller does not see are left out.

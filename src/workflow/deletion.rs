@@ -17,8 +17,8 @@ use super::service::{self, Change};
 use crate::audit::AuditActor;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
-use crate::graphql::ContextExt;
 use crate::graphql::loaders::UserById;
+use crate::graphql::{ContextExt, nullable};
 use crate::ids::IdKind;
 use crate::orders::graphql::Order;
 use crate::orders::model::SendState;
@@ -51,11 +51,14 @@ impl DeletionRequest {
     async fn status(&self) -> &str {
         &self.0.status
     }
-    async fn decided_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        match &self.0.decided_by {
-            Some(id) => user(ctx, id).await,
-            None => Ok(None),
-        }
+    async fn decided_by(&self, ctx: &Context<'_>) -> Option<User> {
+        nullable(ctx, async {
+            match &self.0.decided_by {
+                Some(id) => user(ctx, id).await,
+                None => Ok(None),
+            }
+        })
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         from_micros(self.0.created_at)
