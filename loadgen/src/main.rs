@@ -425,9 +425,9 @@ fn print_table(report: &Report) {
         report.idle_rss_bytes as f64 / 1e6
     );
     println!(
-        "\n| scenario | principal | load | req/s | median ms | p95 ms | p99 ms | max ms | errors | SQL/req | server CPU | peak RSS MB |"
+        "\n| scenario | principal | load | req/s | median ms | p95 ms | p99 ms | max ms | errors | missed | SQL/req | server CPU | peak RSS MB |"
     );
-    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for run in &report.runs {
         let load = match run.arrivals {
             Arrivals::Closed => format!("{} conns", run.connections),
