@@ -65,11 +65,6 @@ impl Order {
     }
 }
 
-async fn users(ctx: &Context<'_>, ids: &[String]) -> Result<Vec<User>> {
-    let loaded = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
-    Ok(ids.iter().filter_map(|id| loaded.get(&UserById(id.clone())).cloned().map(User::from)).collect())
-}
-
 async fn user(ctx: &Context<'_>, id: Option<&str>) -> Result<Option<User>> {
     let Some(id) = id else { return Ok(None) };
     Ok(ctx.loaders()?.load_one(UserById(id.to_owned())).await.map_err(to_app)?.map(User::from))
@@ -134,8 +129,7 @@ impl Order {
     async fn scope(&self, ctx: &Context<'_>) -> Option<Account> {
         nullable(ctx, async {
             self.guard(ctx, "scope")?;
-            let Some(id) = &self.0.model.scope_account_id else { return Ok(None) };
-            Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
+            Account::of_scope(ctx, self.0.model.scope_account_id.as_ref()).await
         })
         .await
     }
@@ -155,7 +149,7 @@ impl Order {
     }
     async fn assignees(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         self.guard(ctx, "assignees")?;
-        users(ctx, &self.0.assignee_ids).await
+        User::by_ids(ctx, &self.0.assignee_ids).await
     }
     async fn vendor(&self, ctx: &Context<'_>) -> Option<Vendor> {
         nullable(ctx, async {
@@ -574,7 +568,7 @@ impl ApprovalStep {
                     .map_err(to_app)?
                     .unwrap_or_default(),
             };
-            Ok(Some(users(ctx, &ids).await?))
+            Ok(Some(User::by_ids(ctx, &ids).await?))
         })
         .await
     }

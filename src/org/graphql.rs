@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use super::model::{Role, ScopeKind};
 use super::read;
 use crate::error::AppError;
-use crate::graphql::loaders::{VendorById, to_app};
+use crate::graphql::loaders::{AccountById, UserById, VendorById, to_app};
 use crate::graphql::{ContextExt, nullable};
 use crate::orders::graphql::{Asset, visible_order};
 use crate::policy::{self, Action, admin};
@@ -204,6 +204,13 @@ impl From<users::Model> for User {
 }
 
 impl User {
+    /// The users `ids` names, in that order, through the request's loaders
+    /// (an id of no user in the organization is left out).
+    pub async fn by_ids(ctx: &Context<'_>, ids: &[String]) -> Result<Vec<Self>> {
+        let loaded = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
+        Ok(ids.iter().filter_map(|id| loaded.get(&UserById(id.clone())).cloned().map(Self::from)).collect())
+    }
+
     fn guard_private(&self, ctx: &Context<'_>) -> Result<()> {
         let decision = policy::read_user_private(ctx.principal()?, &self.id, &self.account_id);
         if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason).into()) }
@@ -252,6 +259,15 @@ impl User {
 }
 
 pub struct Account(pub(crate) accounts::Model);
+
+impl Account {
+    /// The account of a scope (`None`: organization-wide), through the
+    /// request's loaders.
+    pub async fn of_scope(ctx: &Context<'_>, scope_account_id: Option<&String>) -> Result<Option<Self>> {
+        let Some(id) = scope_account_id else { return Ok(None) };
+        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Self))
+    }
+}
 
 #[Object]
 impl Account {

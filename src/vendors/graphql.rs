@@ -6,7 +6,6 @@ use entity::{vendor_approvers, vendors};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::AppError;
-use crate::graphql::loaders::{AccountById, UserById, to_app};
 use crate::graphql::{ContextExt, nullable};
 use crate::org::graphql::{Account, User};
 use crate::policy;
@@ -42,11 +41,7 @@ impl Vendor {
         self.0.manual_send
     }
     async fn scope(&self, ctx: &Context<'_>) -> Option<Account> {
-        nullable(ctx, async {
-            let Some(id) = &self.0.scope_account_id else { return Ok(None) };
-            Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
-        })
-        .await
+        nullable(ctx, async { Account::of_scope(ctx, self.0.scope_account_id.as_ref()).await }).await
     }
     /// ADMIN and PLANNER.
     async fn contact_emails(&self, ctx: &Context<'_>) -> Option<Vec<String>> {
@@ -68,8 +63,7 @@ impl Vendor {
                 .into_iter()
                 .map(|a| a.user_id)
                 .collect();
-            let users = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
-            Ok(Some(ids.iter().filter_map(|id| users.get(&UserById(id.clone())).cloned().map(User::from)).collect()))
+            Ok(Some(User::by_ids(ctx, &ids).await?))
         })
         .await
     }

@@ -10,7 +10,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::graphql::Vendor;
 use crate::error::AppError;
-use crate::graphql::loaders::{AccountById, UserById, to_app};
 use crate::graphql::scalars::Money;
 use crate::graphql::{ContextExt, nullable};
 use crate::orders::model::OrderKind;
@@ -67,8 +66,7 @@ impl Rule {
                 .into_iter()
                 .map(|a| a.user_id)
                 .collect();
-            let users = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
-            Ok(Some(ids.iter().filter_map(|id| users.get(&UserById(id.clone())).cloned().map(User::from)).collect()))
+            Ok(Some(User::by_ids(ctx, &ids).await?))
         })
         .await
     }
@@ -80,11 +78,7 @@ impl Rule {
         self.0.auto_generated
     }
     async fn scope(&self, ctx: &Context<'_>) -> Option<Account> {
-        nullable(ctx, async {
-            let Some(id) = &self.0.scope_account_id else { return Ok(None) };
-            Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Account))
-        })
-        .await
+        nullable(ctx, async { Account::of_scope(ctx, self.0.scope_account_id.as_ref()).await }).await
     }
     /// Ordered by kind, priority and vendor; assignments to vendors the
     /// caller does not see are left out.
