@@ -43,7 +43,8 @@ struct Notes {
     mutations: Mutations,
     operation_name: Option<String>,
     subscription: bool,
-    /// What `principal` was given the request, when a step after needs it.
+    /// The request's principal, when a step after execution needs it
+    /// (introspection trimming, refused mutations).
     principal: Option<Principal>,
 }
 
