@@ -7,13 +7,12 @@ pub mod limits;
 pub mod loaders;
 pub mod node;
 mod null_on_error;
-
-pub use engine::{Engine, operation_type, refused};
-pub use null_on_error::nullable;
-
 mod request_metrics;
 pub mod scalars;
 mod security_events;
+
+pub use engine::{Engine, operation_type, refused};
+pub use null_on_error::nullable;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
