@@ -41,8 +41,8 @@ pub struct Order(pub Arc<OrderRecord>);
 impl Order {
     fn guard<'c>(&self, ctx: &'c Context<'_>, field: &str) -> Result<&'c Principal> {
         let principal = ctx.principal()?;
-        let decision = policy::order::read_order_field(principal, field);
-        if decision.allowed { Ok(principal) } else { Err(AppError::forbidden(decision.reason).into()) }
+        policy::order::read_order_field(principal, field).require()?;
+        Ok(principal)
     }
 
     fn key(&self) -> String {
@@ -163,10 +163,7 @@ impl Order {
     async fn estimated_cost(&self, ctx: &Context<'_>) -> Option<Money> {
         nullable(ctx, async {
             let principal = self.guard(ctx, "estimatedCost")?;
-            let decision = policy::order::read_estimated_cost(principal);
-            if !decision.allowed {
-                return Err(AppError::forbidden(decision.reason).into());
-            }
+            policy::order::read_estimated_cost(principal).require()?;
             Ok(self.0.model.estimated_cost_cents.map(Money))
         })
         .await
@@ -242,10 +239,7 @@ impl Order {
     async fn history(&self, ctx: &Context<'_>) -> Option<Vec<AuditEvent>> {
         nullable(ctx, async {
             let principal = self.guard(ctx, "history")?;
-            let decision = policy::order::read_history(principal, &self.0.facts());
-            if !decision.allowed {
-                return Err(AppError::forbidden(decision.reason).into());
-            }
+            policy::order::read_history(principal, &self.0.facts()).require()?;
             let rows = ctx.loaders()?.load_one(HistoryOf(self.key())).await.map_err(to_app)?;
             Ok(Some(rows.unwrap_or_default().into_iter().map(AuditEvent).collect()))
         })
@@ -256,10 +250,7 @@ impl Order {
     async fn sends(&self, ctx: &Context<'_>) -> Option<Vec<VendorSend>> {
         nullable(ctx, async {
             let principal = self.guard(ctx, "sends")?;
-            let decision = policy::order::read_sends(principal, &self.0.facts());
-            if !decision.allowed {
-                return Err(AppError::forbidden(decision.reason).into());
-            }
+            policy::order::read_sends(principal, &self.0.facts()).require()?;
             let rows = ctx.loaders()?.load_one(SendsOf(self.key())).await.map_err(to_app)?;
             Ok(Some(rows.unwrap_or_default().into_iter().map(VendorSend).collect()))
         })
@@ -555,10 +546,7 @@ impl ApprovalStep {
     /// Guarded like `Vendor.approvers`: ADMIN and PLANNER.
     async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
         nullable(ctx, async {
-            let decision = policy::read_procurement_config(ctx.principal()?);
-            if !decision.allowed {
-                return Err(AppError::forbidden(decision.reason).into());
-            }
+            policy::read_procurement_config(ctx.principal()?).require()?;
             let ids = match &self.planned_approvers {
                 Some(ids) => ids.clone(),
                 None => ctx

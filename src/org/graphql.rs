@@ -108,10 +108,7 @@ impl OrgQuery {
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| AppError::bad_input("userId", "no such user"))?;
-        let decision = admin::explain(principal, &user.account_id);
-        if !decision.allowed {
-            return Err(AppError::forbidden(decision.reason).into());
-        }
+        admin::explain(principal, &user.account_id).require()?;
         let order = visible_order(ctx, &order_id).await?;
         if !user.active || !user.can_login {
             return Ok(AccessExplanation {
@@ -212,8 +209,7 @@ impl User {
     }
 
     fn guard_private(&self, ctx: &Context<'_>) -> Result<()> {
-        let decision = policy::read_user_private(ctx.principal()?, &self.id, &self.account_id);
-        if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason).into()) }
+        Ok(policy::read_user_private(ctx.principal()?, &self.id, &self.account_id).require()?)
     }
 }
 
@@ -291,10 +287,7 @@ impl Account {
     /// ADMIN over the account.
     async fn settings(&self, ctx: &Context<'_>) -> Option<AccountSettings> {
         nullable(ctx, async {
-            let decision = admin::administer(ctx.principal()?, &self.0.id);
-            if !decision.allowed {
-                return Err(AppError::forbidden(decision.reason).into());
-            }
+            admin::administer(ctx.principal()?, &self.0.id).require()?;
             let row = account_settings::Entity::find_by_id(self.0.id.as_str())
                 .one(&ctx.state()?.db)
                 .await

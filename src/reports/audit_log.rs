@@ -48,10 +48,7 @@ pub async fn audit_log<C: ConnectionTrait>(
     let mut condition = match &request.order_id {
         Some(order_id) => one_order(conn, principal, order_id).await?,
         None => {
-            let decision = admin::read_audit_log(principal);
-            if !decision.allowed {
-                return Err(AppError::forbidden(decision.reason));
-            }
+            admin::read_audit_log(principal).require()?;
             admin::visible_audit_events(principal)
         }
     };

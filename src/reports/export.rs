@@ -20,7 +20,7 @@ use tracing::instrument;
 
 use super::{Period, csv};
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::graphql::scalars::Money;
 use crate::orders::model::Priority;
 use crate::policy::{admin, filter::visible_orders};
@@ -58,10 +58,7 @@ pub async fn orders_csv(
     principal: &Principal,
     period: Period,
 ) -> AppResult<impl Stream<Item = Result<String, std::io::Error>> + Send + 'static> {
-    let decision = admin::export_orders(principal);
-    if !decision.allowed {
-        return Err(AppError::forbidden(decision.reason));
-    }
+    admin::export_orders(principal).require()?;
     let condition = visible_orders(principal).add(period.condition());
     let first = fetch(&db, &condition, None).await?;
     let mut header = String::new();

@@ -14,7 +14,7 @@ use tracing::instrument;
 
 use super::Period;
 use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::orders::model::OrderStatus;
 use crate::policy::{admin, filter::visible_orders};
 
@@ -58,10 +58,7 @@ pub async fn order_stats<C: ConnectionTrait>(
     principal: &Principal,
     request: &StatsRequest,
 ) -> AppResult<OrderStats> {
-    let decision = admin::read_stats(principal);
-    if !decision.allowed {
-        return Err(AppError::forbidden(decision.reason));
-    }
+    admin::read_stats(principal).require()?;
     let mut orders_in = visible_orders(principal).add(request.period.condition());
     if let Some(site) = &request.site_id {
         orders_in = orders_in.add(orders::Column::SiteId.eq(site.as_str()));

@@ -14,8 +14,7 @@ pub struct Vendor(pub vendors::Model);
 
 impl Vendor {
     fn guard_config(ctx: &Context<'_>) -> Result<()> {
-        let decision = policy::read_procurement_config(ctx.principal()?);
-        if decision.allowed { Ok(()) } else { Err(AppError::forbidden(decision.reason).into()) }
+        Ok(policy::read_procurement_config(ctx.principal()?).require()?)
     }
 
     fn json_list(&self, column: &str, text: &str) -> Result<Vec<String>> {

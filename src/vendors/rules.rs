@@ -53,10 +53,7 @@ impl Rule {
     /// ADMIN and PLANNER.
     async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
         nullable(ctx, async {
-            let decision = policy::read_procurement_config(ctx.principal()?);
-            if !decision.allowed {
-                return Err(AppError::forbidden(decision.reason).into());
-            }
+            policy::read_procurement_config(ctx.principal()?).require()?;
             let ids: Vec<String> = rule_approvers::Entity::find()
                 .filter(rule_approvers::Column::RuleId.eq(self.0.id.as_str()))
                 .order_by_asc(rule_approvers::Column::UserId)

@@ -69,10 +69,7 @@ pub fn check(principal: &Principal, action: Action, order: &OrderRecord, version
     }
     let target = machine::admits(action, order.facts().state())
         .map_err(|reason| AppError::InvalidTransition(reason.to_owned()))?;
-    let decision = policy::decide(principal, action, &order.facts());
-    if !decision.allowed {
-        return Err(AppError::forbidden(decision.reason));
-    }
+    policy::decide(principal, action, &order.facts()).require()?;
     Ok(target)
 }
 
