@@ -12,8 +12,10 @@ pub mod principal;
 use std::collections::HashMap;
 
 use entity::{account_settings, accounts, api_tokens, role_bindings, site_group_members, users};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryOrder,
+};
 
 use crate::error::{AppError, AppResult};
 use crate::org::model::{Role, ScopeKind};
@@ -61,7 +63,12 @@ impl Authenticator {
     /// Loads a person as a principal: the user must exist, be active and be
     /// allowed to log in.
     pub async fn user(&self, user_id: &str) -> AppResult<Principal> {
-        // The user with their account's standing, in one statement.
+        // The user with their account's standing and their role bindings, in
+        // one statement: a row per binding (one row without a binding for a
+        // user who holds none), in a stable order, so that two loads of the
+        // same bindings are equal (a WebSocket connection compares them to
+        // notice a changed role).
+        use role_bindings::Column as B;
         let query = account_standing()
             .columns([
                 (users::Entity, users::Column::OrganizationId),
@@ -69,20 +76,32 @@ impl Authenticator {
                 (users::Entity, users::Column::Active),
                 (users::Entity, users::Column::CanLogin),
             ])
+            .columns([
+                (role_bindings::Entity, B::Role),
+                (role_bindings::Entity, B::ScopeKind),
+                (role_bindings::Entity, B::ScopeTarget),
+            ])
             .inner_join(
                 users::Entity,
                 Expr::col((users::Entity, users::Column::AccountId)).equals((accounts::Entity, accounts::Column::Id)),
             )
+            .left_join(
+                role_bindings::Entity,
+                Expr::col((role_bindings::Entity, B::UserId)).equals((users::Entity, users::Column::Id)),
+            )
             .and_where(Expr::col((users::Entity, users::Column::Id)).eq(user_id))
+            .order_by((role_bindings::Entity, B::Role), Order::Asc)
+            .order_by((role_bindings::Entity, B::ScopeKind), Order::Asc)
+            .order_by((role_bindings::Entity, B::ScopeTarget), Order::Asc)
             .take();
-        let user = UserStanding::find_by_statement(self.db.get_database_backend().build(&query))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| refuse("unknown user"))?;
+        let mut rows =
+            UserStanding::find_by_statement(self.db.get_database_backend().build(&query)).all(&self.db).await?;
+        let bindings: Vec<BindingRow> = rows.iter_mut().filter_map(|row| row.binding.take()).collect();
+        let user = rows.into_iter().next().ok_or_else(|| refuse("unknown user"))?;
         if !user.active || !user.can_login {
             return Err(refuse("user is deactivated or cannot log in"));
         }
-        let bindings = load_bindings(&self.db, user_id).await?;
+        let bindings = resolve_bindings(&self.db, user_id, bindings).await?;
         Ok(Principal {
             root_account: user.account.parent_id.is_none(),
             settings: user.account.switches(),
@@ -96,11 +115,21 @@ impl Authenticator {
         if !api_token::is_well_formed(secret) {
             return Err(refuse("malformed API token"));
         }
-        let token = api_tokens::Entity::find()
-            .filter(api_tokens::Column::SecretHash.eq(api_token::hash(secret)))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| refuse("unknown API token"))?;
+        // The token with its account's standing, in one statement.
+        let query = account_standing()
+            .columns(api_tokens::Column::iter().map(|column| (api_tokens::Entity, column)))
+            .inner_join(
+                api_tokens::Entity,
+                Expr::col((api_tokens::Entity, api_tokens::Column::AccountId))
+                    .equals((accounts::Entity, accounts::Column::Id)),
+            )
+            .and_where(Expr::col((api_tokens::Entity, api_tokens::Column::SecretHash)).eq(api_token::hash(secret)))
+            .take();
+        let TokenStanding { token, account } =
+            TokenStanding::find_by_statement(self.db.get_database_backend().build(&query))
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| refuse("unknown API token"))?;
         let now = crate::time::now_micros();
         if token.revoked_at.is_some() {
             return Err(refuse("revoked API token"));
@@ -108,23 +137,21 @@ impl Authenticator {
         if token.expires_at.is_some_and(|at| at <= now) {
             return Err(refuse("expired API token"));
         }
-        api_tokens::Entity::update_many()
-            .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
-            .filter(api_tokens::Column::Id.eq(&token.id))
-            .filter(
-                Condition::any()
-                    .add(api_tokens::Column::LastUsedAt.is_null())
-                    .add(api_tokens::Column::LastUsedAt.lt(now - LAST_USED_RESOLUTION_MICROS)),
-            )
-            .exec(&self.db)
-            .await?;
-        let query = account_standing()
-            .and_where(Expr::col((accounts::Entity, accounts::Column::Id)).eq(&token.account_id))
-            .take();
-        let account = AccountStanding::find_by_statement(self.db.get_database_backend().build(&query))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("account {} of a token is missing", token.account_id)))?;
+        // Written only when stale, so that a busy token costs no write per
+        // request; the condition is repeated in SQL for concurrent uses.
+        let stale = now - LAST_USED_RESOLUTION_MICROS;
+        if token.last_used_at.is_none_or(|at| at < stale) {
+            api_tokens::Entity::update_many()
+                .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
+                .filter(api_tokens::Column::Id.eq(&token.id))
+                .filter(
+                    Condition::any()
+                        .add(api_tokens::Column::LastUsedAt.is_null())
+                        .add(api_tokens::Column::LastUsedAt.lt(stale)),
+                )
+                .exec(&self.db)
+                .await?;
+        }
         let capabilities = serde_json::from_str(&token.capabilities)
             .map_err(|e| AppError::internal(anyhow::anyhow!("api_tokens.capabilities of {}: {e}", token.id)))?;
         let expires = token.expires_at;
@@ -172,6 +199,24 @@ struct UserStanding {
     can_login: bool,
     #[sea_orm(nested)]
     account: AccountStanding,
+    #[sea_orm(nested)]
+    binding: Option<BindingRow>,
+}
+
+/// One of a user's `role_bindings`, as [`UserStanding`] reads it.
+#[derive(Debug, FromQueryResult)]
+struct BindingRow {
+    role: String,
+    scope_kind: String,
+    scope_target: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TokenStanding {
+    #[sea_orm(nested)]
+    token: api_tokens::Model,
+    #[sea_orm(nested)]
+    account: AccountStanding,
 }
 
 /// `accounts` with their settings: [`AccountStanding`]'s columns.
@@ -193,16 +238,11 @@ fn account_standing() -> SelectStatement {
 }
 
 /// A user's role bindings with site groups resolved to their sites.
-pub async fn load_bindings(db: &DatabaseConnection, user_id: &str) -> AppResult<Vec<RoleBinding>> {
-    // In a stable order, so that two loads of the same bindings are equal
-    // (a WebSocket connection compares them to notice a changed role).
-    let rows = role_bindings::Entity::find()
-        .filter(role_bindings::Column::UserId.eq(user_id))
-        .order_by_asc(role_bindings::Column::Role)
-        .order_by_asc(role_bindings::Column::ScopeKind)
-        .order_by_asc(role_bindings::Column::ScopeTarget)
-        .all(db)
-        .await?;
+async fn resolve_bindings(
+    db: &DatabaseConnection,
+    user_id: &str,
+    rows: Vec<BindingRow>,
+) -> AppResult<Vec<RoleBinding>> {
     let group_ids: Vec<&str> = rows
         .iter()
         .filter(|r| r.scope_kind == ScopeKind::SiteGroup.as_str())
