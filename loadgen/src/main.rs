@@ -77,7 +77,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "technician,planner,child-admin,partner")]
     principals: Vec<Principal>,
     /// Print the SQL of each principal's dashboard request (what the
-    /// ceiling replays).
+    /// ceiling replays) and of one detail request.
     #[arg(long)]
     show_sql: bool,
     /// Where to write the JSON result.
@@ -288,6 +288,12 @@ async fn measure(args: &Args, binary: &std::path::Path, database: &Database) -> 
                 report.runs.push(
                     timed(&server, scenario, principal, args.connections, open, warmup, seconds, workload).await?,
                 );
+            }
+        }
+        if args.show_sql && args.scenarios.contains(&Scenario::Detail) {
+            let (query, variables) = subject.detail_query();
+            for statement in ceiling::capture(&database.url, &subject.token, &query, &[variables]).await?.concat() {
+                eprintln!("{principal:?} detail SQL: {statement}");
             }
         }
         if args.scenarios.contains(&Scenario::Dashboard) {

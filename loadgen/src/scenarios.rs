@@ -186,6 +186,11 @@ impl Subject {
         self.principal.dashboard()
     }
 
+    /// The detail query and the variables of its first request.
+    pub fn detail_query(&self) -> (String, Value) {
+        (self.principal.detail(), json!({ "id": self.orders[0] }))
+    }
+
     /// The dashboard at page size `first`.
     pub fn dashboard(&self, first: i64) -> Workload {
         let (token, query) = (self.token.clone(), self.principal.dashboard());
