@@ -697,6 +697,10 @@ async fn work_on_an_order_is_recorded_and_guarded(backend: Backend) {
     for query in ok {
         mutate(&app, &s.tech, query, json!({ "id": id })).await.assert_ok();
     }
+    // Time is costed at the worker's rate (60.00 an hour).
+    app.execute_sql(&format!("UPDATE users SET hourly_rate_cents = 6000 WHERE id = '{}'", s.tech)).await;
+    let log = "mutation($id: ID!) { logTime(orderId: $id, hours: 1.5) { id } }";
+    mutate(&app, &s.tech, log, json!({ "id": id })).await.assert_ok();
     let attach = "mutation($id: ID!, $c: String!) { addAttachment(orderId: $id, filename: \"leak.png\", contentType: \"image/png\", contentBase64: $c) { sha256 sizeBytes } }";
     let data = mutate(&app, &s.tech, attach, json!({ "id": id, "c": png })).await;
     assert_eq!(data.assert_ok()["addAttachment"]["sizeBytes"], json!(21));
@@ -710,7 +714,7 @@ async fn work_on_an_order_is_recorded_and_guarded(backend: Backend) {
     assert_eq!(mutate(&app, &s.requester, internal, json!({ "id": id })).await.code(), Some("FORBIDDEN"));
     let log = "mutation($id: ID!) { logTime(orderId: $id, hours: 1) { id } }";
     assert_eq!(mutate(&app, &s.requester, log, json!({ "id": id })).await.code(), Some("FORBIDDEN"));
-    // The planner sees the costs the technician logged.
+    // The planner sees the costs the technician logged: cost lines and time.
     let data = mutate(
         &app,
         &s.planner,
@@ -719,7 +723,7 @@ async fn work_on_an_order_is_recorded_and_guarded(backend: Backend) {
     )
     .await;
     let data = data.assert_ok();
-    assert_eq!(data["order"]["actualCost"], json!("42.50"));
+    assert_eq!(data["order"]["actualCost"], json!("132.50"));
     assert_eq!(data["order"]["attachments"], json!([{ "filename": "leak.png" }]));
     // Closed orders take no more work.
     app.execute_sql(&format!("UPDATE orders SET status = 'CLOSED' WHERE id = '{id}'")).await;

@@ -20,8 +20,8 @@ use entity::{
     accounts, approval_step_approvers, approval_steps, assets, attachments, audit_events, cost_lines, notes,
     part_usages, procedure_steps, sites, time_entries, users, vendor_sends, vendors,
 };
-use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, Func, Query, UnionType};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::db::in_list;
 use crate::error::AppError;
@@ -244,29 +244,29 @@ impl Loader<ActualCostOf> for Db {
     type Error = LoadError;
 
     async fn load(&self, keys: &[ActualCostOf]) -> Result<HashMap<ActualCostOf, i64>, Self::Error> {
+        // Both sums in one statement: an order's cost lines, then its time.
         let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-        let lines: Vec<(String, Option<i64>)> = cost_lines::Entity::find()
-            .select_only()
+        let mut query = Query::select()
             .column(cost_lines::Column::OrderId)
-            .column_as(sum_as_bigint(cost_lines::Column::AmountCents), "total")
-            .filter(cost_lines::Column::OrderId.is_in(in_list(ids.clone())))
-            .group_by(cost_lines::Column::OrderId)
-            .into_tuple()
-            .all(&self.conn)
-            .await
-            .map_err(fail)?;
-        let time: Vec<(String, Option<i64>)> = time_entries::Entity::find()
-            .select_only()
-            .column(time_entries::Column::OrderId)
-            .column_as(sum_as_bigint(time_entries::Column::CostCents), "total")
-            .filter(time_entries::Column::OrderId.is_in(in_list(ids)))
-            .group_by(time_entries::Column::OrderId)
-            .into_tuple()
-            .all(&self.conn)
-            .await
-            .map_err(fail)?;
+            .expr_as(sum_as_bigint(cost_lines::Column::AmountCents), "total")
+            .from(cost_lines::Entity)
+            .and_where(cost_lines::Column::OrderId.is_in(in_list(ids.clone())))
+            .group_by_col(cost_lines::Column::OrderId)
+            .take();
+        query.union(
+            UnionType::All,
+            Query::select()
+                .column(time_entries::Column::OrderId)
+                .expr_as(sum_as_bigint(time_entries::Column::CostCents), "total")
+                .from(time_entries::Entity)
+                .and_where(time_entries::Column::OrderId.is_in(in_list(ids)))
+                .group_by_col(time_entries::Column::OrderId)
+                .take(),
+        );
         let mut out: HashMap<ActualCostOf, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
-        for (order_id, total) in lines.into_iter().chain(time) {
+        for row in self.conn.query_all(&query).await.map_err(fail)? {
+            let order_id: String = row.try_get("", "order_id").map_err(fail)?;
+            let total: Option<i64> = row.try_get("", "total").map_err(fail)?;
             *out.entry(ActualCostOf(order_id)).or_default() += total.unwrap_or(0);
         }
         Ok(out)
