@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, Lookahead, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{
     approval_steps, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, time_entries,
@@ -660,7 +660,8 @@ pub async fn connection(
         .zip(records)
         .map(|(cursor, record)| OrderEdge { cursor: Cursor(cursor), node: Order(Arc::new(record)) })
         .collect();
-    prime(ctx, &edges).await?;
+    let nodes: Vec<&Order> = edges.iter().map(|e| &e.node).collect();
+    prime(ctx, ctx.look_ahead().field("edges").field("node"), &nodes).await?;
     Ok(OrderConnection {
         page_info: PageInfo {
             has_next_page: page.has_next_page,
@@ -673,14 +674,15 @@ pub async fn connection(
     })
 }
 
-/// Loads what the selection asks of a page's orders, one batch per relation,
-/// into the request's loader cache, where the nested resolvers find it: a
-/// page costs the same statements whatever its size. (Left to the loaders'
-/// batching window alone, a large page straggles over several batches.)
-async fn prime(ctx: &Context<'_>, edges: &[OrderEdge]) -> Result<()> {
-    let node = ctx.look_ahead().field("edges").field("node");
+/// Loads what the selection `node` asks of the orders, one batch per
+/// relation, into the request's loader cache, where the nested resolvers
+/// find it: a page costs the same statements whatever its size. (Left to
+/// the loaders' batching window alone, a large page straggles over several
+/// batches, and a user asked at two depths, say an order's owner and a
+/// note's author, can be fetched twice, by two batches in flight at once.)
+async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Result<()> {
     let wants = |field: &str| node.field(field).exists();
-    let orders = || edges.iter().map(|e| &e.node);
+    let orders = || orders.iter().copied();
     let models = || orders().map(|o| &o.0.model);
     let (principal, loaders) = (ctx.principal()?, ctx.loaders()?);
 
@@ -848,7 +850,12 @@ pub struct OrderQuery;
 impl OrderQuery {
     /// One order; NOT_FOUND when it does not exist or is not visible.
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Option<Order> {
-        nullable(ctx, async { Ok(Some(visible_order(ctx, &id).await?)) }).await
+        nullable(ctx, async {
+            let order = visible_order(ctx, &id).await?;
+            prime(ctx, ctx.look_ahead(), &[&order]).await?;
+            Ok(Some(order))
+        })
+        .await
     }
 
     /// The orders the caller may see, filtered, sorted and paginated.
