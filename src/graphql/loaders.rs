@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    accounts, approval_step_approvers, approval_steps, assets, attachments, audit_events, cost_lines, notes,
-    part_usages, procedure_steps, sites, time_entries, users, vendor_sends, vendors,
+    accounts, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, sites, time_entries,
+    users, vendor_sends, vendors,
 };
 use sea_orm::sea_query::{Expr, Func, Query, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -151,10 +151,6 @@ children_of_order!(
 children_of_order!(
     /// An order's procedure, in order.
     StepsOf => procedure_steps ordered Position
-);
-children_of_order!(
-    /// An order's approval steps, in order.
-    ApprovalStepsOf => approval_steps ordered Position
 );
 children_of_order!(
     /// An order's sends to its vendor, oldest first.
@@ -300,29 +296,6 @@ impl Loader<HistoryOf> for Db {
     }
 }
 
-/// The designated approvers of each approval step, by step id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StepApprovers(pub String);
-
-impl Loader<StepApprovers> for Db {
-    type Value = Vec<String>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[StepApprovers]) -> Result<HashMap<StepApprovers, Self::Value>, Self::Error> {
-        let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-        let rows = approval_step_approvers::Entity::find()
-            .filter(approval_step_approvers::Column::StepId.is_in(in_list(ids)))
-            .all(&self.conn)
-            .await
-            .map_err(fail)?;
-        let mut out: HashMap<StepApprovers, Vec<String>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        for row in rows {
-            out.entry(StepApprovers(row.step_id)).or_default().push(row.user_id);
-        }
-        Ok(out)
-    }
-}
-
 /// Forgets everything `loaders` cached: a subscription calls it before each
 /// event, so an event's order shows its children as they are now, and a
 /// long stream does not hold every order it ever saw.
@@ -336,11 +309,9 @@ pub fn forget(loaders: &Loaders) {
     loaders.clear::<TimeEntriesOf>();
     loaders.clear::<PartsOf>();
     loaders.clear::<StepsOf>();
-    loaders.clear::<ApprovalStepsOf>();
     loaders.clear::<SendsOf>();
     loaders.clear::<NotesOf>();
     loaders.clear::<CostLinesOf>();
     loaders.clear::<ActualCostOf>();
     loaders.clear::<HistoryOf>();
-    loaders.clear::<StepApprovers>();
 }

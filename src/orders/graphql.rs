@@ -18,13 +18,13 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::list::{self, OrderFilter, OrderSort, PageRequest};
 use super::model::{OrderKind, OrderStatus, Priority};
-use super::record::{self, OrderRecord};
+use super::record::{self, OrderRecord, StepRecord};
 use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::graphql::loaders::{
-    AccountById, ActualCostOf, ApprovalStepsOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError,
-    Loaders, NotesOf, PartsOf, SendsOf, SiteById, StepApprovers, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
+    AccountById, ActualCostOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError, Loaders, NotesOf,
+    PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
 };
 use crate::graphql::scalars::{Cursor, Money};
 use crate::graphql::{ContextExt, nullable};
@@ -232,8 +232,7 @@ impl Order {
     }
     async fn approval_steps(&self, ctx: &Context<'_>) -> Result<Vec<ApprovalStep>> {
         self.guard(ctx, "approvalSteps")?;
-        let rows = ctx.loaders()?.load_one(ApprovalStepsOf(self.key())).await.map_err(to_app)?;
-        Ok(rows.unwrap_or_default().into_iter().map(ApprovalStep::stored).collect())
+        Ok(self.0.steps.iter().map(ApprovalStep::stored).collect())
     }
     /// ADMIN, and PLANNER in scope.
     async fn history(&self, ctx: &Context<'_>) -> Option<Vec<AuditEvent>> {
@@ -509,13 +508,13 @@ impl ProcedureStep {
 /// A recorded approval step, or (in a preview) one an order would get.
 pub struct ApprovalStep {
     model: approval_steps::Model,
-    /// A planned step's approvers (a recorded one loads its own).
-    planned_approvers: Option<Vec<String>>,
+    approvers: Vec<String>,
 }
 
 impl ApprovalStep {
-    pub fn stored(model: approval_steps::Model) -> Self {
-        Self { model, planned_approvers: None }
+    /// A step as its order's record holds it.
+    pub fn stored(step: &StepRecord) -> Self {
+        Self { model: step.model.clone(), approvers: step.approvers.clone() }
     }
 
     /// A step not recorded anywhere: `position`, `source`, `approvers`.
@@ -530,7 +529,7 @@ impl ApprovalStep {
             decided_at: None,
             reason: None,
         };
-        Self { model, planned_approvers: Some(approvers) }
+        Self { model, approvers }
     }
 }
 
@@ -547,16 +546,7 @@ impl ApprovalStep {
     async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
         nullable(ctx, async {
             policy::read_procurement_config(ctx.principal()?).require()?;
-            let ids = match &self.planned_approvers {
-                Some(ids) => ids.clone(),
-                None => ctx
-                    .loaders()?
-                    .load_one(StepApprovers(self.model.id.clone()))
-                    .await
-                    .map_err(to_app)?
-                    .unwrap_or_default(),
-            };
-            Ok(Some(User::by_ids(ctx, &ids).await?))
+            Ok(Some(User::by_ids(ctx, &self.approvers).await?))
         })
         .await
     }
@@ -716,7 +706,6 @@ async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Res
         batch(loaders, ids("actualCost").into_iter().map(ActualCostOf).collect()),
         batch(loaders, ids("parts").into_iter().map(PartsOf).collect()),
         batch(loaders, ids("procedure").into_iter().map(StepsOf).collect()),
-        batch(loaders, ids("approvalSteps").into_iter().map(ApprovalStepsOf).collect()),
         batch(loaders, ids("history").into_iter().map(HistoryOf).collect()),
         batch(loaders, ids("sends").into_iter().map(SendsOf).collect()),
     )?;

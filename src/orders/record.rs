@@ -7,7 +7,7 @@ use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable};
 
 use super::model::{OrderKind, OrderStatus, SendState};
 use crate::db::in_list;
@@ -44,6 +44,16 @@ pub struct OrderRecord {
     pub work_logger_ids: Vec<String>,
     pub designated_approver_ids: Vec<String>,
     pub pending: Option<Pending>,
+    /// Every approval step, by position.
+    pub steps: Vec<StepRecord>,
+}
+
+/// An approval step with its approvers (sorted), as an order's record holds
+/// it.
+#[derive(Debug, Clone)]
+pub struct StepRecord {
+    pub model: approval_steps::Model,
+    pub approvers: Vec<String>,
 }
 
 impl OrderRecord {
@@ -71,7 +81,8 @@ impl OrderRecord {
 }
 
 /// Loads the facts of `models`, in their order, with two statements: the
-/// order's people and tags, and its approval steps with their approvers.
+/// order's people and tags, and its approval steps with their approvers
+/// (kept whole: `Order.approvalSteps` reads them from here).
 pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> AppResult<Vec<OrderRecord>> {
     if models.is_empty() {
         return Ok(Vec::new());
@@ -103,6 +114,7 @@ pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> A
                 work_logger_ids: related.loggers,
                 designated_approver_ids: steps.designated,
                 pending: steps.pending,
+                steps: steps.steps,
                 model,
             })
         })
@@ -200,6 +212,8 @@ struct Steps {
     designated: Vec<String>,
     /// The first undecided step.
     pending: Option<Pending>,
+    /// Every step, by position.
+    steps: Vec<StepRecord>,
 }
 
 /// Every approval step of each order with its approvers, in one statement.
@@ -207,11 +221,7 @@ async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMa
     use approval_step_approvers as approvers;
     use approval_steps as steps;
     let query = Query::select()
-        .column((steps::Entity, steps::Column::OrderId))
-        .column((steps::Entity, steps::Column::Id))
-        .column((steps::Entity, steps::Column::Position))
-        .column((steps::Entity, steps::Column::Source))
-        .column((steps::Entity, steps::Column::Decision))
+        .columns(steps::Column::iter().map(|column| (steps::Entity, column)))
         .expr_as(Expr::col((approvers::Entity, approvers::Column::UserId)), "approver_id")
         .from(steps::Entity)
         .left_join(
@@ -220,49 +230,37 @@ async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMa
         )
         .and_where(Expr::col((steps::Entity, steps::Column::OrderId)).is_in(in_list(ids.to_vec())))
         .take();
-    struct Row {
-        order_id: String,
-        step_id: String,
-        position: i32,
-        intake: bool,
-        undecided: bool,
-        approver: Option<String>,
-    }
     let mut rows = conn
         .query_all(&query)
         .await?
         .iter()
         .map(|row| {
-            Ok(Row {
-                order_id: row.try_get("", "order_id")?,
-                step_id: row.try_get("", "id")?,
-                position: row.try_get("", "position")?,
-                intake: row.try_get::<String>("", "source")? == INTAKE_SOURCE,
-                undecided: row.try_get::<Option<String>>("", "decision")?.is_none(),
-                approver: row.try_get("", "approver_id")?,
-            })
+            let step = steps::Model::from_query_result(row, "")?;
+            Ok((step, row.try_get::<Option<String>>("", "approver_id")?))
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
-    rows.sort_by(|a, b| (&a.order_id, a.position, &a.approver).cmp(&(&b.order_id, b.position, &b.approver)));
+    rows.sort_by(|(a, a_approver), (b, b_approver)| {
+        (&a.order_id, a.position, &a.id, a_approver).cmp(&(&b.order_id, b.position, &b.id, b_approver))
+    });
     let mut map: HashMap<String, Steps> = HashMap::new();
-    // The pending step's id, per order, once found.
-    let mut pending_step: HashMap<String, String> = HashMap::new();
-    for row in rows {
-        let order = map.entry(row.order_id.clone()).or_default();
-        if row.undecided && order.pending.is_none() {
-            order.pending = Some(if row.intake { Pending::Intake } else { Pending::Designated(Vec::new()) });
-            pending_step.insert(row.order_id.clone(), row.step_id.clone());
+    for (step, approver) in rows {
+        let order = map.entry(step.order_id.clone()).or_default();
+        if order.steps.last().is_none_or(|last| last.model.id != step.id) {
+            order.steps.push(StepRecord { model: step, approvers: Vec::new() });
         }
-        if let Some(approver) = row.approver {
-            if pending_step.get(&row.order_id) == Some(&row.step_id)
-                && let Some(Pending::Designated(ids)) = &mut order.pending
-            {
-                ids.push(approver.clone());
-            }
-            order.designated.push(approver);
+        if let (Some(approver), Some(last)) = (approver, order.steps.last_mut()) {
+            last.approvers.push(approver);
         }
     }
     for order in map.values_mut() {
+        order.pending = order.steps.iter().find(|s| s.model.decision.is_none()).map(|step| {
+            if step.model.source == INTAKE_SOURCE {
+                Pending::Intake
+            } else {
+                Pending::Designated(step.approvers.clone())
+            }
+        });
+        order.designated = order.steps.iter().flat_map(|s| s.approvers.iter().cloned()).collect();
         order.designated.sort();
         order.designated.dedup();
     }
