@@ -98,6 +98,19 @@ async fn high_value_orders_walk_the_approval_chain(backend: Backend) {
     );
     assert!(approvals_of(&app, &p.manager).await.is_empty());
     assert_eq!(approvals_of(&app, &p.cfo).await, std::slice::from_ref(&id));
+    // Each step reads back whole, with its approvers (which an ADMIN reads).
+    let steps = "query($id: ID!) { order(id: $id) { approvalSteps {
+        position source approvers { id } decision decidedBy { id } } } }";
+    let data = run(&app, &p.admin, steps, json!({ "id": id })).await;
+    assert_eq!(
+        data.assert_ok()["order"]["approvalSteps"],
+        json!([
+            { "position": 1, "source": "rule:department", "approvers": [{ "id": p.manager }],
+              "decision": "APPROVED", "decidedBy": { "id": p.manager } },
+            { "position": 2, "source": "rule:finance", "approvers": [{ "id": p.cfo }],
+              "decision": null, "decidedBy": null },
+        ])
+    );
     let data = run(&app, &p.cfo, approve, json!({ "id": id, "v": 2 })).await;
     assert_eq!(data.assert_ok()["approve"]["status"], json!("OPEN"));
 
