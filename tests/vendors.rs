@@ -86,6 +86,16 @@ async fn create_vendor(app: &TestApp, token: &str, input: Value) -> String {
     response.assert_ok()["createVendor"]["id"].as_str().expect("vendor id").to_owned()
 }
 
+/// `query`'s answer, and how many statements it ran (the token's own
+/// lookups warmed first, so that two calls start alike).
+async fn counted(app: &TestApp, token: &str, query: &str) -> (Value, u64) {
+    app.graphql(Some(token), "{ me { id } }", json!({})).await.assert_ok();
+    let before = app.statements.get();
+    let response = app.graphql(Some(token), query, json!({})).await;
+    let after = app.statements.get();
+    (response.assert_ok().clone(), after - before)
+}
+
 async fn vendor_names(app: &TestApp, token: &str) -> Vec<String> {
     let response = app.graphql(Some(token), "{ vendors(includeDisabled: true) { name } }", json!({})).await;
     let mut names: Vec<String> = response.assert_ok()["vendors"]
@@ -238,6 +248,28 @@ async fn configuration_fields_are_read_by_admin_and_planner_only(backend: Backen
         )
         .await;
     assert_eq!(r.code(), Some("FORBIDDEN"), "{}", r.body);
+
+    // Approvers are read in batches: as many statements for four vendors
+    // (and their generated rules) as for one.
+    let approvers = "{ vendors { approvers { id } } rules { approvers { id } } }";
+    let (_, one) = counted(&app, &w.planner, approvers).await;
+    for name in ["Second Supply", "Third Supply", "Fourth Supply"] {
+        let mut input = vendor_input(name, None);
+        input["approverIds"] = json!([w.approver_user]);
+        input["requiresApproval"] = json!(true);
+        input["conditions"] = json!(["HVAC"]);
+        create_vendor(&app, &w.root_admin, input).await;
+    }
+    let (data, four) = counted(&app, &w.planner, approvers).await;
+    assert_eq!(data["vendors"].as_array().map(Vec::len), Some(4));
+    assert!(
+        data["vendors"]
+            .as_array()
+            .expect("vendors")
+            .iter()
+            .all(|v| v["approvers"] == json!([{ "id": w.approver_user }]))
+    );
+    assert_eq!(one, four, "statements for one vendor vs four");
 }
 
 async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {

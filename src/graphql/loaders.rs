@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    accounts, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, sites, time_entries,
-    users, vendor_sends, vendors,
+    accounts, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, rule_approvers,
+    sites, time_entries, users, vendor_approvers, vendor_sends, vendors,
 };
 use sea_orm::sea_query::{Expr, Func, Query, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -274,6 +274,46 @@ fn sum_as_bigint(column: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
     Func::cast_as(Func::sum(Expr::col(column)), "BIGINT").into()
 }
 
+/// Defines a key type and its loader: the approvers' user ids of each
+/// vendor or rule (`$table.$field`, column `$column`), sorted, one statement
+/// per batch.
+macro_rules! approvers_of {
+    ($(#[$doc:meta])* $key:ident => $table:ident . $field:ident ($column:ident)) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub String);
+
+        impl Loader<$key> for Db {
+            type Value = Vec<String>;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+                let rows = $table::Entity::find()
+                    .filter($table::Column::$column.is_in(in_list(ids)))
+                    .order_by_asc($table::Column::UserId)
+                    .all(&self.conn)
+                    .await
+                    .map_err(fail)?;
+                let mut out: HashMap<$key, Vec<String>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+                for row in rows {
+                    out.entry($key(row.$field)).or_default().push(row.user_id);
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+approvers_of!(
+    /// A vendor's approvers (its spend step), by vendor id.
+    VendorApprovers => vendor_approvers.vendor_id(VendorId)
+);
+approvers_of!(
+    /// A rule's approvers, by rule id.
+    RuleApprovers => rule_approvers.rule_id(RuleId)
+);
+
 /// An order's audit history, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HistoryOf(pub String);
@@ -314,4 +354,6 @@ pub fn forget(loaders: &Loaders) {
     loaders.clear::<CostLinesOf>();
     loaders.clear::<ActualCostOf>();
     loaders.clear::<HistoryOf>();
+    loaders.clear::<VendorApprovers>();
+    loaders.clear::<RuleApprovers>();
 }

@@ -1,11 +1,11 @@
 //! The `Vendor` type. Its configuration (contact e-mails, approvers,
 //! conditions) is read by ADMIN and PLANNER only.
 
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object, Result};
-use entity::{vendor_approvers, vendors};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entity::vendors;
 
-use crate::error::AppError;
+use crate::graphql::loaders::{Db, LoadError, VendorApprovers, to_app};
 use crate::graphql::{ContextExt, nullable};
 use crate::org::graphql::{Account, User};
 use crate::policy;
@@ -52,19 +52,7 @@ impl Vendor {
     }
     /// ADMIN and PLANNER.
     async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
-        nullable(ctx, async {
-            Self::guard_config(ctx)?;
-            let ids: Vec<String> = vendor_approvers::Entity::find()
-                .filter(vendor_approvers::Column::VendorId.eq(self.0.id.as_str()))
-                .all(&ctx.state()?.db)
-                .await
-                .map_err(AppError::from)?
-                .into_iter()
-                .map(|a| a.user_id)
-                .collect();
-            Ok(Some(User::by_ids(ctx, &ids).await?))
-        })
-        .await
+        approvers(ctx, VendorApprovers(self.0.id.clone())).await
     }
     /// ADMIN and PLANNER.
     async fn conditions(&self, ctx: &Context<'_>) -> Option<Vec<String>> {
@@ -74,4 +62,19 @@ impl Vendor {
         })
         .await
     }
+}
+
+/// The approvers of a vendor or a rule (`key`), batched per request, guarded
+/// like the rest of the procurement configuration: ADMIN and PLANNER.
+pub(super) async fn approvers<K>(ctx: &Context<'_>, key: K) -> Option<Vec<User>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Db: Loader<K, Value = Vec<String>, Error = LoadError>,
+{
+    nullable(ctx, async {
+        policy::read_procurement_config(ctx.principal()?).require()?;
+        let ids = ctx.loaders()?.load_one(key).await.map_err(to_app)?.unwrap_or_default();
+        Ok(Some(User::by_ids(ctx, &ids).await?))
+    })
+    .await
 }

@@ -5,11 +5,12 @@
 //! the ones whose vendor the caller sees.
 
 use async_graphql::{Context, ID, Object, Result};
-use entity::{rule_approvers, rule_assignments, rules, vendors};
+use entity::{rule_assignments, rules, vendors};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::graphql::Vendor;
 use crate::error::AppError;
+use crate::graphql::loaders::RuleApprovers;
 use crate::graphql::scalars::Money;
 use crate::graphql::{ContextExt, nullable};
 use crate::orders::model::OrderKind;
@@ -52,20 +53,7 @@ impl Rule {
     }
     /// ADMIN and PLANNER.
     async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
-        nullable(ctx, async {
-            policy::read_procurement_config(ctx.principal()?).require()?;
-            let ids: Vec<String> = rule_approvers::Entity::find()
-                .filter(rule_approvers::Column::RuleId.eq(self.0.id.as_str()))
-                .order_by_asc(rule_approvers::Column::UserId)
-                .all(&ctx.state()?.db)
-                .await
-                .map_err(AppError::from)?
-                .into_iter()
-                .map(|a| a.user_id)
-                .collect();
-            Ok(Some(User::by_ids(ctx, &ids).await?))
-        })
-        .await
+        super::graphql::approvers(ctx, RuleApprovers(self.0.id.clone())).await
     }
     async fn auto_maintenance(&self) -> bool {
         self.0.auto_maintenance
