@@ -5,7 +5,8 @@
 //! about a tenth of a dashboard request's CPU (BENCHMARKS.md, profile). So
 //! what is done once per operation is done here, around the schema:
 //!
-//! - before: the document is parsed here (async-graphql then takes it as
+//! - before: the document is parsed here, or copied from the documents
+//!   already parsed ([`super::documents`]; async-graphql then takes it as
 //!   parsed), its aliases counted ([`super::limits`]), and what request
 //!   timing, introspection trimming and security events need of it noted;
 //! - after: the request's time, introspection trimming, then the security
@@ -22,6 +23,7 @@ use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError}
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::AppSchema;
+use super::documents::Documents;
 use super::introspection::{self, Answers, TypeGraph};
 use super::request_metrics::Timing;
 use super::security_events::Mutations;
@@ -34,6 +36,7 @@ pub struct Engine {
     schema: AppSchema,
     introspection: Arc<TypeGraph>,
     metrics: Metrics,
+    documents: Documents,
 }
 
 /// What the steps after execution need to know of an operation.
@@ -50,7 +53,7 @@ struct Notes {
 
 impl Engine {
     pub fn new(schema: AppSchema, introspection: Arc<TypeGraph>, metrics: Metrics) -> Self {
-        Self { schema, introspection, metrics }
+        Self { schema, introspection, metrics, documents: Documents::default() }
     }
 
     /// Runs one query or mutation.
@@ -102,7 +105,7 @@ impl Engine {
     /// tells; a document refused here is answered at once.
     fn prepare(&self, mut request: Request) -> Result<(Request, Notes), ServerError> {
         let mut timing = Timing::start(self.metrics.clone());
-        let document = async_graphql::parser::parse_query(&request.query)?;
+        let document = self.documents.parse(&request.query)?;
         super::limits::check_aliases(&document)?;
         timing.note(&document);
         let answers = introspection::answers(&document, &request.variables);
