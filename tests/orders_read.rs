@@ -423,6 +423,34 @@ async fn viewer_can_and_explain_access_follow_the_policy(backend: Backend) {
     );
     assert_eq!(can(app.token_for(&w.admin)).await["delete"], json!(true));
 
+    // The selection is answered as written: aliases, fragments, `__typename`,
+    // a field asked twice, and `@skip`/`@include`.
+    let shaped = "query($id: ID!, $no: Boolean!) { order(id: $id) { viewerCan {
+        __typename review: closeReview closeReview ... on ViewerCan { start view }
+        ...Deleting view mayRework: requestRework @include(if: $no) addNote @skip(if: $no) } } }
+        fragment Deleting on ViewerCan { delete }";
+    let data = app.graphql(Some(&app.token_for(&planner)), shaped, json!({ "id": order, "no": false })).await;
+    let answer = data.assert_ok()["order"]["viewerCan"].clone();
+    assert_eq!(
+        answer,
+        json!({ "__typename": "ViewerCan", "review": true, "closeReview": true, "start": false, "view": true,
+                "delete": false, "addNote": true })
+    );
+    // In the selection's order, as the response's text has it.
+    let text = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .bearer_auth(app.token_for(&planner))
+        .json(&json!({ "query": shaped, "variables": { "id": order, "no": false } }))
+        .send()
+        .await
+        .expect("request sent")
+        .text()
+        .await
+        .expect("a body");
+    let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key} in {text}"));
+    let keys = ["__typename", "review", "closeReview", "start", "view", "delete", "addNote"];
+    assert!(keys.windows(2).all(|pair| at(pair[0]) < at(pair[1])), "{text}");
+
     let explain = "query($u: ID!, $a: Action!, $o: ID!) { explainAccess(userId: $u, action: $a, orderId: $o) { allowed reason } }";
     let admin_token = app.token_for(&w.admin);
     let data = app.graphql(Some(&admin_token), explain, json!({ "u": tech, "a": "CLOSE_REVIEW", "o": order })).await;

@@ -1,6 +1,7 @@
 //! Schema assembly: the merged root types, the context accessors resolvers
 //! use, and the SDL export that `schema.graphql` is compared with.
 
+pub mod answered;
 mod documents;
 mod engine;
 mod introspection;

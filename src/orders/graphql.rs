@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, Lookahead, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, Lookahead, Object, Result, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use entity::{
     approval_steps, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, time_entries,
@@ -22,6 +22,7 @@ use super::record::{self, OrderRecord, StepRecord};
 use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::graphql::answered::{self, Answered};
 use crate::graphql::loaders::{
     AccountById, ActualCostOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError, Loaders, NotesOf,
     PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
@@ -256,13 +257,20 @@ impl Order {
         .await
     }
     /// What the caller may do to this order now.
-    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<ViewerCan> {
+    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<Answered<ViewerCan>> {
         let principal = self.guard(ctx, "viewerCan")?;
-        Ok(ViewerCan::of(principal, &self.0))
+        let facts = self.0.facts();
+        // Only the actions asked are decided.
+        let can = |field: &str| Action::of_field(field).map(|action| policy::decide(principal, action, &facts).allowed);
+        Ok(answered::answer(ctx, |field| can(field).map(Value::Boolean))?)
     }
 }
 
 /// For each action, whether the caller may perform it now.
+///
+/// The schema's declaration of the type: `Order.viewerCan` answers it
+/// through [`answered`], deciding only the actions asked, so no value of it
+/// is built. Each field is an [`Action`] (`Action::of_field`).
 #[derive(SimpleObject)]
 pub struct ViewerCan {
     view: bool,
@@ -287,37 +295,6 @@ pub struct ViewerCan {
     log_work: bool,
     request_deletion: bool,
     delete: bool,
-}
-
-impl ViewerCan {
-    pub fn of(principal: &Principal, order: &OrderRecord) -> Self {
-        let facts = order.facts();
-        let can = |action| policy::decide(principal, action, &facts).allowed;
-        Self {
-            view: can(Action::View),
-            edit_details: can(Action::EditDetails),
-            approve: can(Action::Approve),
-            reject: can(Action::Reject),
-            resubmit: can(Action::Resubmit),
-            assign: can(Action::Assign),
-            start: can(Action::Start),
-            submit_for_review: can(Action::SubmitForReview),
-            close_review: can(Action::CloseReview),
-            request_rework: can(Action::RequestRework),
-            send: can(Action::Send),
-            resend: can(Action::Resend),
-            mark_fulfilled: can(Action::MarkFulfilled),
-            cancel: can(Action::Cancel),
-            archive: can(Action::Archive),
-            unarchive: can(Action::Unarchive),
-            override_vendor: can(Action::OverrideVendor),
-            add_note: can(Action::AddNote),
-            add_internal_note: can(Action::AddInternalNote),
-            log_work: can(Action::LogWork),
-            request_deletion: can(Action::RequestDeletion),
-            delete: can(Action::Delete),
-        }
-    }
 }
 
 pub struct Asset(pub assets::Model);
@@ -881,5 +858,28 @@ impl OrderQuery {
         let condition = queue.contents(principal, site_id.as_ref().map(|s| s.as_str()))?;
         let request = PageRequest { first, after: after.map(|c| c.0), last: None, before: None };
         connection(ctx, condition, queue.sort(), &request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::OutputType;
+    use async_graphql::registry::{MetaType, Registry};
+
+    use super::ViewerCan;
+    use crate::policy::Action;
+
+    /// `viewerCan` decides a field by its action's name: each field the
+    /// schema declares is one action, and each action has its field.
+    #[test]
+    fn each_viewer_can_field_is_an_action() {
+        let mut registry = Registry::default();
+        ViewerCan::create_type_info(&mut registry);
+        let Some(MetaType::Object { fields, .. }) = registry.types.get("ViewerCan") else {
+            panic!("ViewerCan is not an object");
+        };
+        let actions: Vec<Action> =
+            fields.keys().map(|field| Action::of_field(field).unwrap_or_else(|| panic!("no action {field}"))).collect();
+        assert_eq!(actions, Action::ALL);
     }
 }

@@ -54,6 +54,11 @@ impl Action {
         Self::Delete,
     ];
 
+    /// The action of `ViewerCan`'s field `name` (`closeReview`).
+    pub fn of_field(name: &str) -> Option<Action> {
+        Self::ALL.into_iter().find(|action| camel_case_of(action.snake_name(), name))
+    }
+
     /// The name in audit actions (`order.close_review`).
     pub const fn snake_name(self) -> &'static str {
         match self {
@@ -79,6 +84,39 @@ impl Action {
             Self::LogWork => "log_work",
             Self::RequestDeletion => "request_deletion",
             Self::Delete => "delete",
+        }
+    }
+}
+
+/// Whether `camel` is `snake` in camelCase (`close_review`, `closeReview`).
+fn camel_case_of(snake: &str, camel: &str) -> bool {
+    let mut camel = camel.bytes();
+    let mut snake = snake.bytes();
+    loop {
+        match (snake.next(), camel.next()) {
+            (None, None) => return true,
+            (Some(b'_'), Some(c)) if c.is_ascii_uppercase() => {
+                if snake.next() != Some(c.to_ascii_lowercase()) {
+                    return false;
+                }
+            }
+            (Some(s), Some(c)) if s == c => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn fields_name_their_actions() {
+        assert_eq!(Action::of_field("view"), Some(Action::View));
+        assert_eq!(Action::of_field("closeReview"), Some(Action::CloseReview));
+        assert_eq!(Action::of_field("addInternalNote"), Some(Action::AddInternalNote));
+        for wrong in ["close_review", "closereview", "CloseReview", "closeReviewX", "close", ""] {
+            assert_eq!(Action::of_field(wrong), None, "{wrong}");
         }
     }
 }
