@@ -19,6 +19,7 @@ backend_tests!(
     a_page_costs_the_same_statements_whatever_its_size,
     guarded_fields_are_null_with_forbidden_and_the_rest_intact,
     viewer_can_and_explain_access_follow_the_policy,
+    brief_objects_answer_as_whole_ones_do,
     revoked_roles_and_deactivated_users_stop_on_the_next_request,
     partner_tokens_read_their_vendors_orders_and_few_fields,
     my_work_and_my_requests,
@@ -463,6 +464,57 @@ async fn viewer_can_and_explain_access_follow_the_policy(backend: Backend) {
     let refused =
         app.graphql(Some(&app.token_for(&planner)), explain, json!({ "u": tech, "a": "VIEW", "o": order })).await;
     assert_eq!(refused.code(), Some("FORBIDDEN"));
+}
+
+/// A site, user or vendor asked only its plain fields is answered whole by
+/// its parent (`graphql::answered::brief`); asked anything else, it is
+/// resolved field by field. Both give the same values, in the selection's
+/// shape, and a guarded field still answers FORBIDDEN.
+async fn brief_objects_answer_as_whole_ones_do(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let tech = app.user(&w.org, &w.north, "Tom Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let vendor = app.vendor(&w.org, None, "Fixit").await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.assignees = vec![tech.clone()];
+    spec.vendor = Some(vendor.clone());
+    let order = app.order(&spec).await;
+
+    let query = "query($id: ID!) { order(id: $id) {
+        briefSite: site { __typename id name ... on Site { name } }
+        wholeSite: site { id name tags }
+        briefOwner: owner { id name active canLogin }
+        wholeOwner: owner { id name active canLogin email }
+        assignees { ...Person }
+        wholeAssignees: assignees { ...Person account { id } }
+        briefVendor: vendor { id label: name enabled requiresApproval manualSend }
+        wholeVendor: vendor { id label: name enabled requiresApproval manualSend contactEmails }
+    } } fragment Person on User { id name }";
+    let data = app.graphql(Some(&app.token_for(&w.admin)), query, json!({ "id": order })).await;
+    let got = data.assert_ok()["order"].clone();
+    assert_eq!(got["briefSite"], json!({ "__typename": "Site", "id": w.n1, "name": "North 1" }));
+    assert_eq!(got["wholeSite"]["name"], json!("North 1"));
+    assert_eq!(got["briefOwner"]["id"], json!(w.creator));
+    assert_eq!(got["briefOwner"]["name"], json!("Rita Requester"));
+    for field in ["id", "name", "active", "canLogin"] {
+        assert_eq!(got["briefOwner"][field], got["wholeOwner"][field], "{field}");
+    }
+    assert_eq!(got["assignees"], json!([{ "id": tech, "name": "Tom Tech" }]));
+    assert_eq!(got["wholeAssignees"][0]["name"], json!("Tom Tech"));
+    assert_eq!(got["briefVendor"]["id"], json!(vendor));
+    assert_eq!(got["briefVendor"]["label"], json!("Fixit"));
+    for field in ["id", "label", "enabled", "requiresApproval", "manualSend"] {
+        assert_eq!(got["briefVendor"][field], got["wholeVendor"][field], "{field}");
+    }
+
+    // The technician reads a user's plain fields, and gets FORBIDDEN for a
+    // guarded one asked beside them.
+    let query = "query($id: ID!) { order(id: $id) { owner { id name email } assignees { id name } } }";
+    let data = app.graphql(Some(&app.token_for(&tech)), query, json!({ "id": order })).await;
+    assert_eq!(data.code(), Some("FORBIDDEN"));
+    assert_eq!(data.data()["order"]["owner"], json!({ "id": w.creator, "name": "Rita Requester", "email": null }));
+    assert_eq!(data.data()["order"]["assignees"], json!([{ "id": tech, "name": "Tom Tech" }]));
 }
 
 async fn revoked_roles_and_deactivated_users_stop_on_the_next_request(backend: Backend) {

@@ -22,7 +22,7 @@ use super::record::{self, OrderRecord, StepRecord};
 use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::graphql::answered::{self, Answered};
+use crate::graphql::answered::{self, Answered, Brief, brief};
 use crate::graphql::loaders::{
     AccountById, ActualCostOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError, Loaders, NotesOf,
     PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
@@ -66,9 +66,10 @@ impl Order {
     }
 }
 
-async fn user(ctx: &Context<'_>, id: Option<&str>) -> Result<Option<User>> {
+async fn user(ctx: &Context<'_>, id: Option<&str>) -> Result<Option<Brief<User>>> {
     let Some(id) = id else { return Ok(None) };
-    Ok(ctx.loaders()?.load_one(UserById(id.to_owned())).await.map_err(to_app)?.map(User::from))
+    let user = ctx.loaders()?.load_one(UserById(id.to_owned())).await.map_err(to_app)?;
+    Ok(user.map(|user| brief(ctx, User::from(user))))
 }
 
 #[Object]
@@ -106,11 +107,12 @@ impl Order {
         self.guard(ctx, "version")?;
         Ok(i32::try_from(self.0.model.version).unwrap_or(i32::MAX))
     }
-    async fn site(&self, ctx: &Context<'_>) -> Option<Site> {
+    async fn site(&self, ctx: &Context<'_>) -> Option<Brief<Site>> {
         nullable(ctx, async {
             self.guard(ctx, "site")?;
             let Some(id) = &self.0.model.site_id else { return Ok(None) };
-            Ok(ctx.loaders()?.load_one(SiteById(id.clone())).await.map_err(to_app)?.map(Site))
+            let site = ctx.loaders()?.load_one(SiteById(id.clone())).await.map_err(to_app)?;
+            Ok(site.map(|site| brief(ctx, Site(site))))
         })
         .await
     }
@@ -134,29 +136,30 @@ impl Order {
         })
         .await
     }
-    async fn creator(&self, ctx: &Context<'_>) -> Option<User> {
+    async fn creator(&self, ctx: &Context<'_>) -> Option<Brief<User>> {
         nullable(ctx, async {
             self.guard(ctx, "creator")?;
             user(ctx, Some(&self.0.model.creator_id)).await
         })
         .await
     }
-    async fn owner(&self, ctx: &Context<'_>) -> Option<User> {
+    async fn owner(&self, ctx: &Context<'_>) -> Option<Brief<User>> {
         nullable(ctx, async {
             self.guard(ctx, "owner")?;
             user(ctx, Some(&self.0.model.owner_id)).await
         })
         .await
     }
-    async fn assignees(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+    async fn assignees(&self, ctx: &Context<'_>) -> Result<Vec<Brief<User>>> {
         self.guard(ctx, "assignees")?;
         User::by_ids(ctx, &self.0.assignee_ids).await
     }
-    async fn vendor(&self, ctx: &Context<'_>) -> Option<Vendor> {
+    async fn vendor(&self, ctx: &Context<'_>) -> Option<Brief<Vendor>> {
         nullable(ctx, async {
             self.guard(ctx, "vendor")?;
             let Some(id) = &self.0.model.vendor_id else { return Ok(None) };
-            Ok(ctx.loaders()?.load_one(VendorById(id.clone())).await.map_err(to_app)?.map(Vendor))
+            let vendor = ctx.loaders()?.load_one(VendorById(id.clone())).await.map_err(to_app)?;
+            Ok(vendor.map(|vendor| brief(ctx, Vendor(vendor))))
         })
         .await
     }
@@ -266,11 +269,10 @@ impl Order {
     }
 }
 
+// The schema's declaration of the type: `Order.viewerCan` answers it
+// through `graphql::answered`, deciding only the actions asked, so no value
+// of it is built. Each field is an `Action` (`Action::of_field`).
 /// For each action, whether the caller may perform it now.
-///
-/// The schema's declaration of the type: `Order.viewerCan` answers it
-/// through [`answered`], deciding only the actions asked, so no value of it
-/// is built. Each field is an [`Action`] (`Action::of_field`).
 #[derive(SimpleObject)]
 pub struct ViewerCan {
     view: bool,
@@ -334,7 +336,7 @@ impl Note {
     pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
-    async fn author(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn author(&self, ctx: &Context<'_>) -> Result<Brief<User>> {
         required_user(ctx, &self.0.author_id).await
     }
     async fn body(&self) -> &str {
@@ -348,7 +350,7 @@ impl Note {
     }
 }
 
-async fn required_user(ctx: &Context<'_>, id: &str) -> Result<User> {
+async fn required_user(ctx: &Context<'_>, id: &str) -> Result<Brief<User>> {
     user(ctx, Some(id)).await?.ok_or_else(|| AppError::internal(anyhow::anyhow!("user {id} is missing")).into())
 }
 
@@ -371,7 +373,7 @@ impl Attachment {
     async fn sha256(&self) -> &str {
         &self.0.sha256
     }
-    async fn uploaded_by(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn uploaded_by(&self, ctx: &Context<'_>) -> Result<Brief<User>> {
         required_user(ctx, &self.0.uploaded_by).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -390,7 +392,7 @@ impl TimeEntry {
     pub async fn id(&self) -> ID {
         ID(self.m.id.clone())
     }
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Brief<User>> {
         required_user(ctx, &self.m.user_id).await
     }
     async fn hours(&self) -> f64 {
@@ -435,7 +437,7 @@ impl CostLine {
     async fn amount(&self) -> Money {
         Money(self.0.amount_cents)
     }
-    async fn added_by(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn added_by(&self, ctx: &Context<'_>) -> Result<Brief<User>> {
         required_user(ctx, &self.0.added_by).await
     }
 }
@@ -474,7 +476,7 @@ impl ProcedureStep {
     async fn done(&self) -> bool {
         self.0.done
     }
-    async fn done_by(&self, ctx: &Context<'_>) -> Option<User> {
+    async fn done_by(&self, ctx: &Context<'_>) -> Option<Brief<User>> {
         nullable(ctx, async { user(ctx, self.0.done_by.as_deref()).await }).await
     }
     async fn done_at(&self) -> Option<DateTime<Utc>> {
@@ -520,7 +522,7 @@ impl ApprovalStep {
         &self.model.source
     }
     /// Guarded like `Vendor.approvers`: ADMIN and PLANNER.
-    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
+    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<Brief<User>>> {
         nullable(ctx, async {
             policy::read_procurement_config(ctx.principal()?).require()?;
             Ok(Some(User::by_ids(ctx, &self.approvers).await?))
@@ -531,7 +533,7 @@ impl ApprovalStep {
     async fn decision(&self) -> Option<&str> {
         self.model.decision.as_deref()
     }
-    async fn decided_by(&self, ctx: &Context<'_>) -> Option<User> {
+    async fn decided_by(&self, ctx: &Context<'_>) -> Option<Brief<User>> {
         nullable(ctx, async { user(ctx, self.model.decided_by.as_deref()).await }).await
     }
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
@@ -552,7 +554,7 @@ impl AuditEvent {
     async fn at(&self) -> DateTime<Utc> {
         from_micros(self.0.at)
     }
-    async fn actor(&self, ctx: &Context<'_>) -> Option<User> {
+    async fn actor(&self, ctx: &Context<'_>) -> Option<Brief<User>> {
         nullable(ctx, async { user(ctx, self.0.actor_id.as_deref()).await }).await
     }
     /// The token's name, when a token acted.

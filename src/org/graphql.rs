@@ -1,7 +1,7 @@
 //! GraphQL types of the organization: `User`, `Account`, `Site`,
 //! `SiteGroup`, `RoleBinding`, and the `me` query.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, Result, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use entity::{account_settings, accounts, api_tokens, assets, role_bindings, site_groups, sites, users};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use super::model::{Role, ScopeKind};
 use super::read;
 use crate::error::AppError;
+use crate::graphql::answered::{Brief, Plain, brief};
 use crate::graphql::loaders::{AccountById, UserById, VendorById, to_app};
 use crate::graphql::{ContextExt, nullable};
 use crate::orders::graphql::{Asset, visible_order};
@@ -203,9 +204,13 @@ impl From<users::Model> for User {
 impl User {
     /// The users `ids` names, in that order, through the request's loaders
     /// (an id of no user in the organization is left out).
-    pub async fn by_ids(ctx: &Context<'_>, ids: &[String]) -> Result<Vec<Self>> {
+    pub async fn by_ids(ctx: &Context<'_>, ids: &[String]) -> Result<Vec<Brief<Self>>> {
         let loaded = ctx.loaders()?.load_many(ids.iter().cloned().map(UserById)).await.map_err(to_app)?;
-        Ok(ids.iter().filter_map(|id| loaded.get(&UserById(id.clone())).cloned().map(Self::from)).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| loaded.get(&UserById(id.clone())).cloned())
+            .map(|user| brief(ctx, Self::from(user)))
+            .collect())
     }
 
     fn guard_private(&self, ctx: &Context<'_>) -> Result<()> {
@@ -319,7 +324,29 @@ impl Account {
     }
 }
 
+impl Plain for User {
+    fn plain(&self, name: &str) -> Option<Value> {
+        match name {
+            "id" => Some(Value::String(self.id.clone())),
+            "name" => Some(Value::String(self.name.clone())),
+            "active" => Some(Value::Boolean(self.active)),
+            "canLogin" => Some(Value::Boolean(self.can_login)),
+            _ => None,
+        }
+    }
+}
+
 pub struct Site(pub(crate) sites::Model);
+
+impl Plain for Site {
+    fn plain(&self, name: &str) -> Option<Value> {
+        match name {
+            "id" => Some(Value::String(self.0.id.clone())),
+            "name" => Some(Value::String(self.0.name.clone())),
+            _ => None,
+        }
+    }
+}
 
 #[Object]
 impl Site {

@@ -100,7 +100,7 @@ fn camel_case_of(snake: &str, camel: &str) -> bool {
                     return false;
                 }
             }
-            (Some(s), Some(c)) if s == c => {}
+            (Some(s), Some(c)) if s == c && s != b'_' => {}
             _ => return false,
         }
     }

@@ -2,15 +2,29 @@
 //! conditions) is read by ADMIN and PLANNER only.
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result, Value};
 use entity::vendors;
 
+use crate::graphql::answered::{Brief, Plain};
 use crate::graphql::loaders::{Db, LoadError, VendorApprovers, to_app};
 use crate::graphql::{ContextExt, nullable};
 use crate::org::graphql::{Account, User};
 use crate::policy;
 
 pub struct Vendor(pub vendors::Model);
+
+impl Plain for Vendor {
+    fn plain(&self, name: &str) -> Option<Value> {
+        match name {
+            "id" => Some(Value::String(self.0.id.clone())),
+            "name" => Some(Value::String(self.0.name.clone())),
+            "enabled" => Some(Value::Boolean(self.0.enabled)),
+            "requiresApproval" => Some(Value::Boolean(self.0.requires_approval)),
+            "manualSend" => Some(Value::Boolean(self.0.manual_send)),
+            _ => None,
+        }
+    }
+}
 
 impl Vendor {
     fn guard_config(ctx: &Context<'_>) -> Result<()> {
@@ -51,7 +65,7 @@ impl Vendor {
         .await
     }
     /// ADMIN and PLANNER.
-    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
+    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<Brief<User>>> {
         approvers(ctx, VendorApprovers(self.0.id.clone())).await
     }
     /// ADMIN and PLANNER.
@@ -66,7 +80,7 @@ impl Vendor {
 
 /// The approvers of a vendor or a rule (`key`), batched per request, guarded
 /// like the rest of the procurement configuration: ADMIN and PLANNER.
-pub(super) async fn approvers<K>(ctx: &Context<'_>, key: K) -> Option<Vec<User>>
+pub(super) async fn approvers<K>(ctx: &Context<'_>, key: K) -> Option<Vec<Brief<User>>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     Db: Loader<K, Value = Vec<String>, Error = LoadError>,

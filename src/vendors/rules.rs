@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::graphql::Vendor;
 use crate::error::AppError;
+use crate::graphql::answered::Brief;
 use crate::graphql::loaders::RuleApprovers;
 use crate::graphql::scalars::Money;
 use crate::graphql::{ContextExt, nullable};
@@ -52,7 +53,7 @@ impl Rule {
         self.0.approval_position
     }
     /// ADMIN and PLANNER.
-    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<User>> {
+    async fn approvers(&self, ctx: &Context<'_>) -> Option<Vec<Brief<User>>> {
         super::graphql::approvers(ctx, RuleApprovers(self.0.id.clone())).await
     }
     async fn auto_maintenance(&self) -> bool {
