@@ -21,9 +21,9 @@ use entity::{
     sites, time_entries, users, vendor_approvers, vendor_sends, vendors,
 };
 use sea_orm::sea_query::{Expr, Func, Query, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::db::in_list;
+use crate::db::one_of;
 use crate::error::AppError;
 
 /// What a loader fails with (`DataLoader` needs a `Clone` error).
@@ -37,6 +37,12 @@ pub fn to_app(error: LoadError) -> AppError {
 pub struct Db {
     conn: DatabaseConnection,
     organization_id: String,
+}
+
+impl Db {
+    fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
 }
 
 pub type Loaders = Arc<DataLoader<Db, HashMapCache>>;
@@ -76,9 +82,9 @@ macro_rules! by_id {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
-                let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+                let ids = keys.iter().map(|k| k.0.clone()).collect();
                 let rows = $entity::Entity::find()
-                    .filter($entity::Column::Id.is_in(in_list(ids)))
+                    .filter(one_of(self.backend(), ($entity::Entity, $entity::Column::Id), ids))
                     .filter($entity::Column::OrganizationId.eq(self.organization_id.as_str()))
                     .all(&self.conn)
                     .await
@@ -122,9 +128,9 @@ macro_rules! children_of_order {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
-                let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+                let ids = keys.iter().map(|k| k.0.clone()).collect();
                 let rows = $entity::Entity::find()
-                    .filter($entity::Column::OrderId.is_in(in_list(ids)))
+                    .filter(one_of(self.backend(), ($entity::Entity, $entity::Column::OrderId), ids))
                     .order_by_asc($entity::Column::$order)
                     .order_by_asc($entity::Column::Id)
                     .all(&self.conn)
@@ -171,11 +177,12 @@ impl Loader<NotesOf> for Db {
     async fn load(&self, keys: &[NotesOf]) -> Result<HashMap<NotesOf, Self::Value>, Self::Error> {
         let mut out: HashMap<NotesOf, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for internal in [false, true] {
-            let ids: Vec<&str> = keys.iter().filter(|k| k.internal == internal).map(|k| k.order_id.as_str()).collect();
+            let ids: Vec<String> = keys.iter().filter(|k| k.internal == internal).map(|k| k.order_id.clone()).collect();
             if ids.is_empty() {
                 continue;
             }
-            let mut query = notes::Entity::find().filter(notes::Column::OrderId.is_in(in_list(ids)));
+            let mut query =
+                notes::Entity::find().filter(one_of(self.backend(), (notes::Entity, notes::Column::OrderId), ids));
             if !internal {
                 query = query.filter(notes::Column::Visibility.eq("PUBLIC"));
             }
@@ -205,13 +212,17 @@ impl Loader<CostLinesOf> for Db {
     type Error = LoadError;
 
     async fn load(&self, keys: &[CostLinesOf]) -> Result<HashMap<CostLinesOf, Self::Value>, Self::Error> {
-        let mut by_filter: HashMap<Option<String>, Vec<&str>> = HashMap::new();
+        let mut by_filter: HashMap<Option<String>, Vec<String>> = HashMap::new();
         for key in keys {
-            by_filter.entry(key.added_by.clone()).or_default().push(key.order_id.as_str());
+            by_filter.entry(key.added_by.clone()).or_default().push(key.order_id.clone());
         }
         let mut out: HashMap<CostLinesOf, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for (added_by, ids) in by_filter {
-            let mut query = cost_lines::Entity::find().filter(cost_lines::Column::OrderId.is_in(in_list(ids)));
+            let mut query = cost_lines::Entity::find().filter(one_of(
+                self.backend(),
+                (cost_lines::Entity, cost_lines::Column::OrderId),
+                ids,
+            ));
             if let Some(user) = &added_by {
                 query = query.filter(cost_lines::Column::AddedBy.eq(user.as_str()));
             }
@@ -241,12 +252,12 @@ impl Loader<ActualCostOf> for Db {
 
     async fn load(&self, keys: &[ActualCostOf]) -> Result<HashMap<ActualCostOf, i64>, Self::Error> {
         // Both sums in one statement: an order's cost lines, then its time.
-        let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         let mut query = Query::select()
             .column(cost_lines::Column::OrderId)
             .expr_as(sum_as_bigint(cost_lines::Column::AmountCents), "total")
             .from(cost_lines::Entity)
-            .and_where(cost_lines::Column::OrderId.is_in(in_list(ids.clone())))
+            .and_where(one_of(self.backend(), (cost_lines::Entity, cost_lines::Column::OrderId), ids.clone()))
             .group_by_col(cost_lines::Column::OrderId)
             .take();
         query.union(
@@ -255,7 +266,7 @@ impl Loader<ActualCostOf> for Db {
                 .column(time_entries::Column::OrderId)
                 .expr_as(sum_as_bigint(time_entries::Column::CostCents), "total")
                 .from(time_entries::Entity)
-                .and_where(time_entries::Column::OrderId.is_in(in_list(ids)))
+                .and_where(one_of(self.backend(), (time_entries::Entity, time_entries::Column::OrderId), ids))
                 .group_by_col(time_entries::Column::OrderId)
                 .take(),
         );
@@ -288,9 +299,9 @@ macro_rules! approvers_of {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
-                let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+                let ids = keys.iter().map(|k| k.0.clone()).collect();
                 let rows = $table::Entity::find()
-                    .filter($table::Column::$column.is_in(in_list(ids)))
+                    .filter(one_of(self.backend(), ($table::Entity, $table::Column::$column), ids))
                     .order_by_asc($table::Column::UserId)
                     .all(&self.conn)
                     .await
@@ -323,10 +334,10 @@ impl Loader<HistoryOf> for Db {
     type Error = LoadError;
 
     async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, Self::Error> {
-        let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let ids = keys.iter().map(|k| k.0.clone()).collect();
         let rows = audit_events::Entity::find()
             .filter(audit_events::Column::OrganizationId.eq(self.organization_id.as_str()))
-            .filter(audit_events::Column::OrderId.is_in(in_list(ids)))
+            .filter(one_of(self.backend(), (audit_events::Entity, audit_events::Column::OrderId), ids))
             .order_by_asc(audit_events::Column::At)
             .order_by_asc(audit_events::Column::Id)
             .all(&self.conn)

@@ -7,10 +7,10 @@ use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable};
 
 use super::model::{OrderKind, OrderStatus, SendState};
-use crate::db::in_list;
+use crate::db::one_of;
 use crate::error::{AppError, AppResult};
 use crate::policy::{OrderFacts, PendingStep};
 
@@ -146,6 +146,7 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
         what: i32,
         at: Option<impl ColumnTrait>,
         ids: &[String],
+        backend: DbBackend,
     ) -> SelectStatement {
         let at = match at {
             Some(column) => Expr::col(column),
@@ -157,11 +158,13 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
             .expr_as(Expr::col(value), "value")
             .expr_as(at, "at")
             .from(table)
-            .and_where(order.is_in(in_list(ids.to_vec())))
+            .and_where(one_of(backend, order, ids.to_vec()))
             .take()
     }
+    let backend = conn.get_database_backend();
     let none = None::<order_tags::Column>;
-    let mut query = arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, ids);
+    let mut query =
+        arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, ids, backend);
     let arms = [
         arm(
             order_assignees::Entity,
@@ -170,10 +173,27 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
             ASSIGNEE,
             Some(order_assignees::Column::AssignedAt),
             ids,
+            backend,
         ),
-        arm(time_entries::Entity, time_entries::Column::OrderId, time_entries::Column::UserId, LOGGER, none, ids),
-        arm(cost_lines::Entity, cost_lines::Column::OrderId, cost_lines::Column::AddedBy, LOGGER, none, ids),
-        arm(part_usages::Entity, part_usages::Column::OrderId, part_usages::Column::AddedBy, LOGGER, none, ids),
+        arm(
+            time_entries::Entity,
+            time_entries::Column::OrderId,
+            time_entries::Column::UserId,
+            LOGGER,
+            none,
+            ids,
+            backend,
+        ),
+        arm(cost_lines::Entity, cost_lines::Column::OrderId, cost_lines::Column::AddedBy, LOGGER, none, ids, backend),
+        arm(
+            part_usages::Entity,
+            part_usages::Column::OrderId,
+            part_usages::Column::AddedBy,
+            LOGGER,
+            none,
+            ids,
+            backend,
+        ),
     ];
     for arm in arms {
         query.union(UnionType::Distinct, arm);
@@ -228,7 +248,7 @@ async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMa
             approvers::Entity,
             Expr::col((approvers::Entity, approvers::Column::StepId)).equals((steps::Entity, steps::Column::Id)),
         )
-        .and_where(Expr::col((steps::Entity, steps::Column::OrderId)).is_in(in_list(ids.to_vec())))
+        .and_where(one_of(conn.get_database_backend(), (steps::Entity, steps::Column::OrderId), ids.to_vec()))
         .take();
     let mut rows = conn
         .query_all(&query)
