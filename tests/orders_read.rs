@@ -484,7 +484,7 @@ async fn brief_objects_answer_as_whole_ones_do(backend: Backend) {
     let query = "query($id: ID!) { order(id: $id) {
         briefSite: site { __typename id name ... on Site { name } }
         wholeSite: site { id name tags }
-        briefOwner: owner { id name active canLogin }
+        briefOwner: owner { ... on Node { id } name active canLogin }
         wholeOwner: owner { id name active canLogin email }
         assignees { ...Person }
         wholeAssignees: assignees { ...Person account { id } }

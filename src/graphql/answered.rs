@@ -17,9 +17,10 @@
 //!
 //! The selection is read through async-graphql's public
 //! [`SelectionField`](async_graphql::SelectionField), which has already
-//! dropped `@skip`/`@include` and flattens fragments: right for object
-//! types in no interface or union, where every fragment that validation
-//! lets through applies.
+//! dropped `@skip`/`@include` and flattens fragments. That is right where
+//! the field's type is an object type (never an interface or a union):
+//! validation lets through only fragments on that type or on an interface
+//! or union it belongs to (`... on Node`), and each of those applies.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
