@@ -15,6 +15,8 @@
 //!   asked it is answered whole, otherwise async-graphql resolves it as
 //!   ever.
 //!
+//! Both give a [`Brief<T>`].
+//!
 //! The selection is read through async-graphql's public
 //! [`SelectionField`](async_graphql::SelectionField), which has already
 //! dropped `@skip`/`@include` and flattens fragments. That is right where
@@ -23,7 +25,6 @@
 //! or union it belongs to (`... on Node`), and each of those applies.
 
 use std::borrow::Cow;
-use std::marker::PhantomData;
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::Field;
@@ -32,18 +33,19 @@ use async_graphql::{Context, ContextSelectionSet, Name, OutputType, Positioned, 
 
 use crate::error::{AppError, AppResult};
 
-/// The value of an object of the schema's type `T`, computed by its parent.
-pub struct Answered<T> {
-    value: Value,
-    declared: PhantomData<fn() -> T>,
+/// An object of the schema's type `T`: its value built by its parent's
+/// resolver, or the object itself for async-graphql to resolve.
+pub enum Brief<T> {
+    Built(Value),
+    Whole(T),
 }
 
 /// The object of type `T` that `ctx`'s field asks for, each field's value
 /// from `value_of` (given the field's name; `None`: not a field of `T`).
-pub fn answer<T: OutputType>(ctx: &Context<'_>, value_of: impl Fn(&str) -> Option<Value>) -> AppResult<Answered<T>> {
+pub fn answer<T: OutputType>(ctx: &Context<'_>, value_of: impl Fn(&str) -> Option<Value>) -> AppResult<Brief<T>> {
     let value = object::<T>(ctx, value_of)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("a field asked of {} has no answer", T::type_name())))?;
-    Ok(Answered { value, declared: PhantomData })
+    Ok(Brief::Built(value))
 }
 
 /// An object's fields that are plain values of what it holds: no guard, no
@@ -54,17 +56,12 @@ pub trait Plain: OutputType {
     fn plain(&self, name: &str) -> Option<Value>;
 }
 
-/// `T`, answered whole when only [`Plain`] fields are asked (the common
-/// `{ id name }`), resolved by async-graphql otherwise.
-pub enum Brief<T> {
-    Answered(Answered<T>),
-    Whole(T),
-}
-
-/// `object` as `ctx`'s field asks for it.
+/// `object` as `ctx`'s field asks for it: built whole when only [`Plain`]
+/// fields are asked (the common `{ id name }`), resolved by async-graphql
+/// otherwise.
 pub fn brief<T: Plain>(ctx: &Context<'_>, object: T) -> Brief<T> {
     match self::object::<T>(ctx, |name| object.plain(name)) {
-        Some(value) => Brief::Answered(Answered { value, declared: PhantomData }),
+        Some(value) => Brief::Built(value),
         None => Brief::Whole(object),
     }
 }
@@ -88,20 +85,6 @@ fn object<T: OutputType>(ctx: &Context<'_>, value_of: impl Fn(&str) -> Option<Va
     Some(Value::Object(object))
 }
 
-impl<T: OutputType> OutputType for Answered<T> {
-    fn type_name() -> Cow<'static, str> {
-        T::type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        T::create_type_info(registry)
-    }
-
-    async fn resolve(&self, _: &ContextSelectionSet<'_>, _: &Positioned<Field>) -> ServerResult<Value> {
-        Ok(self.value.clone())
-    }
-}
-
 impl<T: OutputType> OutputType for Brief<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
@@ -113,7 +96,7 @@ impl<T: OutputType> OutputType for Brief<T> {
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
         match self {
-            Self::Answered(answered) => answered.resolve(ctx, field).await,
+            Self::Built(value) => Ok(value.clone()),
             Self::Whole(object) => object.resolve(ctx, field).await,
         }
     }

@@ -22,7 +22,7 @@ use super::record::{self, OrderRecord, StepRecord};
 use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::graphql::answered::{self, Answered, Brief, brief};
+use crate::graphql::answered::{self, Brief, brief};
 use crate::graphql::loaders::{
     AccountById, ActualCostOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError, Loaders, NotesOf,
     PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
@@ -260,7 +260,7 @@ impl Order {
         .await
     }
     /// What the caller may do to this order now.
-    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<Answered<ViewerCan>> {
+    async fn viewer_can(&self, ctx: &Context<'_>) -> Result<Brief<ViewerCan>> {
         let principal = self.guard(ctx, "viewerCan")?;
         let facts = self.0.facts();
         // Only the actions asked are decided.
