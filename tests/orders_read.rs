@@ -20,6 +20,7 @@ backend_tests!(
     guarded_fields_are_null_with_forbidden_and_the_rest_intact,
     viewer_can_and_explain_access_follow_the_policy,
     brief_objects_answer_as_whole_ones_do,
+    pages_answer_each_order_as_the_order_query_does,
     revoked_roles_and_deactivated_users_stop_on_the_next_request,
     partner_tokens_read_their_vendors_orders_and_few_fields,
     my_work_and_my_requests,
@@ -438,16 +439,7 @@ async fn viewer_can_and_explain_access_follow_the_policy(backend: Backend) {
                 "delete": false, "addNote": true })
     );
     // In the selection's order, as the response's text has it.
-    let text = reqwest::Client::new()
-        .post(app.url("/graphql"))
-        .bearer_auth(app.token_for(&planner))
-        .json(&json!({ "query": shaped, "variables": { "id": order, "no": false } }))
-        .send()
-        .await
-        .expect("request sent")
-        .text()
-        .await
-        .expect("a body");
+    let text = response_text(&app, &app.token_for(&planner), shaped, json!({ "id": order, "no": false })).await;
     let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key} in {text}"));
     let keys = ["__typename", "review", "closeReview", "start", "view", "delete", "addNote"];
     assert!(keys.windows(2).all(|pair| at(pair[0]) < at(pair[1])), "{text}");
@@ -515,6 +507,116 @@ async fn brief_objects_answer_as_whole_ones_do(backend: Backend) {
     assert_eq!(data.code(), Some("FORBIDDEN"));
     assert_eq!(data.data()["order"]["owner"], json!({ "id": w.creator, "name": "Rita Requester", "email": null }));
     assert_eq!(data.data()["order"]["assignees"], json!([{ "id": tech, "name": "Tom Tech" }]));
+}
+
+/// The text of the response to `query`.
+async fn response_text(app: &TestApp, token: &str, query: &str, variables: Value) -> String {
+    reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("request sent")
+        .text()
+        .await
+        .expect("a body")
+}
+
+/// A page of orders asking what a dashboard asks is built at once
+/// (`Order::built`); the `order` query resolves its order field by field.
+/// Each order of a page is the same, to the text, as the `order` query
+/// gives it, for every principal, with aliases, fragments, `__typename`,
+/// keys asked twice and `@skip`/`@include`; and a field the caller may not
+/// read still answers FORBIDDEN at its path within a page.
+async fn pages_answer_each_order_as_the_order_query_does(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let tech = app.user(&w.org, &w.north, "Tom Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let cfo = app.user(&w.org, &w.root, "Carla CFO").await;
+    let vendor = app.vendor(&w.org, None, "Fixit").await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.assignees = vec![tech.clone(), w.creator.clone()];
+    spec.vendor = Some(vendor.clone());
+    spec.tags = vec!["hvac".into(), "roof".into()];
+    spec.due_at = Some(1_800_000_000_000_000);
+    spec.designated = vec![cfo];
+    spec.status = OrderStatus::PendingApproval;
+    spec.created_at = Some(1_700_000_000_000_000);
+    let edited = app.order(&spec).await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.intake = true;
+    spec.status = OrderStatus::PendingApproval;
+    spec.priority = Priority::Urgent;
+    app.order(&spec).await;
+    let mut spec = w.spec(&w.n2, &w.south);
+    spec.site = None;
+    spec.assignees = vec![w.creator.clone()];
+    app.order(&spec).await;
+
+    let shown = "fragment Shown on Order {
+        __typename id number kind title description priority status dueAt archived version tags createdAt updatedAt
+        ... on Node { nodeId: id }
+        site { __typename id } site { name id }
+        owner { id name active canLogin } creator { ... on Node { id } name }
+        assignees { id name } assignees { canLogin }
+        vendor { id name enabled requiresApproval manualSend }
+        viewerCan { view editDetails approve assign start cancel addNote } can: viewerCan { delete view }
+        hidden: title @skip(if: true) shown: number @include(if: true)
+    }";
+    let partner_shown =
+        "fragment Shown on Order { id number title kind status priority dueAt site { name } vendor { id name } }";
+    let admin = app.token_for(&w.admin);
+    let data = app
+        .graphql(
+            Some(&admin),
+            "mutation($v: ID!) { createApiToken(name: \"fixit\", capabilities: [\"orders:read\"], partnerVendorId: $v) { secret } }",
+            json!({ "v": vendor }),
+        )
+        .await;
+    let partner = data.assert_ok()["createApiToken"]["secret"].as_str().expect("secret").to_owned();
+    // Updated since created, at version 2.
+    let edit = "mutation($id: ID!) { editOrder(id: $id, version: 1, input: { title: \"Edited\" }) { version } }";
+    let data = app.graphql(Some(&admin), edit, json!({ "id": edited })).await;
+    assert_eq!(data.assert_ok()["editOrder"]["version"], json!(2));
+
+    for (token, fragment, orders) in
+        [(admin, shown, 3), (app.token_for(&tech), shown, 2), (partner.clone(), partner_shown, 1)]
+    {
+        let page = format!(
+            "{{ orders(first: 10) {{ edges {{ __typename cursor node {{ ...Shown }} }} pageInfo {{ endCursor }} }} }} {fragment}"
+        );
+        let text = response_text(&app, &token, &page, json!({})).await;
+        let body: Value = serde_json::from_str(&text).expect("JSON");
+        assert!(body.get("errors").is_none(), "{text}");
+        let edges = body["data"]["orders"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), orders, "{text}");
+        assert_eq!(edges.last().expect("an edge")["cursor"], body["data"]["orders"]["pageInfo"]["endCursor"]);
+        for edge in edges {
+            assert_eq!(edge["__typename"], json!("OrderEdge"));
+            let detail = format!("query($id: ID!) {{ order(id: $id) {{ ...Shown }} }} {fragment}");
+            let one = response_text(&app, &token, &detail, json!({ "id": edge["node"]["id"] })).await;
+            let order = one
+                .strip_prefix("{\"data\":{\"order\":")
+                .and_then(|rest| rest.strip_suffix("}}"))
+                .unwrap_or_else(|| panic!("one order: {one}"));
+            assert!(text.contains(order), "{order}\nis not in the page\n{text}");
+        }
+    }
+
+    // A partner asking an owner: FORBIDDEN at each order's path, the rest
+    // as the `order` query gives it.
+    let page = "{ orders(first: 10) { edges { node { id title owner { id } vendor { name } } } } }";
+    let data = app.graphql(Some(&partner), page, json!({})).await;
+    assert_eq!(data.code(), Some("FORBIDDEN"));
+    assert_eq!(data.body["errors"][0]["path"], json!(["orders", "edges", 0, "node", "owner"]));
+    let node = &data.data()["orders"]["edges"][0]["node"];
+    let detail = "query($id: ID!) { order(id: $id) { id title owner { id } vendor { name } } }";
+    let one = app.graphql(Some(&partner), detail, json!({ "id": node["id"] })).await;
+    assert_eq!(one.code(), Some("FORBIDDEN"));
+    assert_eq!(&one.data()["order"], node);
+    assert_eq!(node["owner"], Value::Null);
 }
 
 async fn revoked_roles_and_deactivated_users_stop_on_the_next_request(backend: Backend) {

@@ -2,50 +2,40 @@
 //!
 //! async-graphql resolves each field of an object through a boxed future of
 //! its own: a page of fifty orders asking nine `viewerCan` actions and the
-//! `id` and `name` of a site, an owner, assignees and a vendor builds a
-//! thousand of them, and for fields that are plain values of what is
+//! `id` and `name` of a site, an owner, assignees and a vendor builds well
+//! over a thousand of them, and for fields that are plain values of what is
 //! already in hand that machinery is most of the cost. Here the value of
 //! such an object is built at once from the fields asked, and handed to
-//! async-graphql as the schema's type `T` (its name and fields come from
-//! `T`'s own declaration, so the schema is unchanged):
+//! async-graphql as a [`Brief<T>`] of the schema's type `T` (its name and
+//! fields come from `T`'s own declaration, so the schema is unchanged):
 //!
-//! - [`answer`]: an object every field of which is computed by its parent
-//!   (`ViewerCan`);
-//! - [`brief`]: an object with some [`Plain`] fields; when only those are
-//!   asked it is answered whole, otherwise async-graphql resolves it as
-//!   ever.
-//!
-//! Both give a [`Brief<T>`].
+//! - [`object`] builds an object from a function answering each field
+//!   asked (`Order.viewerCan`, and a dashboard's page of orders, see
+//!   `orders::graphql::Order::built`);
+//! - [`brief`] answers an object with some [`Plain`] fields whole when only
+//!   those are asked, and otherwise leaves it to async-graphql as ever;
+//!   [`plain`] is the same for an object inside one being built.
 //!
 //! The selection is read through async-graphql's public
-//! [`SelectionField`](async_graphql::SelectionField), which has already
-//! dropped `@skip`/`@include` and flattens fragments. That is right where
-//! the field's type is an object type (never an interface or a union):
-//! validation lets through only fragments on that type or on an interface
-//! or union it belongs to (`... on Node`), and each of those applies.
+//! [`SelectionField`], which has already dropped `@skip`/`@include` and
+//! flattens fragments. That is right where the field's type is an object
+//! type (never an interface or a union): validation lets through only
+//! fragments on that type or on an interface or union it belongs to
+//! (`... on Node`), and each of those applies. A response key asked twice is
+//! merged as async-graphql merges it.
 
 use std::borrow::Cow;
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
-use async_graphql::{Context, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
-
-use crate::error::{AppError, AppResult};
+use async_graphql::{Context, ContextSelectionSet, Name, OutputType, Positioned, SelectionField, ServerResult, Value};
 
 /// An object of the schema's type `T`: its value built by its parent's
 /// resolver, or the object itself for async-graphql to resolve.
 pub enum Brief<T> {
     Built(Value),
     Whole(T),
-}
-
-/// The object of type `T` that `ctx`'s field asks for, each field's value
-/// from `value_of` (given the field's name; `None`: not a field of `T`).
-pub fn answer<T: OutputType>(ctx: &Context<'_>, value_of: impl Fn(&str) -> Option<Value>) -> AppResult<Brief<T>> {
-    let value = object::<T>(ctx, value_of)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a field asked of {} has no answer", T::type_name())))?;
-    Ok(Brief::Built(value))
 }
 
 /// An object's fields that are plain values of what it holds: no guard, no
@@ -60,34 +50,71 @@ pub trait Plain: OutputType {
 /// fields are asked (the common `{ id name }`), resolved by async-graphql
 /// otherwise.
 pub fn brief<T: Plain>(ctx: &Context<'_>, object: T) -> Brief<T> {
-    match self::object::<T>(ctx, |name| object.plain(name)) {
+    match plain(ctx.field(), &object) {
         Some(value) => Brief::Built(value),
         None => Brief::Whole(object),
     }
 }
 
-/// The object `ctx`'s field asks for, when `value_of` answers each field
-/// asked; in the selection's order, each response key once (validation
-/// makes sure that the same key is the same field).
-fn object<T: OutputType>(ctx: &Context<'_>, value_of: impl Fn(&str) -> Option<Value>) -> Option<Value> {
+/// `object` as `selection` asks for it, when only [`Plain`] fields are
+/// asked.
+pub fn plain<T: Plain>(selection: SelectionField<'_>, object: &T) -> Option<Value> {
+    self::object::<T>(selection, |field| object.plain(field.name()))
+}
+
+/// The object of type `T` that `selection` asks for, when `value_of`
+/// answers each field asked (given the field, whose own selection it may
+/// answer in turn); in the selection's order.
+pub fn object<'a, T: OutputType>(
+    selection: SelectionField<'a>,
+    mut value_of: impl FnMut(SelectionField<'a>) -> Option<Value>,
+) -> Option<Value> {
     let mut object = IndexMap::new();
-    for field in ctx.field().selection_set() {
-        let key = field.alias().unwrap_or(field.name());
-        if object.contains_key(key) {
-            continue;
-        }
+    for field in selection.selection_set() {
         let value = match field.name() {
             "__typename" => Value::String(T::type_name().into_owned()),
-            name => value_of(name)?,
+            _ => value_of(field)?,
         };
-        object.insert(Name::new(key), value);
+        insert(&mut object, Name::new(field.alias().unwrap_or(field.name())), value);
     }
     Some(Value::Object(object))
+}
+
+/// Puts `value` at `key` as async-graphql does when a key is asked more
+/// than once (validation has made sure it is the same field each time):
+/// objects are merged key by key, lists of them item by item, and
+/// otherwise the first value stands.
+fn insert(object: &mut IndexMap<Name, Value>, key: Name, value: Value) {
+    let Some(previous) = object.get_mut(&key) else {
+        object.insert(key, value);
+        return;
+    };
+    match (previous, value) {
+        (Value::Object(previous), Value::Object(value)) => merge(previous, value),
+        (Value::List(previous), Value::List(values)) => {
+            for (previous, value) in previous.iter_mut().zip(values) {
+                if let (Value::Object(previous), Value::Object(value)) = (previous, value) {
+                    merge(previous, value);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn merge(into: &mut IndexMap<Name, Value>, from: IndexMap<Name, Value>) {
+    for (key, value) in from {
+        insert(into, key, value);
+    }
 }
 
 impl<T: OutputType> OutputType for Brief<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
     }
 
     fn create_type_info(registry: &mut Registry) -> String {

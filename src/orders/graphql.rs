@@ -6,10 +6,11 @@
 //! who may not read them. A guarded field the caller may not read is `null`
 //! with a FORBIDDEN error at its path; the rest of the response stands.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, Lookahead, Object, Result, SimpleObject, Value};
+use async_graphql::{Context, Enum, ID, InputType, Lookahead, Object, Result, SelectionField, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use entity::{
     approval_steps, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, time_entries,
@@ -22,7 +23,7 @@ use super::record::{self, OrderRecord, StepRecord};
 use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::graphql::answered::{self, Brief, brief};
+use crate::graphql::answered::{self, Brief, Plain, brief};
 use crate::graphql::loaders::{
     AccountById, ActualCostOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError, Loaders, NotesOf,
     PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
@@ -63,6 +64,76 @@ impl Order {
             CostAccess::None => return Err(AppError::forbidden(policy::order::COSTS_DENIED)),
         };
         Ok(CostLinesOf { order_id: self.key(), added_by })
+    }
+
+    /// `viewerCan` as `selection` asks for it: only the actions asked are
+    /// decided.
+    fn decided(&self, principal: &Principal, selection: SelectionField<'_>) -> Option<Value> {
+        let facts = self.0.facts();
+        answered::object::<ViewerCan>(selection, |field| {
+            let action = Action::of_field(field.name())?;
+            Some(Value::Boolean(policy::decide(principal, action, &facts).allowed))
+        })
+    }
+
+    /// The order as `selection` asks for it, built at once from its record
+    /// and what its page primed (`None`: resolve it field by field). Only
+    /// fields that need nothing else are built: the dashboard's scalars,
+    /// `viewerCan`, and sites, people and vendors asked their [`Plain`]
+    /// fields. A field the caller may not read, or anything out of the
+    /// ordinary (a user not primed), is left to the resolvers, which say
+    /// FORBIDDEN or fetch it; each value here is the one its resolver in
+    /// the `#[Object]` below gives, under the same guard.
+    fn built(&self, selection: SelectionField<'_>, principal: &Principal, primed: &Primed) -> Option<Value> {
+        let (record, m) = (&self.0, &self.0.model);
+        let readable = |field: &str| policy::order::read_order_field(principal, field).allowed.then_some(());
+        fn plain<T: Plain>(field: SelectionField<'_>, object: Option<&T>) -> Option<Value> {
+            answered::plain(field, object?)
+        }
+        let string = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
+        answered::object::<Self>(selection, |field| {
+            let name = field.name();
+            let value = match name {
+                "id" => Value::String(m.id.clone()),
+                "number" => Value::String(m.number.clone()),
+                "kind" => record.kind.to_value(),
+                "title" => Value::String(m.title.clone()),
+                "description" => string(&m.description),
+                "priority" => Priority::from_rank(m.priority)?.to_value(),
+                "status" => record.status.to_value(),
+                "dueAt" => m.due_at.map_or(Value::Null, |at| from_micros(at).to_value()),
+                _ => {
+                    readable(name)?;
+                    match name {
+                        "archived" => Value::Boolean(m.archived),
+                        "version" => Value::from(i32::try_from(m.version).unwrap_or(i32::MAX)),
+                        "tags" => Value::List(record.tags.iter().cloned().map(Value::String).collect()),
+                        "createdAt" => from_micros(m.created_at).to_value(),
+                        "updatedAt" => from_micros(m.updated_at).to_value(),
+                        "site" => match &m.site_id {
+                            Some(id) => plain(field, primed.sites.get(id))?,
+                            None => Value::Null,
+                        },
+                        "creator" => plain(field, primed.users.get(&m.creator_id))?,
+                        "owner" => plain(field, primed.users.get(&m.owner_id))?,
+                        "assignees" => Value::List(
+                            record
+                                .assignee_ids
+                                .iter()
+                                .map(|id| plain(field, primed.users.get(id)))
+                                .collect::<Option<_>>()?,
+                        ),
+                        "vendor" => match &m.vendor_id {
+                            Some(id) => plain(field, primed.vendors.get(id))?,
+                            None => Value::Null,
+                        },
+                        "viewerCan" => self.decided(principal, field)?,
+                        _ => return None,
+                    }
+                }
+            };
+            Some(value)
+        })
     }
 }
 
@@ -262,16 +333,17 @@ impl Order {
     /// What the caller may do to this order now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> Result<Brief<ViewerCan>> {
         let principal = self.guard(ctx, "viewerCan")?;
-        let facts = self.0.facts();
-        // Only the actions asked are decided.
-        let can = |field: &str| Action::of_field(field).map(|action| policy::decide(principal, action, &facts).allowed);
-        Ok(answered::answer(ctx, |field| can(field).map(Value::Boolean))?)
+        let value = self
+            .decided(principal, ctx.field())
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("a field asked of ViewerCan is not an action")))?;
+        Ok(Brief::Built(value))
     }
 }
 
 // The schema's declaration of the type: `Order.viewerCan` answers it
-// through `graphql::answered`, deciding only the actions asked, so no value
-// of it is built. Each field is an `Action` (`Action::of_field`).
+// through `graphql::answered`, deciding only the actions asked
+// (`Order::decided`), so no value of it is built. Each field is an
+// `Action` (`Action::of_field`).
 /// For each action, whether the caller may perform it now.
 #[derive(SimpleObject)]
 pub struct ViewerCan {
@@ -590,17 +662,38 @@ pub struct OrderEdge {
     node: Order,
 }
 
+impl OrderEdge {
+    /// The edge as `selection` asks for it, when its order can be built
+    /// ([`Order::built`]).
+    fn built(&self, selection: SelectionField<'_>, principal: &Principal, primed: &Primed) -> Option<Value> {
+        answered::object::<Self>(selection, |field| match field.name() {
+            "cursor" => Some(self.cursor.to_value()),
+            "node" => self.node.built(field, principal, primed),
+            _ => None,
+        })
+    }
+}
+
 /// A page of orders. `totalCount` runs its count only when asked for.
 pub struct OrderConnection {
     edges: Vec<OrderEdge>,
     page_info: PageInfo,
     condition: Condition,
+    primed: Primed,
 }
 
 #[Object]
 impl OrderConnection {
-    async fn edges(&self) -> &[OrderEdge] {
-        &self.edges
+    // Built at once when every order can be (`Order::built`: a dashboard's
+    // page), else resolved field by field.
+    async fn edges(&self, ctx: &Context<'_>) -> Result<Brief<&[OrderEdge]>> {
+        let principal = ctx.principal()?;
+        let built: Option<Vec<Value>> =
+            self.edges.iter().map(|edge| edge.built(ctx.field(), principal, &self.primed)).collect();
+        Ok(match built {
+            Some(edges) => Brief::Built(Value::List(edges)),
+            None => Brief::Whole(&self.edges),
+        })
     }
     async fn page_info(&self) -> &PageInfo {
         &self.page_info
@@ -630,7 +723,7 @@ pub async fn connection(
         .map(|(cursor, record)| OrderEdge { cursor: Cursor(cursor), node: Order(Arc::new(record)) })
         .collect();
     let nodes: Vec<&Order> = edges.iter().map(|e| &e.node).collect();
-    prime(ctx, ctx.look_ahead().field("edges").field("node"), &nodes).await?;
+    let primed = prime(ctx, ctx.look_ahead().field("edges").field("node"), &nodes).await?;
     Ok(OrderConnection {
         page_info: PageInfo {
             has_next_page: page.has_next_page,
@@ -640,7 +733,17 @@ pub async fn connection(
         },
         edges,
         condition,
+        primed,
     })
+}
+
+/// The sites, users and vendors that [`prime`] loaded, by id: what
+/// [`Order::built`] reads.
+#[derive(Default)]
+struct Primed {
+    users: HashMap<String, User>,
+    sites: HashMap<String, Site>,
+    vendors: HashMap<String, Vendor>,
 }
 
 /// Loads what the selection `node` asks of the orders, one batch per
@@ -649,7 +752,7 @@ pub async fn connection(
 /// the loaders' batching window alone, a large page straggles over several
 /// batches, and a user asked at two depths, say an order's owner and a
 /// note's author, can be fetched twice, by two batches in flight at once.)
-async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Result<()> {
+async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Result<Primed> {
     let wants = |field: &str| node.field(field).exists();
     let orders = || orders.iter().copied();
     let models = || orders().map(|o| &o.0.model);
@@ -672,7 +775,7 @@ async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Res
     let ids = |field: &str| if wants(field) { orders().map(Order::key).collect() } else { Vec::new() };
     let notes = keys(wants("notes"), orders().map(|o| o.notes_key(principal)));
     let cost_lines = keys(wants("costLines"), orders().filter_map(|o| o.cost_lines_key(principal).ok()));
-    futures::try_join!(
+    let (users, sites, _, vendors, ..) = futures::try_join!(
         batch(loaders, users),
         batch(loaders, sites),
         batch(loaders, assets),
@@ -688,7 +791,11 @@ async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Res
         batch(loaders, ids("history").into_iter().map(HistoryOf).collect()),
         batch(loaders, ids("sends").into_iter().map(SendsOf).collect()),
     )?;
-    Ok(())
+    Ok(Primed {
+        users: users.into_iter().map(|(UserById(id), user)| (id, User::from(user))).collect(),
+        sites: sites.into_iter().map(|(SiteById(id), site)| (id, Site(site))).collect(),
+        vendors: vendors.into_iter().map(|(VendorById(id), vendor)| (id, Vendor(vendor))).collect(),
+    })
 }
 
 fn keys<K>(wanted: bool, keys: impl Iterator<Item = K>) -> Vec<K> {
@@ -696,15 +803,15 @@ fn keys<K>(wanted: bool, keys: impl Iterator<Item = K>) -> Vec<K> {
 }
 
 /// Loads `keys` as one batch (nothing when there are none).
-async fn batch<K>(loaders: &Loaders, keys: Vec<K>) -> Result<(), AppError>
+async fn batch<K>(loaders: &Loaders, keys: Vec<K>) -> Result<HashMap<K, <Db as Loader<K>>::Value>, AppError>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     Db: Loader<K, Error = LoadError>,
 {
     if keys.is_empty() {
-        return Ok(());
+        return Ok(HashMap::new());
     }
-    loaders.load_many(keys).await.map(drop).map_err(to_app)
+    loaders.load_many(keys).await.map_err(to_app)
 }
 
 /// The order `id` if the caller may see it. Anything else, whether it does
