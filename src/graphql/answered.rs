@@ -10,8 +10,9 @@
 //! fields come from `T`'s own declaration, so the schema is unchanged):
 //!
 //! - [`object`] builds an object from a function answering each field
-//!   asked (`Order.viewerCan`, and a dashboard's page of orders, see
-//!   `orders::graphql::Order::built`);
+//!   asked in a [`Shape`] (`Order.viewerCan`, and a dashboard's page of
+//!   orders, see `orders::graphql::Order::built`, where one shape serves
+//!   every order of the page);
 //! - [`brief`] answers an object with some [`Plain`] fields whole when only
 //!   those are asked, and otherwise leaves it to async-graphql as ever;
 //!   [`plain`] is the same for an object inside one being built.
@@ -25,17 +26,30 @@
 //! merged as async-graphql merges it.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::sync::{Mutex, PoisonError};
 
 use async_graphql::indexmap::IndexMap;
+use async_graphql::indexmap::map::Entry;
 use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
 use async_graphql::{Context, ContextSelectionSet, Name, OutputType, Positioned, SelectionField, ServerResult, Value};
 
+use crate::error::AppError;
+
 /// An object of the schema's type `T`: its value built by its parent's
 /// resolver, or the object itself for async-graphql to resolve.
 pub enum Brief<T> {
-    Built(Value),
+    /// Taken when resolved (async-graphql resolves a resolver's value
+    /// once), not copied: a page's edges are most of its response.
+    Built(Mutex<Option<Value>>),
     Whole(T),
+}
+
+impl<T> Brief<T> {
+    pub fn built(value: Value) -> Self {
+        Self::Built(Mutex::new(Some(value)))
+    }
 }
 
 /// An object's fields that are plain values of what it holds: no guard, no
@@ -50,32 +64,69 @@ pub trait Plain: OutputType {
 /// fields are asked (the common `{ id name }`), resolved by async-graphql
 /// otherwise.
 pub fn brief<T: Plain>(ctx: &Context<'_>, object: T) -> Brief<T> {
-    match plain(ctx.field(), &object) {
-        Some(value) => Brief::Built(value),
+    match plain(&Shape::of(ctx.field()), &object) {
+        Some(value) => Brief::built(value),
         None => Brief::Whole(object),
     }
 }
 
-/// `object` as `selection` asks for it, when only [`Plain`] fields are
-/// asked.
-pub fn plain<T: Plain>(selection: SelectionField<'_>, object: &T) -> Option<Value> {
-    self::object::<T>(selection, |field| object.plain(field.name()))
+/// `object` as `shape` asks for it, when only [`Plain`] fields are asked.
+pub fn plain<T: Plain>(shape: &Shape<'_>, object: &T) -> Option<Value> {
+    self::object::<T>(shape, |field| object.plain(field.name()))
 }
 
-/// The object of type `T` that `selection` asks for, when `value_of`
-/// answers each field asked (given the field, whose own selection it may
-/// answer in turn); in the selection's order.
+/// A field's selection, read once (fragments flattened, `@skip`/`@include`
+/// applied, response keys made) to answer any number of objects asked the
+/// same, such as a page's orders. Its fields' own selections are read when
+/// first needed, and kept.
+pub struct Shape<'a> {
+    fields: Vec<Slot<'a>>,
+}
+
+/// One field of a [`Shape`], under its response key.
+pub struct Slot<'a> {
+    key: Name,
+    field: SelectionField<'a>,
+    shape: OnceCell<Shape<'a>>,
+}
+
+impl<'a> Shape<'a> {
+    /// The selection of the field `selection`.
+    pub fn of(selection: SelectionField<'a>) -> Self {
+        let fields = selection
+            .selection_set()
+            .map(|field| Slot { key: Name::new(field.alias().unwrap_or(field.name())), field, shape: OnceCell::new() })
+            .collect();
+        Self { fields }
+    }
+}
+
+impl<'a> Slot<'a> {
+    /// The field's name in the schema.
+    pub fn name(&self) -> &'a str {
+        self.field.name()
+    }
+
+    /// The field's own selection.
+    pub fn shape(&self) -> &Shape<'a> {
+        self.shape.get_or_init(|| Shape::of(self.field))
+    }
+}
+
+/// The object of type `T` that `shape` asks for, when `value_of` answers
+/// each field asked (given the field, whose own selection it may answer in
+/// turn); in the selection's order.
 pub fn object<'a, T: OutputType>(
-    selection: SelectionField<'a>,
-    mut value_of: impl FnMut(SelectionField<'a>) -> Option<Value>,
+    shape: &Shape<'a>,
+    mut value_of: impl FnMut(&Slot<'a>) -> Option<Value>,
 ) -> Option<Value> {
-    let mut object = IndexMap::new();
-    for field in selection.selection_set() {
+    let mut object = IndexMap::with_capacity(shape.fields.len());
+    for field in &shape.fields {
         let value = match field.name() {
             "__typename" => Value::String(T::type_name().into_owned()),
             _ => value_of(field)?,
         };
-        insert(&mut object, Name::new(field.alias().unwrap_or(field.name())), value);
+        insert(&mut object, field.key.clone(), value);
     }
     Some(Value::Object(object))
 }
@@ -85,11 +136,14 @@ pub fn object<'a, T: OutputType>(
 /// objects are merged key by key, lists of them item by item, and
 /// otherwise the first value stands.
 fn insert(object: &mut IndexMap<Name, Value>, key: Name, value: Value) {
-    let Some(previous) = object.get_mut(&key) else {
-        object.insert(key, value);
-        return;
+    let mut previous = match object.entry(key) {
+        Entry::Vacant(entry) => {
+            entry.insert(value);
+            return;
+        }
+        Entry::Occupied(entry) => entry,
     };
-    match (previous, value) {
+    match (previous.get_mut(), value) {
         (Value::Object(previous), Value::Object(value)) => merge(previous, value),
         (Value::List(previous), Value::List(values)) => {
             for (previous, value) in previous.iter_mut().zip(values) {
@@ -123,7 +177,10 @@ impl<T: OutputType> OutputType for Brief<T> {
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
         match self {
-            Self::Built(value) => Ok(value.clone()),
+            Self::Built(value) => value.lock().unwrap_or_else(PoisonError::into_inner).take().ok_or_else(|| {
+                let error = AppError::internal(anyhow::anyhow!("{} resolved twice", T::type_name()));
+                async_graphql::Error::from(error).into_server_error(field.pos)
+            }),
             Self::Whole(object) => object.resolve(ctx, field).await,
         }
     }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, InputType, Lookahead, Object, Result, SelectionField, SimpleObject, Value};
+use async_graphql::{Context, Enum, ID, InputType, Lookahead, Object, Result, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use entity::{
     approval_steps, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, time_entries,
@@ -23,7 +23,7 @@ use super::record::{self, OrderRecord, StepRecord};
 use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::graphql::answered::{self, Brief, Plain, brief};
+use crate::graphql::answered::{self, Brief, Plain, Shape, brief};
 use crate::graphql::loaders::{
     AccountById, ActualCostOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError, Loaders, NotesOf,
     PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
@@ -66,17 +66,17 @@ impl Order {
         Ok(CostLinesOf { order_id: self.key(), added_by })
     }
 
-    /// `viewerCan` as `selection` asks for it: only the actions asked are
+    /// `viewerCan` as `shape` asks for it: only the actions asked are
     /// decided.
-    fn decided(&self, principal: &Principal, selection: SelectionField<'_>) -> Option<Value> {
+    fn decided(&self, principal: &Principal, shape: &Shape<'_>) -> Option<Value> {
         let facts = self.0.facts();
-        answered::object::<ViewerCan>(selection, |field| {
+        answered::object::<ViewerCan>(shape, |field| {
             let action = Action::of_field(field.name())?;
             Some(Value::Boolean(policy::decide(principal, action, &facts).allowed))
         })
     }
 
-    /// The order as `selection` asks for it, built at once from its record
+    /// The order as `shape` asks for it, built at once from its record
     /// and what its page primed (`None`: resolve it field by field). Only
     /// fields that need nothing else are built: the dashboard's scalars,
     /// `viewerCan`, and sites, people and vendors asked their [`Plain`]
@@ -84,14 +84,14 @@ impl Order {
     /// ordinary (a user not primed), is left to the resolvers, which say
     /// FORBIDDEN or fetch it; each value here is the one its resolver in
     /// the `#[Object]` below gives, under the same guard.
-    fn built(&self, selection: SelectionField<'_>, principal: &Principal, primed: &Primed) -> Option<Value> {
+    fn built(&self, shape: &Shape<'_>, principal: &Principal, primed: &Primed) -> Option<Value> {
         let (record, m) = (&self.0, &self.0.model);
         let readable = |field: &str| policy::order::read_order_field(principal, field).allowed.then_some(());
-        fn plain<T: Plain>(field: SelectionField<'_>, object: Option<&T>) -> Option<Value> {
-            answered::plain(field, object?)
+        fn plain<T: Plain>(field: &answered::Slot<'_>, object: Option<&T>) -> Option<Value> {
+            answered::plain(field.shape(), object?)
         }
         let string = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
-        answered::object::<Self>(selection, |field| {
+        answered::object::<Self>(shape, |field| {
             let name = field.name();
             let value = match name {
                 "id" => Value::String(m.id.clone()),
@@ -127,7 +127,7 @@ impl Order {
                             Some(id) => plain(field, primed.vendors.get(id))?,
                             None => Value::Null,
                         },
-                        "viewerCan" => self.decided(principal, field)?,
+                        "viewerCan" => self.decided(principal, field.shape())?,
                         _ => return None,
                     }
                 }
@@ -334,9 +334,9 @@ impl Order {
     async fn viewer_can(&self, ctx: &Context<'_>) -> Result<Brief<ViewerCan>> {
         let principal = self.guard(ctx, "viewerCan")?;
         let value = self
-            .decided(principal, ctx.field())
+            .decided(principal, &Shape::of(ctx.field()))
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("a field asked of ViewerCan is not an action")))?;
-        Ok(Brief::Built(value))
+        Ok(Brief::built(value))
     }
 }
 
@@ -663,12 +663,12 @@ pub struct OrderEdge {
 }
 
 impl OrderEdge {
-    /// The edge as `selection` asks for it, when its order can be built
+    /// The edge as `shape` asks for it, when its order can be built
     /// ([`Order::built`]).
-    fn built(&self, selection: SelectionField<'_>, principal: &Principal, primed: &Primed) -> Option<Value> {
-        answered::object::<Self>(selection, |field| match field.name() {
+    fn built(&self, shape: &Shape<'_>, principal: &Principal, primed: &Primed) -> Option<Value> {
+        answered::object::<Self>(shape, |field| match field.name() {
             "cursor" => Some(self.cursor.to_value()),
-            "node" => self.node.built(field, principal, primed),
+            "node" => self.node.built(field.shape(), principal, primed),
             _ => None,
         })
     }
@@ -688,10 +688,11 @@ impl OrderConnection {
     // page), else resolved field by field.
     async fn edges(&self, ctx: &Context<'_>) -> Result<Brief<&[OrderEdge]>> {
         let principal = ctx.principal()?;
+        let shape = Shape::of(ctx.field());
         let built: Option<Vec<Value>> =
-            self.edges.iter().map(|edge| edge.built(ctx.field(), principal, &self.primed)).collect();
+            self.edges.iter().map(|edge| edge.built(&shape, principal, &self.primed)).collect();
         Ok(match built {
-            Some(edges) => Brief::Built(Value::List(edges)),
+            Some(edges) => Brief::built(Value::List(edges)),
             None => Brief::Whole(&self.edges),
         })
     }
