@@ -509,6 +509,13 @@ async fn brief_objects_answer_as_whole_ones_do(backend: Backend) {
     assert_eq!(data.data()["order"]["assignees"], json!([{ "id": tech, "name": "Tom Tech" }]));
 }
 
+/// A partner token of `vendor` reading orders, created by `admin`.
+async fn partner_token(app: &TestApp, admin: &str, vendor: &str) -> String {
+    let create = "mutation($v: ID!) { createApiToken(name: \"partner\", capabilities: [\"orders:read\"], partnerVendorId: $v) { secret } }";
+    let data = app.graphql(Some(admin), create, json!({ "v": vendor })).await;
+    data.assert_ok()["createApiToken"]["secret"].as_str().expect("secret").to_owned()
+}
+
 /// The text of the response to `query`.
 async fn response_text(app: &TestApp, token: &str, query: &str, variables: Value) -> String {
     reqwest::Client::new()
@@ -568,14 +575,7 @@ async fn pages_answer_each_order_as_the_order_query_does(backend: Backend) {
     let partner_shown =
         "fragment Shown on Order { id number title kind status priority dueAt site { name } vendor { id name } }";
     let admin = app.token_for(&w.admin);
-    let data = app
-        .graphql(
-            Some(&admin),
-            "mutation($v: ID!) { createApiToken(name: \"fixit\", capabilities: [\"orders:read\"], partnerVendorId: $v) { secret } }",
-            json!({ "v": vendor }),
-        )
-        .await;
-    let partner = data.assert_ok()["createApiToken"]["secret"].as_str().expect("secret").to_owned();
+    let partner = partner_token(&app, &admin, &vendor).await;
     // Updated since created, at version 2.
     let edit = "mutation($id: ID!) { editOrder(id: $id, version: 1, input: { title: \"Edited\" }) { version } }";
     let data = app.graphql(Some(&admin), edit, json!({ "id": edited })).await;
@@ -665,14 +665,7 @@ async fn partner_tokens_read_their_vendors_orders_and_few_fields(backend: Backen
     app.order(&spec).await;
 
     let admin = app.token_for(&w.admin);
-    let data = app
-        .graphql(
-            Some(&admin),
-            "mutation($v: ID!) { createApiToken(name: \"coolco\", capabilities: [\"orders:read\"], partnerVendorId: $v) { secret } }",
-            json!({ "v": ours }),
-        )
-        .await;
-    let secret = data.assert_ok()["createApiToken"]["secret"].as_str().expect("secret").to_owned();
+    let secret = partner_token(&app, &admin, &ours).await;
     assert_eq!(visible(&app, &secret).await, set(&[&routed]));
 
     let query = "query($id: ID!) { order(id: $id) { number title status site { name } vendor { name } estimatedCost creator { name } } }";
