@@ -572,8 +572,7 @@ async fn pages_answer_each_order_as_the_order_query_does(backend: Backend) {
         viewerCan { view editDetails approve assign start cancel addNote } can: viewerCan { delete view }
         hidden: title @skip(if: true) shown: number @include(if: true)
     }";
-    let partner_shown =
-        "fragment Shown on Order { id number title kind status priority dueAt site { name } vendor { id name } }";
+    let partner_shown = "fragment Shown on Order { id number title description kind status priority dueAt site { name } vendor { id name } }";
     let admin = app.token_for(&w.admin);
     let partner = partner_token(&app, &admin, &vendor).await;
     // Updated since created, at version 2.
