@@ -66,6 +66,16 @@ impl Order {
         Ok(CostLinesOf { order_id: self.key(), added_by })
     }
 
+    /// `priority`'s value (`None`: a rank no priority has).
+    fn priority_of(&self) -> Option<Priority> {
+        Priority::from_rank(self.0.model.priority)
+    }
+
+    /// `version`'s value.
+    fn version_of(&self) -> i32 {
+        i32::try_from(self.0.model.version).unwrap_or(i32::MAX)
+    }
+
     /// `viewerCan` as `shape` asks for it: only the actions asked are
     /// decided.
     fn decided(&self, principal: &Principal, shape: &Shape<'_>) -> Option<Value> {
@@ -99,14 +109,14 @@ impl Order {
                 "kind" => record.kind.to_value(),
                 "title" => Value::String(m.title.clone()),
                 "description" => string(&m.description),
-                "priority" => Priority::from_rank(m.priority)?.to_value(),
+                "priority" => self.priority_of()?.to_value(),
                 "status" => record.status.to_value(),
                 "dueAt" => m.due_at.map_or(Value::Null, |at| from_micros(at).to_value()),
                 _ => {
                     readable(name)?;
                     match name {
                         "archived" => Value::Boolean(m.archived),
-                        "version" => Value::from(i32::try_from(m.version).unwrap_or(i32::MAX)),
+                        "version" => Value::from(self.version_of()),
                         "tags" => Value::List(record.tags.iter().cloned().map(Value::String).collect()),
                         "createdAt" => from_micros(m.created_at).to_value(),
                         "updatedAt" => from_micros(m.updated_at).to_value(),
@@ -161,7 +171,7 @@ impl Order {
         self.0.model.description.as_deref()
     }
     async fn priority(&self) -> Result<Priority> {
-        Ok(Priority::from_rank(self.0.model.priority).ok_or_else(|| {
+        Ok(self.priority_of().ok_or_else(|| {
             AppError::internal(anyhow::anyhow!("order {} has priority {}", self.0.model.id, self.0.model.priority))
         })?)
     }
@@ -176,7 +186,7 @@ impl Order {
     /// concurrent edits (CONFLICT).
     async fn version(&self, ctx: &Context<'_>) -> Result<i32> {
         self.guard(ctx, "version")?;
-        Ok(i32::try_from(self.0.model.version).unwrap_or(i32::MAX))
+        Ok(self.version_of())
     }
     async fn site(&self, ctx: &Context<'_>) -> Option<Brief<Site>> {
         nullable(ctx, async {
