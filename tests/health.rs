@@ -3,9 +3,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Backend, spawn_app, spawn_app_with};
+use futures::future::join_all;
 use reqwest::StatusCode;
-use serde_json::Value;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde_json::{Value, json};
 
 backend_tests!(ready_when_database_and_bus_answer, not_ready_without_redis);
 
@@ -44,4 +48,59 @@ async fn not_ready_without_redis(backend: Backend) {
     assert_eq!(body["eventBus"], "unreachable");
     let response = app.client.get(app.url("/healthz")).send().await.expect("sent");
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// PostgreSQL drops every connection of the gateway's (a restart, a
+/// failover, an administrator): the pool replaces them. Until it has, a
+/// request that meets a dropped connection gets INTERNAL, with nothing of
+/// the database's own words; no request hangs, and requests answer again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_when_postgres_drops_its_connections() {
+    if !common::postgres_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    let boot = app.bootstrap("Acme").await;
+    let token = app.token_for(&boot.admin_user_id);
+    let burst = || {
+        join_all((0..8).map(|_| app.graphql(Some(&token), "{ me { id } orders(first: 5) { totalCount } }", json!({}))))
+    };
+    // At once, so that the pool holds several connections.
+    for response in burst().await {
+        response.assert_ok();
+    }
+
+    let admin = workgate::db::connect_url(&app.database.url, 1).await.expect("connect");
+    let dropped = admin
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .expect("terminate")
+        .len();
+    assert!(dropped >= 2, "the gateway held connections to drop ({dropped})");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let responses = burst().await;
+        let mut answered = 0;
+        for response in &responses {
+            if response.body.get("errors").is_none() {
+                response.assert_ok();
+                answered += 1;
+                continue;
+            }
+            assert_eq!(response.code(), Some("INTERNAL"), "{}", response.body);
+            let text = response.body.to_string().to_lowercase();
+            for word in ["terminat", "sql", "postgres", "connection", "administrator"] {
+                assert!(!text.contains(word), "{word:?} leaked: {text}");
+            }
+        }
+        if answered == responses.len() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "requests still fail after the connections were dropped");
+    }
 }
