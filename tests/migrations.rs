@@ -18,7 +18,9 @@ async fn history_goes_down_and_up_again(backend: Backend) {
         Backend::Sqlite => format!("{}?mode=rwc", database.url),
         Backend::Postgres => database.url.clone(),
     };
-    let conn = workgate::db::connect_url(&url, 1).await.expect("connects");
+    // A pool of several connections, as the server migrates on its pool: a
+    // migration's statements may run on different connections.
+    let conn = workgate::db::connect_url(&url, 4).await.expect("connects");
     let all = Migrator::migrations().len();
 
     Migrator::up(&conn, None).await.expect("every migration applies");

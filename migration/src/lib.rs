@@ -11,6 +11,7 @@ mod m20261123_000004_event_relay;
 mod m20261123_000005_order_sort_indexes;
 mod m20261124_000006_order_site_sort_indexes;
 mod m20261205_000007_order_vendor_sort_indexes;
+mod m20261205_000008_order_created_index;
 mod order_indexes;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_order_sort_indexes::Migration),
             Box::new(m20261124_000006_order_site_sort_indexes::Migration),
             Box::new(m20261205_000007_order_vendor_sort_indexes::Migration),
+            Box::new(m20261205_000008_order_created_index::Migration),
         ]
     }
 }
