@@ -30,9 +30,13 @@ use crate::error::AppResult;
 use crate::metrics::Metrics;
 use crate::time::now_micros;
 
-/// How often the relay looks for new events (on PostgreSQL, also whenever
-/// a change commits, by [`CHANNEL`]).
+/// How often the relay looks for new events when nothing tells it of them
+/// (SQLite, or a PostgreSQL listener lost).
 const POLL: Duration = Duration::from_millis(20);
+/// How often it looks while a PostgreSQL listener hears every commit (a
+/// change notifies [`CHANNEL`] in its transaction): only in case a
+/// notification went missing, as one can while the listener reconnects.
+const POLL_WHILE_LISTENING: Duration = Duration::from_secs(1);
 /// The PostgreSQL notification channel a change notifies in its
 /// transaction; the notification is delivered when it commits, to the
 /// relays of every instance.
@@ -82,8 +86,9 @@ impl Relay {
             if more {
                 continue;
             }
+            let poll = if committed.is_some() { POLL_WHILE_LISTENING } else { POLL };
             tokio::select! {
-                () = tokio::time::sleep(POLL) => {}
+                () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => {}
                 heard = async { committed.as_mut()?.recv().await.ok() }, if committed.is_some() => {
                     if heard.is_none() {
