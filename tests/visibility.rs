@@ -8,10 +8,11 @@
 //! so earlier cases are the "other organizations"). Lists are walked in
 //! pages of three, so the paged form of the filter is proven across pages.
 //!
-//! The same worlds prove the queues' two forms equal: every user's
-//! `queue(queue: Q)`, with and without `siteId`, lists exactly the orders
-//! that `Queue::holds` (the pure form subscriptions judge events by) says
-//! are in it.
+//! `order(id)` finds exactly the same orders (the single-order form of the
+//! filter, `visible_order`). The same worlds prove the queues' two forms
+//! equal: every user's `queue(queue: Q)`, with and without `siteId`, lists
+//! exactly the orders that `Queue::holds` (the pure form subscriptions
+//! judge events by) says are in it.
 
 mod common;
 
@@ -360,6 +361,20 @@ async fn listed(app: &TestApp, credential: &str) -> BTreeSet<String> {
     all
 }
 
+/// The orders among `b`'s that `order(id)` finds for a credential (one
+/// request, an alias per order): the single-order form of the filter
+/// (`visible_order`). Any other answer than the order or NOT_FOUND fails.
+async fn found(app: &TestApp, credential: &str, b: &Built) -> BTreeSet<String> {
+    let fields: String =
+        b.orders.iter().enumerate().map(|(i, (id, _))| format!("o{i}: order(id: \"{id}\") {{ id }} ")).collect();
+    let response = app.graphql(Some(credential), &format!("{{ {fields}}}"), json!({})).await;
+    for error in response.body["errors"].as_array().into_iter().flatten() {
+        assert_eq!(error["extensions"]["code"], "NOT_FOUND", "{}", response.body);
+    }
+    let data = response.data().as_object().expect("data");
+    data.values().filter_map(|order| order["id"].as_str().map(str::to_owned)).collect()
+}
+
 async fn check(app: &TestApp, w: &WorldGen, case: usize) -> Result<(), TestCaseError> {
     let b = build(app, w, case).await;
     for user in 0..USERS {
@@ -368,6 +383,8 @@ async fn check(app: &TestApp, w: &WorldGen, case: usize) -> Result<(), TestCaseE
         let expected = oracle(&b, &principal);
         let actual = listed(app, &credential).await;
         prop_assert_eq!(&actual, &expected, "user {} ({:?})", user, w.users[user]);
+        let actual = found(app, &credential, &b).await;
+        prop_assert_eq!(&actual, &expected, "order(id) for user {} ({:?})", user, w.users[user]);
         for queue in Queue::ALL {
             for site in [None, Some(b.sites[0].as_str())] {
                 let expected = queue_oracle(&b, &principal, queue, site);
@@ -395,6 +412,8 @@ async fn check(app: &TestApp, w: &WorldGen, case: usize) -> Result<(), TestCaseE
         let expected = oracle(&b, &token_principal(&b, account, partner));
         let actual = listed(app, &issued.secret).await;
         prop_assert_eq!(&actual, &expected, "token of account {} (partner: {})", account, partner);
+        let actual = found(app, &issued.secret, &b).await;
+        prop_assert_eq!(&actual, &expected, "order(id) for the token of account {} (partner: {})", account, partner);
     }
     Ok(())
 }

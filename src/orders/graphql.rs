@@ -832,8 +832,7 @@ pub async fn visible_order(ctx: &Context<'_>, id: &str) -> Result<Order, AppErro
     let principal = ctx.principal()?;
     let db = &ctx.state()?.db;
     let model = entity::orders::Entity::find()
-        .filter(visible_orders(principal))
-        .filter(entity::orders::Column::Id.eq(id))
+        .filter(policy::filter::visible_order(principal, id))
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -19,9 +19,25 @@ const VIEWING_ROLES: [Role; 5] = [Role::Admin, Role::Planner, Role::Approver, Ro
 
 /// The orders `principal` may see (not deleted, in its organization).
 pub fn visible_orders(principal: &Principal) -> Condition {
-    visible(principal, &|arm| {
+    visible(principal, None, &|arm| {
         Query::select().column((orders::Entity, orders::Column::Id)).from(orders::Entity).cond_where(arm).take()
     })
+}
+
+/// The order `id`, if `principal` may see it: [`visible_orders`] with each
+/// arm of the visibility cut to that order, so that each arm is one index
+/// lookup (SQLite does not carry an outer `id = ?` into the arms of a
+/// `UNION`, and read every order of a site-bound principal's arms).
+pub fn visible_order(principal: &Principal, id: &str) -> Condition {
+    let this = || Condition::all().add(orders::Column::Id.eq(id));
+    visible(principal, Some(id), &|arm| {
+        Query::select()
+            .column((orders::Entity, orders::Column::Id))
+            .from(orders::Entity)
+            .cond_where(arm.add(this()))
+            .take()
+    })
+    .add(this())
 }
 
 /// [`visible_orders`] for a query that keeps only the first rows of its
@@ -33,7 +49,7 @@ pub fn visible_orders(principal: &Principal) -> Condition {
 /// first rows too: a technician's page reads a page's worth of orders of
 /// their site, not all of them. Elsewhere it is [`visible_orders`].
 pub fn visible_orders_for_page(principal: &Principal, first_rows: &dyn Fn(Condition) -> SelectStatement) -> Condition {
-    visible(principal, &|arm| first_rows(base(principal).add(arm)))
+    visible(principal, None, &|arm| first_rows(base(principal).add(arm)))
 }
 
 /// What every visible order is: in the principal's organization, not
@@ -45,8 +61,9 @@ fn base(principal: &Principal) -> Condition {
 }
 
 /// `arm_ids` gives the ids of the orders meeting one arm of a site-bound
-/// principal's visibility.
-fn visible(principal: &Principal, arm_ids: &dyn Fn(Condition) -> SelectStatement) -> Condition {
+/// principal's visibility; `only`, an order the arms that read the link
+/// tables are cut to.
+fn visible(principal: &Principal, only: Option<&str>, arm_ids: &dyn Fn(Condition) -> SelectStatement) -> Condition {
     let base = base(principal);
     match &principal.actor {
         Actor::Token(token) => {
@@ -79,13 +96,19 @@ fn visible(principal: &Principal, arm_ids: &dyn Fn(Condition) -> SelectStatement
             }
             arms.push(Condition::all().add(orders::Column::CreatorId.eq(me)));
             arms.push(Condition::all().add(orders::Column::OwnerId.eq(me)));
-            let assigned =
-                related(order_assignees::Entity, order_assignees::Column::OrderId, order_assignees::Column::UserId, me);
+            let assigned = related(
+                order_assignees::Entity,
+                order_assignees::Column::OrderId,
+                order_assignees::Column::UserId,
+                me,
+                only,
+            );
             let designated = related(
                 approval_step_approvers::Entity,
                 approval_step_approvers::Column::OrderId,
                 approval_step_approvers::Column::UserId,
                 me,
+                only,
             );
             if everywhere {
                 // A role covers every order in scope: one OR, which the
@@ -110,14 +133,20 @@ fn visible(principal: &Principal, arm_ids: &dyn Fn(Condition) -> SelectStatement
     }
 }
 
-/// The orders `user_column` relates `user` to through `table`.
+/// The orders `user_column` relates `user` to through `table` (of them,
+/// `only` when given).
 fn related<T: sea_orm::EntityTrait, C: sea_orm::ColumnTrait>(
     table: T,
     order_column: C,
     user_column: C,
     user: &str,
+    only: Option<&str>,
 ) -> SelectStatement {
-    Query::select().column(order_column).from(table).and_where(user_column.eq(user)).take()
+    let mut select = Query::select().column(order_column).from(table).and_where(user_column.eq(user)).take();
+    if let Some(order) = only {
+        select.and_where(order_column.eq(order));
+    }
+    select
 }
 
 /// The orders on which a user holds one of `roles` (in scope, at the

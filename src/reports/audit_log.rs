@@ -17,7 +17,7 @@ use tracing::instrument;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::orders::record;
-use crate::policy::{self, admin, filter::visible_orders};
+use crate::policy::{self, admin, filter::visible_order};
 
 /// Page size when the client gives none, and the most it may ask for.
 pub const DEFAULT_PAGE: u64 = 50;
@@ -86,11 +86,7 @@ pub async fn audit_log<C: ConnectionTrait>(
 /// An order the caller cannot see is refused like one out of scope, so the
 /// answer tells nothing about its existence.
 async fn one_order<C: ConnectionTrait>(conn: &C, principal: &Principal, order_id: &str) -> AppResult<Condition> {
-    let model = orders::Entity::find()
-        .filter(visible_orders(principal))
-        .filter(orders::Column::Id.eq(order_id))
-        .one(conn)
-        .await?;
+    let model = orders::Entity::find().filter(visible_order(principal, order_id)).one(conn).await?;
     let history = match model {
         Some(model) => {
             let loaded = record::load(conn, vec![model]).await?;

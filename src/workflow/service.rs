@@ -31,7 +31,7 @@ use crate::ids::IdKind;
 use crate::orders::model::{OrderKind, OrderStatus, SendState};
 use crate::orders::record::{self, OrderRecord};
 use crate::orders::snapshot::Snapshot;
-use crate::policy::{self, Action, filter::visible_orders};
+use crate::policy::{self, Action, filter::visible_order};
 use crate::sending::Trigger;
 use crate::time::now_micros;
 
@@ -52,12 +52,8 @@ pub async fn load(db: &DatabaseConnection, principal: &Principal, id: &str) -> A
 
 /// [`load`] within a transaction the caller holds.
 pub async fn load_in<C: ConnectionTrait>(conn: &C, principal: &Principal, id: &str) -> AppResult<OrderRecord> {
-    let model = orders::Entity::find()
-        .filter(visible_orders(principal))
-        .filter(orders::Column::Id.eq(id))
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let model =
+        orders::Entity::find().filter(visible_order(principal, id)).one(conn).await?.ok_or(AppError::NotFound)?;
     record::load(conn, vec![model]).await?.pop().ok_or(AppError::NotFound)
 }
 
