@@ -26,8 +26,9 @@ pub fn visible_orders(principal: &Principal) -> Condition {
 
 /// The order `id`, if `principal` may see it: [`visible_orders`] with each
 /// arm of the visibility cut to that order, so that each arm is one index
-/// lookup (SQLite does not carry an outer `id = ?` into the arms of a
-/// `UNION`, and read every order of a site-bound principal's arms).
+/// lookup. SQLite does not carry an outer `id = ?` into the arms of a
+/// `UNION`: given `visible_orders` and the id, it read every order a
+/// site-bound principal's arms reach.
 pub fn visible_order(principal: &Principal, id: &str) -> Condition {
     let this = || Condition::all().add(orders::Column::Id.eq(id));
     visible(principal, Some(id), &|arm| {
