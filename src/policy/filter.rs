@@ -5,7 +5,7 @@
 //! It must agree with [`super::decide`] for `Action::View` on every order;
 //! the property test in `tests/visibility.rs` checks exactly that.
 
-use entity::{approval_step_approvers, order_assignees, orders};
+use entity::{approval_step_approvers as approvers, order_assignees as assignees, orders};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{ColumnTrait, Condition};
 
@@ -97,20 +97,9 @@ fn visible(principal: &Principal, only: Option<&str>, arm_ids: &dyn Fn(Condition
             }
             arms.push(Condition::all().add(orders::Column::CreatorId.eq(me)));
             arms.push(Condition::all().add(orders::Column::OwnerId.eq(me)));
-            let assigned = related(
-                order_assignees::Entity,
-                order_assignees::Column::OrderId,
-                order_assignees::Column::UserId,
-                me,
-                only,
-            );
-            let designated = related(
-                approval_step_approvers::Entity,
-                approval_step_approvers::Column::OrderId,
-                approval_step_approvers::Column::UserId,
-                me,
-                only,
-            );
+            let assigned = related(assignees::Entity, assignees::Column::OrderId, assignees::Column::UserId, me, only);
+            let designated =
+                related(approvers::Entity, approvers::Column::OrderId, approvers::Column::UserId, me, only);
             if everywhere {
                 // A role covers every order in scope: one OR, which the
                 // database evaluates while walking the sort's index (most
