@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use entity::{
     approval_steps, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, time_entries,
 };
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition};
 
 use super::list::{self, OrderFilter, OrderSort, PageRequest};
 use super::model::{OrderKind, OrderStatus, Priority};
@@ -829,15 +829,8 @@ where
 /// not exist, was deleted or is outside the caller's organization or scope,
 /// is the same NOT_FOUND, after the same single query.
 pub async fn visible_order(ctx: &Context<'_>, id: &str) -> Result<Order, AppError> {
-    let principal = ctx.principal()?;
-    let db = &ctx.state()?.db;
-    let model = entity::orders::Entity::find()
-        .filter(policy::filter::visible_order(principal, id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let record = record::load(db, vec![model]).await?.pop().ok_or(AppError::NotFound)?;
-    Ok(Order(Arc::new(record)))
+    let record = record::load_visible(&ctx.state()?.db, ctx.principal()?, id).await?;
+    Ok(Order(Arc::new(record.ok_or(AppError::NotFound)?)))
 }
 
 /// The contract's saved views (DOMAIN.md section 8).

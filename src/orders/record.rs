@@ -7,11 +7,13 @@ use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable, QueryFilter};
 
 use super::model::{OrderKind, OrderStatus, SendState};
+use crate::auth::Principal;
 use crate::db::one_of;
 use crate::error::{AppError, AppResult};
+use crate::policy::filter::visible_order;
 use crate::policy::{OrderFacts, PendingStep};
 
 /// The `source` of the intake approval step.
@@ -78,6 +80,19 @@ impl OrderRecord {
             sending: m.send_state.as_deref().and_then(SendState::parse),
         }
     }
+}
+
+/// The order `id` with its facts, if `principal` may see it (`None` alike
+/// for one that does not exist, was deleted or is out of their sight).
+pub async fn load_visible<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    id: &str,
+) -> AppResult<Option<OrderRecord>> {
+    let Some(model) = orders::Entity::find().filter(visible_order(principal, id)).one(conn).await? else {
+        return Ok(None);
+    };
+    Ok(load(conn, vec![model]).await?.pop())
 }
 
 /// Loads the facts of `models`, in their order, with two statements: the

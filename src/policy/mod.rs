@@ -3,7 +3,8 @@
 //!
 //! - [`order::decide`]: every action of the contract on one order, with the
 //!   rule that decided it;
-//! - [`filter::visible_orders`]: the same View rule as an SQL condition;
+//! - [`filter::visible_orders`]: the same View rule as an SQL condition
+//!   ([`filter::visible_order`] for one order);
 //! - field guards (costs, notes, history, partner fields) in [`order`];
 //! - the organization's own records (users, accounts, administration) here.
 

@@ -10,14 +10,14 @@
 //! previous page; its position is looked up within the same condition (an
 //! event the caller cannot read is not a cursor).
 
-use entity::{audit_events, orders};
+use entity::audit_events;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tracing::instrument;
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::orders::record;
-use crate::policy::{self, admin, filter::visible_order};
+use crate::policy::{self, admin};
 
 /// Page size when the client gives none, and the most it may ask for.
 pub const DEFAULT_PAGE: u64 = 50;
@@ -86,13 +86,8 @@ pub async fn audit_log<C: ConnectionTrait>(
 /// An order the caller cannot see is refused like one out of scope, so the
 /// answer tells nothing about its existence.
 async fn one_order<C: ConnectionTrait>(conn: &C, principal: &Principal, order_id: &str) -> AppResult<Condition> {
-    let model = orders::Entity::find().filter(visible_order(principal, order_id)).one(conn).await?;
-    let history = match model {
-        Some(model) => {
-            let loaded = record::load(conn, vec![model]).await?;
-            let record = loaded.first().ok_or(AppError::NotFound)?;
-            policy::order::read_history(principal, &record.facts())
-        }
+    let history = match record::load_visible(conn, principal, order_id).await? {
+        Some(record) => policy::order::read_history(principal, &record.facts()),
         None => policy::Decision::deny("order history is read by ADMIN and PLANNER in scope"),
     };
     let of_order = audit_events::Column::OrderId.eq(order_id);

@@ -31,7 +31,7 @@ use crate::ids::IdKind;
 use crate::orders::model::{OrderKind, OrderStatus, SendState};
 use crate::orders::record::{self, OrderRecord};
 use crate::orders::snapshot::Snapshot;
-use crate::policy::{self, Action, filter::visible_order};
+use crate::policy::{self, Action};
 use crate::sending::Trigger;
 use crate::time::now_micros;
 
@@ -52,9 +52,7 @@ pub async fn load(db: &DatabaseConnection, principal: &Principal, id: &str) -> A
 
 /// [`load`] within a transaction the caller holds.
 pub async fn load_in<C: ConnectionTrait>(conn: &C, principal: &Principal, id: &str) -> AppResult<OrderRecord> {
-    let model =
-        orders::Entity::find().filter(visible_order(principal, id)).one(conn).await?.ok_or(AppError::NotFound)?;
-    record::load(conn, vec![model]).await?.pop().ok_or(AppError::NotFound)
+    record::load_visible(conn, principal, id).await?.ok_or(AppError::NotFound)
 }
 
 /// Checks a transition: the version the client saw (when it sent one), the
