@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use entity::{account_settings, accounts, api_tokens, role_bindings, site_group_members, users};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, Iterable, QueryFilter,
+    QueryOrder,
 };
 
 use crate::error::{AppError, AppResult};
@@ -63,52 +64,7 @@ impl Authenticator {
     /// Loads a person as a principal: the user must exist, be active and be
     /// allowed to log in.
     pub async fn user(&self, user_id: &str) -> AppResult<Principal> {
-        // The user with their account's standing and their role bindings, in
-        // one statement: a row per binding (one row without a binding for a
-        // user who holds none), in a stable order, so that two loads of the
-        // same bindings are equal (a WebSocket connection compares them to
-        // notice a changed role).
-        use role_bindings::Column as B;
-        let query = account_standing()
-            .columns([
-                (users::Entity, users::Column::OrganizationId),
-                (users::Entity, users::Column::AccountId),
-                (users::Entity, users::Column::Active),
-                (users::Entity, users::Column::CanLogin),
-            ])
-            .columns([
-                (role_bindings::Entity, B::Role),
-                (role_bindings::Entity, B::ScopeKind),
-                (role_bindings::Entity, B::ScopeTarget),
-            ])
-            .inner_join(
-                users::Entity,
-                Expr::col((users::Entity, users::Column::AccountId)).equals((accounts::Entity, accounts::Column::Id)),
-            )
-            .left_join(
-                role_bindings::Entity,
-                Expr::col((role_bindings::Entity, B::UserId)).equals((users::Entity, users::Column::Id)),
-            )
-            .and_where(Expr::col((users::Entity, users::Column::Id)).eq(user_id))
-            .order_by((role_bindings::Entity, B::Role), Order::Asc)
-            .order_by((role_bindings::Entity, B::ScopeKind), Order::Asc)
-            .order_by((role_bindings::Entity, B::ScopeTarget), Order::Asc)
-            .take();
-        let mut rows =
-            UserStanding::find_by_statement(self.db.get_database_backend().build(&query)).all(&self.db).await?;
-        let bindings: Vec<BindingRow> = rows.iter_mut().filter_map(|row| row.binding.take()).collect();
-        let user = rows.into_iter().next().ok_or_else(|| refuse("unknown user"))?;
-        if !user.active || !user.can_login {
-            return Err(refuse("user is deactivated or cannot log in"));
-        }
-        let bindings = resolve_bindings(&self.db, user_id, bindings).await?;
-        Ok(Principal {
-            root_account: user.account.parent_id.is_none(),
-            settings: user.account.switches(),
-            organization_id: user.organization_id,
-            account_id: user.account_id,
-            actor: Actor::User(UserActor { user_id: user_id.to_owned(), bindings }),
-        })
+        user_principal(&self.db, user_id).await
     }
 
     async fn api_token(&self, secret: &str) -> AppResult<(Principal, Option<i64>)> {
@@ -169,6 +125,55 @@ impl Authenticator {
         };
         Ok((principal, expires))
     }
+}
+
+/// [`Authenticator::user`] through `db` (a query's held connection, say).
+pub async fn user_principal(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Principal> {
+    // The user with their account's standing and their role bindings, in
+    // one statement: a row per binding (one row without a binding for a
+    // user who holds none), in a stable order, so that two loads of the
+    // same bindings are equal (a WebSocket connection compares them to
+    // notice a changed role).
+    use role_bindings::Column as B;
+    let query = account_standing()
+        .columns([
+            (users::Entity, users::Column::OrganizationId),
+            (users::Entity, users::Column::AccountId),
+            (users::Entity, users::Column::Active),
+            (users::Entity, users::Column::CanLogin),
+        ])
+        .columns([
+            (role_bindings::Entity, B::Role),
+            (role_bindings::Entity, B::ScopeKind),
+            (role_bindings::Entity, B::ScopeTarget),
+        ])
+        .inner_join(
+            users::Entity,
+            Expr::col((users::Entity, users::Column::AccountId)).equals((accounts::Entity, accounts::Column::Id)),
+        )
+        .left_join(
+            role_bindings::Entity,
+            Expr::col((role_bindings::Entity, B::UserId)).equals((users::Entity, users::Column::Id)),
+        )
+        .and_where(Expr::col((users::Entity, users::Column::Id)).eq(user_id))
+        .order_by((role_bindings::Entity, B::Role), Order::Asc)
+        .order_by((role_bindings::Entity, B::ScopeKind), Order::Asc)
+        .order_by((role_bindings::Entity, B::ScopeTarget), Order::Asc)
+        .take();
+    let mut rows = UserStanding::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    let bindings: Vec<BindingRow> = rows.iter_mut().filter_map(|row| row.binding.take()).collect();
+    let user = rows.into_iter().next().ok_or_else(|| refuse("unknown user"))?;
+    if !user.active || !user.can_login {
+        return Err(refuse("user is deactivated or cannot log in"));
+    }
+    let bindings = resolve_bindings(db, user_id, bindings).await?;
+    Ok(Principal {
+        root_account: user.account.parent_id.is_none(),
+        settings: user.account.switches(),
+        organization_id: user.organization_id,
+        account_id: user.account_id,
+        actor: Actor::User(UserActor { user_id: user_id.to_owned(), bindings }),
+    })
 }
 
 /// An account's standing as a principal sees it: whether it is the root,
@@ -239,7 +244,7 @@ fn account_standing() -> SelectStatement {
 
 /// A user's role bindings with site groups resolved to their sites.
 async fn resolve_bindings(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     user_id: &str,
     rows: Vec<BindingRow>,
 ) -> AppResult<Vec<RoleBinding>> {

@@ -9,8 +9,11 @@
 //!   already parsed ([`super::documents`]; async-graphql then takes it as
 //!   parsed), its aliases counted ([`super::limits`]), and what request
 //!   timing, introspection trimming and security events need of it noted;
-//! - after: the request's time, introspection trimming, then the security
-//!   events (which read the response with every error).
+//!   a caller's operation gets its loaders and where it reads
+//!   ([`crate::db::Reads`]: a query holds one connection);
+//! - after: the held connection given back, the request's time,
+//!   introspection trimming, then the security events (which read the
+//!   response with every error).
 //!
 //! Failed nullable fields become `null` in their resolvers
 //! ([`super::null_on_error`]).
@@ -28,7 +31,9 @@ use super::introspection::{self, Answers, TypeGraph};
 use super::request_metrics::Timing;
 use super::security_events::Mutations;
 use crate::auth::Principal;
+use crate::db::Reads;
 use crate::metrics::Metrics;
+use crate::state::AppState;
 
 /// The schema with what runs around each of its operations.
 #[derive(Clone)]
@@ -37,6 +42,7 @@ pub struct Engine {
     introspection: Arc<TypeGraph>,
     metrics: Metrics,
     documents: Documents,
+    state: AppState,
 }
 
 /// What the steps after execution need to know of an operation.
@@ -49,11 +55,14 @@ struct Notes {
     /// The request's principal, when a step after execution needs it
     /// (introspection trimming, refused mutations).
     principal: Option<Principal>,
+    /// Where the operation reads (a caller's operations only); released
+    /// when it ends.
+    reads: Option<Reads>,
 }
 
 impl Engine {
-    pub fn new(schema: AppSchema, introspection: Arc<TypeGraph>, metrics: Metrics) -> Self {
-        Self { schema, introspection, metrics, documents: Documents::default() }
+    pub fn new(schema: AppSchema, introspection: Arc<TypeGraph>, state: AppState) -> Self {
+        Self { schema, introspection, metrics: state.metrics.clone(), documents: Documents::default(), state }
     }
 
     /// Runs one query or mutation.
@@ -61,7 +70,7 @@ impl Engine {
         match self.prepare(request) {
             Ok((request, notes)) => {
                 let response = self.schema.execute(request).await;
-                self.finish(notes, response)
+                self.finish(notes, response).await
             }
             Err(refused) => Response::from_errors(vec![refused]),
         }
@@ -96,7 +105,7 @@ impl Engine {
         let engine = self.clone();
         stream::once(async move {
             let response = engine.schema.execute(request).await;
-            engine.finish(notes, response)
+            engine.finish(notes, response).await
         })
         .boxed()
     }
@@ -112,13 +121,29 @@ impl Engine {
         let mutations = Mutations::of(&document);
         let principal = if answers.is_empty() && mutations.is_empty() { None } else { principal(&request).cloned() };
         let operation_name = request.operation_name.clone();
-        let subscription = operation_type(&document, operation_name.as_deref()) == Some(OperationType::Subscription);
+        let kind = operation_type(&document, operation_name.as_deref());
+        let reads = self.reads_for(&mut request, kind == Some(OperationType::Query));
         request.set_parsed_query(document);
-        Ok((request, Notes { timing, answers, mutations, operation_name, subscription, principal }))
+        let subscription = kind == Some(OperationType::Subscription);
+        Ok((request, Notes { timing, answers, mutations, operation_name, subscription, principal, reads }))
     }
 
-    fn finish(&self, notes: Notes, mut response: Response) -> Response {
-        let Notes { timing, answers, mutations, operation_name, principal, .. } = notes;
+    /// A caller's operation gets its own loaders and the connection they
+    /// and its resolvers read through: one held connection for a query
+    /// (see [`crate::db::Reads`]), the pool for anything else.
+    fn reads_for(&self, request: &mut Request, query: bool) -> Option<Reads> {
+        let organization_id = principal(request)?.organization_id.clone();
+        let reads = Reads::new(&self.state.db, &self.state.statements, query);
+        request.data.insert(super::loaders::for_request(reads.clone(), organization_id));
+        request.data.insert(reads.clone());
+        Some(reads)
+    }
+
+    async fn finish(&self, notes: Notes, mut response: Response) -> Response {
+        let Notes { timing, answers, mutations, operation_name, principal, reads, .. } = notes;
+        if let Some(reads) = reads {
+            reads.release().await;
+        }
         let operation_name = operation_name.as_deref();
         // Refused before execution (validation, limits): counted by code.
         if !refused(&response) {

@@ -1,8 +1,9 @@
 //! Batched reads for nested fields. A page of 50 orders asks for its
 //! creators, sites, notes ... through these, and each kind of thing costs one
-//! statement for the whole page. One `DataLoader` per request, caching for
-//! that request only (nothing stale across requests, nothing of another
-//! caller's): a page primes it with one batch per relation (see
+//! statement for the whole page. One `DataLoader` per operation, caching
+//! for that operation only (nothing stale across requests or after a
+//! batch's mutation, nothing of another caller's), reading through the
+//! operation's [`Reads`] (one held connection for a query): a page primes it with one batch per relation (see
 //! `orders::graphql::prime`), and the nested resolvers read from it. Every
 //! loader answers for every key it is asked, empty lists included, so an
 //! order without notes is not asked about again.
@@ -21,9 +22,9 @@ use entity::{
     sites, time_entries, users, vendor_approvers, vendor_sends, vendors,
 };
 use sea_orm::sea_query::{Expr, Func, Query, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::db::one_of;
+use crate::db::{Reads, one_of};
 use crate::error::AppError;
 
 /// What a loader fails with (`DataLoader` needs a `Clone` error).
@@ -35,7 +36,7 @@ pub fn to_app(error: LoadError) -> AppError {
 
 /// The source behind every loader of one request.
 pub struct Db {
-    conn: DatabaseConnection,
+    conn: Reads,
     organization_id: String,
 }
 
@@ -48,7 +49,7 @@ impl Db {
 pub type Loaders = Arc<DataLoader<Db, HashMapCache>>;
 
 /// A request's loaders, reading within the caller's organization only.
-pub fn for_request(conn: DatabaseConnection, organization_id: String) -> Loaders {
+pub fn for_request(conn: Reads, organization_id: String) -> Loaders {
     Arc::new(DataLoader::with_cache(Db { conn, organization_id }, tokio::spawn, HashMapCache::default()))
 }
 

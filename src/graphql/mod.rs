@@ -19,6 +19,7 @@ pub use null_on_error::nullable;
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::auth::Principal;
+use crate::db::Reads;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -60,11 +61,10 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
 pub fn build(state: AppState) -> Engine {
     let production = state.config.environment == crate::config::Environment::Production;
     let graph = std::sync::Arc::new(introspection::TypeGraph::from_sdl(&sdl()));
-    let metrics = state.metrics.clone();
-    let builder = builder().data(state);
+    let builder = builder().data(state.clone());
     // "Did you mean ...?" names fields a caller did not know of.
     let schema = if production { builder.disable_suggestions() } else { builder }.finish();
-    Engine::new(schema, graph, metrics)
+    Engine::new(schema, graph, state)
 }
 
 /// Whether a request of `principal` may introspect the schema (always
@@ -86,18 +86,16 @@ pub fn stored_list(column: &str, id: &str, text: &str) -> AppResult<Vec<String>>
     serde_json::from_str(text).map_err(|e| AppError::internal(anyhow::anyhow!("{column} of {id}: {e}")))
 }
 
-/// The per-request data every operation gets with its principal.
-pub fn request_data(state: &AppState, principal: &Principal) -> loaders::Loaders {
-    loaders::for_request(state.db.clone(), principal.organization_id.clone())
-}
-
 /// Typed access to what every resolver needs, without `unwrap()`.
 pub trait ContextExt {
     fn state(&self) -> AppResult<&AppState>;
     /// The authenticated caller; `UNAUTHENTICATED` for anonymous requests.
     fn principal(&self) -> AppResult<&Principal>;
-    /// The request's batched loaders (present whenever a principal is).
+    /// The operation's batched loaders (present whenever a principal is).
     fn loaders(&self) -> AppResult<&loaders::Loaders>;
+    /// Where the operation reads (present whenever a principal is): a
+    /// query's resolvers read through this, never the pool beside it.
+    fn reads(&self) -> AppResult<&Reads>;
 }
 
 impl ContextExt for Context<'_> {
@@ -113,5 +111,10 @@ impl ContextExt for Context<'_> {
     fn loaders(&self) -> AppResult<&loaders::Loaders> {
         self.data::<loaders::Loaders>()
             .map_err(|_| AppError::internal(anyhow::anyhow!("request loaders missing from the request data")))
+    }
+
+    fn reads(&self) -> AppResult<&Reads> {
+        self.data::<Reads>()
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the operation's reads missing from the request data")))
     }
 }

@@ -44,7 +44,7 @@ impl NodeQuery {
 
 async fn load(ctx: &Context<'_>, id: &str) -> Result<Node, AppError> {
     let principal = ctx.principal()?;
-    let db = &ctx.state()?.db;
+    let db = ctx.reads()?;
     let org = principal.organization_id.as_str();
     let node = match IdKind::of(id) {
         Some(IdKind::Order) => Some(Node::Order(visible_order(ctx, id).await?)),

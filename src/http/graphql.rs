@@ -223,7 +223,7 @@ async fn execute(
         batch.disable_introspection()
     };
     let batch = match principal {
-        Some(principal) => batch.data(crate::graphql::request_data(&http.state, &principal)).data(principal),
+        Some(principal) => batch.data(principal),
         None => batch,
     };
     let limit = http.state.config.request_timeout;

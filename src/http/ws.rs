@@ -294,7 +294,6 @@ impl Connection {
                 }
                 let mut data = Data::default();
                 if let Some(principal) = principal {
-                    data.insert(crate::graphql::request_data(&self.http.state, principal));
                     data.insert(principal.clone());
                 }
                 request.data = data;

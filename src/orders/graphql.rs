@@ -710,7 +710,7 @@ impl OrderConnection {
         &self.page_info
     }
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        let count = list::count(&ctx.state()?.db, self.condition.clone()).await?;
+        let count = list::count(ctx.reads()?, self.condition.clone()).await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 }
@@ -722,7 +722,7 @@ pub async fn connection(
     sort: OrderSort,
     request: &PageRequest,
 ) -> Result<OrderConnection> {
-    let db = &ctx.state()?.db;
+    let db = ctx.reads()?;
     let principal = ctx.principal()?;
     let page = list::page(db, principal, condition.clone(), sort, request).await?;
     let condition = visible_orders(principal).add(condition);
@@ -829,7 +829,7 @@ where
 /// not exist, was deleted or is outside the caller's organization or scope,
 /// is the same NOT_FOUND, after the same single query.
 pub async fn visible_order(ctx: &Context<'_>, id: &str) -> Result<Order, AppError> {
-    let record = record::load_visible(&ctx.state()?.db, ctx.principal()?, id).await?;
+    let record = record::load_visible(ctx.reads()?, ctx.principal()?, id).await?;
     Ok(Order(Arc::new(record.ok_or(AppError::NotFound)?)))
 }
 

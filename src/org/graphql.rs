@@ -28,8 +28,7 @@ impl OrgQuery {
         let Some(user_id) = principal.user_id() else {
             return Err(AppError::forbidden("an API token is not a user; `me` is for people").into());
         };
-        let state = ctx.state()?;
-        let user = read::user(&state.db, &principal.organization_id, user_id)
+        let user = read::user(ctx.reads()?, &principal.organization_id, user_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("authenticated user {user_id} is missing")))?;
         Ok(User::from(user))
@@ -42,7 +41,7 @@ impl OrgQuery {
             .filter(admin::visible_users(principal))
             .order_by_asc(users::Column::Name)
             .order_by_asc(users::Column::Id)
-            .all(&ctx.state()?.db)
+            .all(ctx.reads()?)
             .await
             .map_err(AppError::from)?;
         Ok(rows.into_iter().map(User::from).collect())
@@ -55,7 +54,7 @@ impl OrgQuery {
             .filter(admin::visible_sites(principal))
             .order_by_asc(sites::Column::Name)
             .order_by_asc(sites::Column::Id)
-            .all(&ctx.state()?.db)
+            .all(ctx.reads()?)
             .await
             .map_err(AppError::from)?;
         Ok(rows.into_iter().map(Site).collect())
@@ -71,7 +70,7 @@ impl OrgQuery {
         let rows = query
             .order_by_asc(assets::Column::Name)
             .order_by_asc(assets::Column::Id)
-            .all(&ctx.state()?.db)
+            .all(ctx.reads()?)
             .await
             .map_err(AppError::from)?;
         Ok(rows.into_iter().map(Asset).collect())
@@ -84,7 +83,7 @@ impl OrgQuery {
             .filter(admin::visible_api_tokens(principal))
             .order_by_desc(api_tokens::Column::CreatedAt)
             .order_by_desc(api_tokens::Column::Id)
-            .all(&ctx.state()?.db)
+            .all(ctx.reads()?)
             .await
             .map_err(AppError::from)?;
         Ok(rows.into_iter().map(ApiToken).collect())
@@ -101,11 +100,10 @@ impl OrgQuery {
         order_id: ID,
     ) -> Result<AccessExplanation> {
         let principal = ctx.principal()?;
-        let state = ctx.state()?;
         let user = users::Entity::find()
             .filter(admin::visible_users(principal))
             .filter(users::Column::Id.eq(user_id.as_str()))
-            .one(&state.db)
+            .one(ctx.reads()?)
             .await
             .map_err(AppError::from)?
             .ok_or_else(|| AppError::bad_input("userId", "no such user"))?;
@@ -117,7 +115,7 @@ impl OrgQuery {
                 reason: "the user is deactivated or cannot sign in".to_owned(),
             });
         }
-        let subject = state.auth.user(&user.id).await?;
+        let subject = crate::auth::user_principal(ctx.reads()?, &user.id).await?;
         let decision = policy::decide(&subject, action, &order.0.facts());
         Ok(AccessExplanation { allowed: decision.allowed, reason: decision.reason.to_owned() })
     }
@@ -229,7 +227,7 @@ impl User {
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let principal = ctx.principal()?;
         let account =
-            read::account(&ctx.state()?.db, &principal.organization_id, &self.account_id).await?.ok_or_else(|| {
+            read::account(ctx.reads()?, &principal.organization_id, &self.account_id).await?.ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("account {} of user {} is missing", self.account_id, self.id))
             })?;
         Ok(Account(account))
@@ -252,7 +250,7 @@ impl User {
     async fn role_bindings(&self, ctx: &Context<'_>) -> Option<Vec<RoleBinding>> {
         nullable(ctx, async {
             self.guard_private(ctx)?;
-            let rows = read::role_bindings(&ctx.state()?.db, &self.id).await?;
+            let rows = read::role_bindings(ctx.reads()?, &self.id).await?;
             Ok(Some(rows.into_iter().map(RoleBinding).collect()))
         })
         .await
@@ -284,7 +282,7 @@ impl Account {
                 return Ok(None);
             };
             let principal = ctx.principal()?;
-            let parent = read::account(&ctx.state()?.db, &principal.organization_id, parent_id).await?;
+            let parent = read::account(ctx.reads()?, &principal.organization_id, parent_id).await?;
             Ok(parent.filter(|a| policy::account_visible(principal, &a.id, a.parent_id.is_none()).allowed).map(Account))
         })
         .await
@@ -294,7 +292,7 @@ impl Account {
         nullable(ctx, async {
             admin::administer(ctx.principal()?, &self.0.id).require()?;
             let row = account_settings::Entity::find_by_id(self.0.id.as_str())
-                .one(&ctx.state()?.db)
+                .one(ctx.reads()?)
                 .await
                 .map_err(AppError::from)?;
             Ok(Some(row.map_or(
@@ -315,7 +313,7 @@ impl Account {
     /// Child accounts the caller may see.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
         let principal = ctx.principal()?;
-        let children = read::child_accounts(&ctx.state()?.db, &principal.organization_id, &self.0.id).await?;
+        let children = read::child_accounts(ctx.reads()?, &principal.organization_id, &self.0.id).await?;
         Ok(children
             .into_iter()
             .filter(|a| policy::account_visible(principal, &a.id, false).allowed)
@@ -358,7 +356,7 @@ impl Site {
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let principal = ctx.principal()?;
-        let account = read::account(&ctx.state()?.db, &principal.organization_id, &self.0.account_id)
+        let account = read::account(ctx.reads()?, &principal.organization_id, &self.0.account_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("account of site {} is missing", self.0.id)))?;
         Ok(Account(account))
@@ -379,7 +377,7 @@ impl SiteGroup {
         &self.0.name
     }
     async fn sites(&self, ctx: &Context<'_>) -> Result<Vec<Site>> {
-        Ok(read::sites_of_group(&ctx.state()?.db, &self.0.id).await?.into_iter().map(Site).collect())
+        Ok(read::sites_of_group(ctx.reads()?, &self.0.id).await?.into_iter().map(Site).collect())
     }
 }
 
@@ -401,7 +399,7 @@ impl RoleBinding {
                 return Ok(None);
             }
             let principal = ctx.principal()?;
-            Ok(read::site(&ctx.state()?.db, &principal.organization_id, &self.0.scope_target).await?.map(Site))
+            Ok(read::site(ctx.reads()?, &principal.organization_id, &self.0.scope_target).await?.map(Site))
         })
         .await
     }
@@ -411,9 +409,7 @@ impl RoleBinding {
                 return Ok(None);
             }
             let principal = ctx.principal()?;
-            Ok(read::site_group(&ctx.state()?.db, &principal.organization_id, &self.0.scope_target)
-                .await?
-                .map(SiteGroup))
+            Ok(read::site_group(ctx.reads()?, &principal.organization_id, &self.0.scope_target).await?.map(SiteGroup))
         })
         .await
     }

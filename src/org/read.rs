@@ -2,20 +2,20 @@
 //! organization: a record of another organization is simply not found.
 
 use entity::{accounts, role_bindings, site_group_members, site_groups, sites, users};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::policy::admin;
 
-pub async fn user(db: &DatabaseConnection, organization_id: &str, id: &str) -> AppResult<Option<users::Model>> {
+pub async fn user(db: &impl ConnectionTrait, organization_id: &str, id: &str) -> AppResult<Option<users::Model>> {
     Ok(users::Entity::find_by_id(id).filter(users::Column::OrganizationId.eq(organization_id)).one(db).await?)
 }
 
 /// A user the principal's scope sees (`active_only`: and active), or
 /// BAD_USER_INPUT on `field`: input naming a user goes through here.
 pub async fn visible_user(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     principal: &Principal,
     field: &str,
     id: &str,
@@ -31,12 +31,12 @@ pub async fn visible_user(
         .ok_or_else(|| AppError::bad_input(field, if active_only { "no such active user" } else { "no such user" }))
 }
 
-pub async fn account(db: &DatabaseConnection, organization_id: &str, id: &str) -> AppResult<Option<accounts::Model>> {
+pub async fn account(db: &impl ConnectionTrait, organization_id: &str, id: &str) -> AppResult<Option<accounts::Model>> {
     Ok(accounts::Entity::find_by_id(id).filter(accounts::Column::OrganizationId.eq(organization_id)).one(db).await?)
 }
 
 pub async fn child_accounts(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     organization_id: &str,
     parent_id: &str,
 ) -> AppResult<Vec<accounts::Model>> {
@@ -48,12 +48,12 @@ pub async fn child_accounts(
         .await?)
 }
 
-pub async fn site(db: &DatabaseConnection, organization_id: &str, id: &str) -> AppResult<Option<sites::Model>> {
+pub async fn site(db: &impl ConnectionTrait, organization_id: &str, id: &str) -> AppResult<Option<sites::Model>> {
     Ok(sites::Entity::find_by_id(id).filter(sites::Column::OrganizationId.eq(organization_id)).one(db).await?)
 }
 
 pub async fn site_group(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     organization_id: &str,
     id: &str,
 ) -> AppResult<Option<site_groups::Model>> {
@@ -63,7 +63,7 @@ pub async fn site_group(
         .await?)
 }
 
-pub async fn sites_of_group(db: &DatabaseConnection, group_id: &str) -> AppResult<Vec<sites::Model>> {
+pub async fn sites_of_group(db: &impl ConnectionTrait, group_id: &str) -> AppResult<Vec<sites::Model>> {
     let site_ids: Vec<String> = site_group_members::Entity::find()
         .filter(site_group_members::Column::SiteGroupId.eq(group_id))
         .all(db)
@@ -78,7 +78,7 @@ pub async fn sites_of_group(db: &DatabaseConnection, group_id: &str) -> AppResul
         .await?)
 }
 
-pub async fn role_bindings(db: &DatabaseConnection, user_id: &str) -> AppResult<Vec<role_bindings::Model>> {
+pub async fn role_bindings(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<role_bindings::Model>> {
     Ok(role_bindings::Entity::find()
         .filter(role_bindings::Column::UserId.eq(user_id))
         .order_by_asc(role_bindings::Column::CreatedAt)

@@ -77,7 +77,7 @@ impl ReportQuery {
     ) -> Result<OrderStats> {
         let principal = ctx.principal()?;
         let request = StatsRequest { site_id: site_id.map(|id| id.0), period: Period::new(from, to)? };
-        Ok(stats::order_stats(&ctx.state()?.db, principal, &request).await?.into())
+        Ok(stats::order_stats(ctx.reads()?, principal, &request).await?.into())
     }
 
     /// The audit log, newest first. ADMIN reads the log of what they
@@ -100,7 +100,7 @@ impl ReportQuery {
             first,
             after: after.map(|c| c.0),
         };
-        let rows = audit_log::audit_log(&ctx.state()?.db, principal, &request).await?;
+        let rows = audit_log::audit_log(ctx.reads()?, principal, &request).await?;
         Ok(rows.into_iter().map(AuditEvent).collect())
     }
 }

@@ -130,7 +130,7 @@ impl VendorQuery {
     /// The vendors the caller sees (DOMAIN.md section 1), by name; disabled
     /// ones only when asked. Tokens need `vendors:read`.
     async fn vendors(&self, ctx: &Context<'_>, include_disabled: Option<bool>) -> Result<Vec<Vendor>> {
-        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let (principal, db) = (ctx.principal()?, ctx.reads()?);
         let mut query = vendors::Entity::find().filter(visible_vendors(principal));
         if !include_disabled.unwrap_or(false) {
             query = query.filter(vendors::Column::Enabled.eq(true));
@@ -147,7 +147,7 @@ impl VendorQuery {
     /// The rules the caller sees, by approval position and name. ADMIN and
     /// PLANNER; anyone else is FORBIDDEN.
     async fn rules(&self, ctx: &Context<'_>) -> Result<Vec<Rule>> {
-        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let (principal, db) = (ctx.principal()?, ctx.reads()?);
         procurement::read_rules(principal).require()?;
         let rows = rules::Entity::find()
             .filter(procurement::visible_rules(principal))

@@ -69,7 +69,7 @@ impl Rule {
     /// Ordered by kind, priority and vendor; assignments to vendors the
     /// caller does not see are left out.
     async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<RuleAssignment>> {
-        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let (principal, db) = (ctx.principal()?, ctx.reads()?);
         let rows = rule_assignments::Entity::find()
             .filter(rule_assignments::Column::RuleId.eq(self.0.id.as_str()))
             .order_by_asc(rule_assignments::Column::Kind)

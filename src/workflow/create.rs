@@ -11,9 +11,7 @@ use entity::{
     sites, users, vendors,
 };
 use sea_orm::sea_query::Query;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use super::EventKind;
@@ -70,7 +68,7 @@ pub struct CreateOrderInput {
 /// The asset `id`, visible to the caller and (when `site_id` is given) at
 /// that site.
 pub async fn asset_at(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     principal: &Principal,
     field: &str,
     id: &str,
@@ -167,8 +165,7 @@ struct Plan {
 }
 
 async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
-    let (principal, state) = (ctx.principal()?, ctx.state()?);
-    let db = &state.db;
+    let (principal, db) = (ctx.principal()?, ctx.reads()?);
 
     // Who creates: the caller, or the user a token acts for.
     let creator = match (&principal.actor, &input.on_behalf_of) {
@@ -185,9 +182,7 @@ async fn plan(ctx: &Context<'_>, input: &CreateOrderInput) -> AppResult<Plan> {
                 .ok_or_else(|| AppError::bad_input("input.onBehalfOf", "no such active user"))?;
             let account = accounts::Entity::find_by_id(&user.account_id).one(db).await?.ok_or(AppError::NotFound)?;
             policy::order::create_on_behalf(principal, &account.id, account.parent_id.is_none()).require()?;
-            state
-                .auth
-                .user(&user.id)
+            crate::auth::user_principal(db, &user.id)
                 .await
                 .map_err(|_| AppError::bad_input("input.onBehalfOf", "the user cannot sign in"))?
         }
@@ -478,7 +473,7 @@ impl PreviewQuery {
     /// PLANNER, and API tokens with orders:write. Candidates whose vendor or
     /// rule the caller may not read are left out.
     async fn preview_vendor_resolution(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<VendorResolution> {
-        let (principal, db) = (ctx.principal()?, &ctx.state()?.db);
+        let (principal, db) = (ctx.principal()?, ctx.reads()?);
         policy::procurement::preview_resolution(principal).require()?;
         if input.kind == OrderKind::Work {
             return Err(AppError::bad_input("input.kind", "work orders are not routed to vendors").into());

@@ -39,7 +39,7 @@ impl DeletionRequest {
     }
     /// The order, also once deleted (the request is its record).
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
-        Ok(Order(Arc::new(service::reload(&ctx.state()?.db, &self.0.order_id).await?)))
+        Ok(Order(Arc::new(service::reload(ctx.reads()?, &self.0.order_id).await?)))
     }
     async fn requested_by(&self, ctx: &Context<'_>) -> Result<User> {
         user(ctx, &self.0.requested_by).await?.ok_or_else(|| AppError::NotFound.into())
@@ -174,7 +174,7 @@ impl DeletionQuery {
         let rows = query
             .order_by_desc(deletion_requests::Column::CreatedAt)
             .order_by_desc(deletion_requests::Column::Id)
-            .all(&ctx.state()?.db)
+            .all(ctx.reads()?)
             .await?;
         Ok(rows.into_iter().map(DeletionRequest).collect())
     }

@@ -17,6 +17,10 @@ use sea_orm::{
 
 use crate::config::Config;
 
+mod reads;
+
+pub use reads::Reads;
+
 /// Opens the pool. SQLite gets write-ahead logging, enforced foreign keys and
 /// a busy timeout, so readers never block the writer.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
