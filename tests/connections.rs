@@ -45,14 +45,7 @@ async fn every_kind_of_operation_answers_on_a_pool_of_one(backend: Backend) {
     .await;
     let boot = app.bootstrap("Acme").await;
     let admin = app.token_for(&boot.admin_user_id);
-    let site = app
-        .graphql(
-            Some(&admin),
-            "mutation($a: ID!) { createSite(name: \"Plant\", accountId: $a) { id } }",
-            json!({ "a": boot.account_id }),
-        )
-        .await;
-    let site = site.assert_ok()["createSite"]["id"].as_str().expect("site id").to_owned();
+    let site = app.create_site(&admin, &boot.account_id, "Plant").await;
     let input = json!({ "kind": "PART", "title": "Valves", "siteId": site });
 
     // A mutation with two changes, each answered with nested fields read

@@ -56,14 +56,7 @@ async fn requests_errors_events_and_the_pool_are_measured(backend: Backend) {
     assert_eq!(metric("workgate_graphql_errors_total{code=\"UNAUTHENTICATED\"}").await, 1.0);
 
     // An order's creation is an event the relay publishes, with its lag.
-    let site = app
-        .graphql(
-            Some(&admin),
-            "mutation($a: ID!) { createSite(name: \"Plant\", accountId: $a) { id } }",
-            json!({ "a": boot.account_id }),
-        )
-        .await;
-    let site = site.assert_ok()["createSite"]["id"].as_str().expect("site").to_owned();
+    let site = app.create_site(&admin, &boot.account_id, "Plant").await;
     let create = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }";
     let input = json!({ "i": { "kind": "WORK", "title": "Leak", "siteId": site } });
     app.graphql(Some(&admin), create, input).await.assert_ok();

@@ -244,6 +244,13 @@ impl TestApp {
         .id
     }
 
+    /// Creates a site in `account_id` through the API, as the bearer of `token`.
+    pub async fn create_site(&self, token: &str, account_id: &str, name: &str) -> String {
+        let query = "mutation($a: ID!, $n: String!) { createSite(name: $n, accountId: $a) { id } }";
+        let created = self.graphql(Some(token), query, json!({ "a": account_id, "n": name })).await;
+        created.assert_ok()["createSite"]["id"].as_str().expect("site id").to_owned()
+    }
+
     /// Runs raw SQL against the app's database (for forcing broken states).
     /// The server's metric `name` (with labels, as printed), read from
     /// `/metrics` with `token`; 0 when absent.
