@@ -1,6 +1,6 @@
 //! How operations use the database's connections (`workgate::db::Reads`).
-//! A query on PostgreSQL holds one pooled connection from its first
-//! statement until it ends; mutations and subscriptions use the pool.
+//! A query holds one pooled connection from its first statement until it
+//! ends; mutations and subscriptions use the pool.
 //!
 //! The server here has a request pool of one connection (the relay, the
 //! hub and the send worker have pools of their own), so a query holds the

@@ -4,7 +4,7 @@
 //! load cycles through), then issued directly against the database by the
 //! same number of connections, each running one request's statements after
 //! another as the gateway would (through the gateway's own
-//! [`workgate::db::Reads`]: on PostgreSQL one connection held for the
+//! [`workgate::db::Reads`]: one connection held for the
 //! request), the views in turn, with no HTTP, GraphQL, policy or JSON in
 //! between. The gateway's throughput divided by this is its efficiency.
 
