@@ -32,7 +32,6 @@ use super::request_metrics::Timing;
 use super::security_events::Mutations;
 use crate::auth::Principal;
 use crate::db::Reads;
-use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// The schema with what runs around each of its operations.
@@ -40,7 +39,6 @@ use crate::state::AppState;
 pub struct Engine {
     schema: AppSchema,
     introspection: Arc<TypeGraph>,
-    metrics: Metrics,
     documents: Documents,
     state: AppState,
 }
@@ -62,7 +60,7 @@ struct Notes {
 
 impl Engine {
     pub fn new(schema: AppSchema, introspection: Arc<TypeGraph>, state: AppState) -> Self {
-        Self { schema, introspection, metrics: state.metrics.clone(), documents: Documents::default(), state }
+        Self { schema, introspection, documents: Documents::default(), state }
     }
 
     /// Runs one query or mutation.
@@ -113,7 +111,7 @@ impl Engine {
     /// Parses the document and checks and notes what only the document
     /// tells; a document refused here is answered at once.
     fn prepare(&self, mut request: Request) -> Result<(Request, Notes), ServerError> {
-        let mut timing = Timing::start(self.metrics.clone());
+        let mut timing = Timing::start(self.state.metrics.clone());
         let document = self.documents.parse(&request.query)?;
         super::limits::check_aliases(&document)?;
         timing.note(&document);
