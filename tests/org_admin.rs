@@ -438,6 +438,21 @@ async fn directory_queries_follow_scope_and_guard_private_fields(backend: Backen
     // API tokens are listed for admins only.
     let response = app.graphql(Some(&token), "{ apiTokens { id } }", json!({})).await;
     assert_eq!(response.assert_ok()["apiTokens"], json!([]));
+    // A site group is the organization's; a child account reads only the
+    // sites of it that it sees, and only the child accounts it sees.
+    let group = app.site_group(&o.id, "Everywhere", &[hq.clone(), plant.clone(), depot.clone()]).await;
+    let query = "query($g: ID!, $r: ID!) {
+        group: node(id: $g) { ... on SiteGroup { sites { id } } }
+        root: node(id: $r) { ... on Account { children { id } } } }";
+    let vars = json!({ "g": group, "r": o.root });
+    let data = app.graphql(Some(&token), query, vars.clone()).await;
+    let data = data.assert_ok();
+    assert_eq!(ids(&data["group"]["sites"]), [hq.clone(), plant.clone()].into());
+    assert_eq!(ids(&data["root"]["children"]), [north.clone()].into());
+    let data = app.graphql(Some(&o.admin_token), query, vars).await;
+    let data = data.assert_ok();
+    assert_eq!(ids(&data["group"]["sites"]), [hq, plant, depot].into(), "the root sees them all");
+    assert_eq!(ids(&data["root"]["children"]), [north, south].into());
 }
 
 async fn the_audit_log_refuses_update_and_delete(backend: Backend) {

@@ -13,15 +13,22 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::world::OrderSpec;
+use common::world::{Bind, OrderSpec};
 use common::{Backend, TestApp, spawn_app, spawn_app_with};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use workgate::config::{Config, RawConfig};
 use workgate::orders::model::OrderKind;
+use workgate::org::model::Role;
 
-backend_tests!(keys_rotate_by_kid, partner_tokens_reach_only_their_vendors_orders);
+backend_tests!(
+    keys_rotate_by_kid,
+    partner_tokens_reach_only_their_vendors_orders,
+    partner_tokens_read_only_the_partner_field_set,
+    tokens_look_up_only_orders_and_vendors,
+    partner_tokens_are_bound_to_a_vendor_the_admin_sees
+);
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture")
@@ -162,4 +169,151 @@ async fn partner_tokens_reach_only_their_vendors_orders(backend: Backend) {
     let note = "mutation($id: ID!) { addNote(orderId: $id, body: \"hi\") { id } }";
     let response = app.graphql(Some(&partner), note, json!({ "id": routed })).await;
     assert!(matches!(response.code(), Some("FORBIDDEN" | "NOT_FOUND")), "{}", response.body);
+}
+
+/// An API token for `vendor` (a partner's) or for no vendor, created by
+/// `admin` (a JWT) with `capabilities`.
+async fn api_token(app: &TestApp, admin: &str, capabilities: Value, vendor: Option<&str>) -> String {
+    let create = "mutation($c: [String!]!, $v: ID) { createApiToken(name: \"t\", capabilities: $c, partnerVendorId: $v) { secret } }";
+    let created = app.graphql(Some(admin), create, json!({ "c": capabilities, "v": vendor })).await;
+    created.assert_ok()["createApiToken"]["secret"].as_str().expect("secret").to_owned()
+}
+
+/// The paths of a response's errors, each with its code.
+fn refused(response: &common::GqlResponse) -> Vec<(Value, Value)> {
+    let errors = response.body["errors"].as_array().cloned().unwrap_or_default();
+    errors.iter().map(|e| (e["path"].clone(), e["extensions"]["code"].clone())).collect()
+}
+
+/// Section 6: a partner token reads `Order.{id, number, title, description,
+/// kind, status, priority, site.name, dueAt, vendor}` and nothing else: not
+/// the site's id, account or tags, not the vendor's scope or settings,
+/// whether the order comes alone or in a page; nor can it filter on what it
+/// does not read.
+async fn partner_tokens_read_only_the_partner_field_set(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let boot = app.bootstrap("Partners").await;
+    let org = boot.organization_id.clone();
+    let site = app.site(&org, &boot.account_id, "North").await;
+    let ours = app.vendor(&org, None, "CoolCo").await;
+    let mut spec = OrderSpec::new(&org, &boot.admin_user_id);
+    spec.site = Some(site.clone());
+    spec.kind = OrderKind::Part;
+    spec.vendor = Some(ours.clone());
+    spec.tags = vec!["hvac".into()];
+    let routed = app.order(&spec).await;
+    let admin = app.token_for(&boot.admin_user_id);
+    let partner = api_token(&app, &admin, json!(["orders:read"]), Some(&ours)).await;
+
+    let allowed = "query($id: ID!) { order(id: $id) { id site { name } vendor { id name } } }";
+    let response = app.graphql(Some(&partner), allowed, json!({ "id": routed })).await;
+    assert_eq!(
+        response.assert_ok()["order"],
+        json!({ "id": routed, "site": { "name": "North" }, "vendor": { "id": ours, "name": "CoolCo" } })
+    );
+    let order = |fields: &str| format!("query($id: ID!) {{ order(id: $id) {{ id {fields} }} }}");
+    let page = |fields: &str| format!("{{ orders {{ edges {{ node {{ id {fields} }} }} }} }}");
+    for (fields, path) in [
+        ("site { id name }", json!(["site", "id"])),
+        ("site { name account { name } }", json!(["site", "account"])),
+        ("site { name tags }", json!(["site", "tags"])),
+        ("vendor { name scope { name } }", json!(["vendor", "scope"])),
+        ("vendor { name enabled }", json!(["vendor", "enabled"])),
+        ("vendor { name requiresApproval manualSend }", json!(["vendor", "requiresApproval"])),
+    ] {
+        let response = app.graphql(Some(&partner), &order(fields), json!({ "id": routed })).await;
+        let mut at = json!(["order"]);
+        at.as_array_mut().expect("path").extend(path.as_array().expect("path").iter().cloned());
+        assert!(refused(&response).contains(&(at, json!("FORBIDDEN"))), "{fields}: {}", response.body);
+        assert_eq!(response.data()["order"]["id"], json!(routed), "{fields}: the rest is answered");
+        let response = app.graphql(Some(&partner), &page(fields), json!({})).await;
+        let mut at = json!(["orders", "edges", 0, "node"]);
+        at.as_array_mut().expect("path").extend(path.as_array().expect("path").iter().cloned());
+        assert!(refused(&response).contains(&(at, json!("FORBIDDEN"))), "page {fields}: {}", response.body);
+    }
+    // A person reads the same fields.
+    let all = "site { id name account { name } tags } vendor { id scope { name } enabled requiresApproval manualSend }";
+    app.graphql(Some(&admin), &order(all), json!({ "id": routed })).await.assert_ok();
+    app.graphql(Some(&admin), &page(all), json!({})).await.assert_ok();
+
+    // Filters on what the partner does not read are refused, naming the field.
+    let me = &boot.admin_user_id;
+    for (filter, field) in [
+        ("tags: [\"hvac\"]".to_owned(), "filter.tags"),
+        (format!("ownerId: \"{me}\""), "filter.ownerId"),
+        (format!("assigneeId: \"{me}\""), "filter.assigneeId"),
+        ("createdAfter: \"2020-01-01T00:00:00Z\"".to_owned(), "filter.createdAfter"),
+    ] {
+        let query = format!("{{ orders(filter: {{ {filter} }}) {{ totalCount }} }}");
+        let response = app.graphql(Some(&partner), &query, json!({})).await;
+        assert_eq!(response.code(), Some("FORBIDDEN"), "{filter}: {}", response.body);
+        let message = response.body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(field), "{filter}: {message}");
+        // A person filters on it.
+        app.graphql(Some(&admin), &query, json!({})).await.assert_ok();
+    }
+    let allowed = "query($v: ID) { orders(filter: { status: [OPEN], kind: [PART], vendorId: $v, search: \"\", archived: true }) { totalCount } }";
+    app.graphql(Some(&partner), allowed, json!({ "v": ours })).await.assert_ok();
+}
+
+/// Section 2: tokens query orders and vendors. They list no sites or
+/// assets, and `node` finds them nothing else (NOT_FOUND, as for an id that
+/// does not exist).
+async fn tokens_look_up_only_orders_and_vendors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let boot = app.bootstrap("Lookups").await;
+    let org = boot.organization_id.clone();
+    let site = app.site(&org, &boot.account_id, "North").await;
+    let asset = app.asset(&org, &site, "Boiler", &["hvac"]).await;
+    let group = app.site_group(&org, "All", std::slice::from_ref(&site)).await;
+    let vendor = app.vendor(&org, None, "CoolCo").await;
+    let mut spec = OrderSpec::new(&org, &boot.admin_user_id);
+    spec.site = Some(site.clone());
+    spec.kind = OrderKind::Part;
+    spec.vendor = Some(vendor.clone());
+    let order = app.order(&spec).await;
+    let admin = app.token_for(&boot.admin_user_id);
+    let reader = api_token(&app, &admin, json!(["orders:read", "vendors:read"]), None).await;
+    let partner = api_token(&app, &admin, json!(["orders:read"]), Some(&vendor)).await;
+
+    let lists = "{ sites { id } assets { id } }";
+    let response = app.graphql(Some(&admin), lists, json!({})).await;
+    assert_eq!(response.assert_ok()["sites"], json!([{ "id": site }]), "a person lists them");
+    let node = "query($id: ID!) { node(id: $id) { id } }";
+    for token in [&reader, &partner] {
+        let response = app.graphql(Some(token), lists, json!({})).await;
+        assert_eq!(response.assert_ok(), &json!({ "sites": [], "assets": [] }));
+        for id in [&site, &asset, &group, &boot.account_id, &boot.admin_user_id] {
+            let response = app.graphql(Some(token), node, json!({ "id": id })).await;
+            assert_eq!(response.code(), Some("NOT_FOUND"), "{id}: {}", response.body);
+            let response = app.graphql(Some(&admin), node, json!({ "id": id })).await;
+            assert_eq!(response.assert_ok()["node"]["id"], json!(id), "a person finds {id}");
+        }
+        for id in [&order, &vendor] {
+            let response = app.graphql(Some(token), node, json!({ "id": id })).await;
+            assert_eq!(response.assert_ok()["node"]["id"], json!(id));
+        }
+    }
+}
+
+/// A child account's ADMIN binds a partner token only to a vendor they see:
+/// the token would read that vendor's orders.
+async fn partner_tokens_are_bound_to_a_vendor_the_admin_sees(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let boot = app.bootstrap("Children").await;
+    let org = boot.organization_id.clone();
+    let east = app.account(&org, &boot.account_id, "East").await;
+    let west = app.account(&org, &boot.account_id, "West").await;
+    let eve = app.user(&org, &east, "Eve").await;
+    app.grant(&org, &eve, Role::Admin, &Bind::Account).await;
+    let eve = app.token_for(&eve);
+    let theirs = app.vendor(&org, Some(&west), "WestCo").await;
+    let ours = app.vendor(&org, Some(&east), "EastCo").await;
+    let create = "mutation($v: ID) { createApiToken(name: \"t\", capabilities: [\"orders:read\"], partnerVendorId: $v) { token { id } } }";
+    let response = app.graphql(Some(&eve), create, json!({ "v": theirs })).await;
+    assert_eq!(response.code(), Some("BAD_USER_INPUT"), "{}", response.body);
+    assert_eq!(response.body["errors"][0]["extensions"]["field"], json!("partnerVendorId"));
+    let response = app.graphql(Some(&eve), "{ apiTokens { id } }", json!({})).await;
+    assert_eq!(response.assert_ok()["apiTokens"], json!([]), "nothing was written");
+    app.graphql(Some(&eve), create, json!({ "v": ours })).await.assert_ok();
 }

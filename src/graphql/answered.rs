@@ -35,6 +35,8 @@ use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
 use async_graphql::{Context, ContextSelectionSet, Name, OutputType, Positioned, SelectionField, ServerResult, Value};
 
+use super::ContextExt;
+use crate::auth::Principal;
 use crate::error::AppError;
 
 /// An object of the schema's type `T`: its value built by its parent's
@@ -58,21 +60,32 @@ impl<T> Brief<T> {
 pub trait Plain: OutputType {
     /// The value of the field `name` (`None`: not a plain field).
     fn plain(&self, name: &str) -> Option<Value>;
+
+    /// Whether `principal` reads the plain field `name` (`false`: the field
+    /// is left to its resolver, whose guard refuses it).
+    fn readable(_principal: &Principal, _name: &str) -> bool {
+        true
+    }
 }
 
 /// `object` as `ctx`'s field asks for it: built whole when only [`Plain`]
 /// fields are asked (the common `{ id name }`), resolved by async-graphql
 /// otherwise.
 pub fn brief<T: Plain>(ctx: &Context<'_>, object: T) -> Brief<T> {
-    match plain(&Shape::of(ctx.field()), &object) {
+    let Ok(principal) = ctx.principal() else { return Brief::Whole(object) };
+    match plain(&Shape::of(ctx.field()), &object, principal) {
         Some(value) => Brief::built(value),
         None => Brief::Whole(object),
     }
 }
 
-/// `object` as `shape` asks for it, when only [`Plain`] fields are asked.
-pub fn plain<T: Plain>(shape: &Shape<'_>, object: &T) -> Option<Value> {
-    self::object::<T>(shape, |field| object.plain(field.name()))
+/// `object` as `shape` asks for it, when only [`Plain`] fields that
+/// `principal` reads are asked.
+pub fn plain<T: Plain>(shape: &Shape<'_>, object: &T, principal: &Principal) -> Option<Value> {
+    self::object::<T>(shape, |field| {
+        let name = field.name();
+        if T::readable(principal, name) { object.plain(name) } else { None }
+    })
 }
 
 /// A field's selection, read once (fragments flattened, `@skip`/`@include`

@@ -46,7 +46,8 @@ async fn load(ctx: &Context<'_>, id: &str) -> Result<Node, AppError> {
     let principal = ctx.principal()?;
     let db = ctx.reads()?;
     let org = principal.organization_id.as_str();
-    let node = match IdKind::of(id) {
+    let kind = IdKind::of(id).filter(|&kind| admin::look_up(principal, kind).allowed);
+    let node = match kind {
         Some(IdKind::Order) => Some(Node::Order(visible_order(ctx, id).await?)),
         Some(IdKind::User) => users::Entity::find()
             .filter(admin::visible_users(principal))
@@ -100,7 +101,7 @@ async fn load(ctx: &Context<'_>, id: &str) -> Result<Node, AppError> {
             .filter(deletion_requests::Column::Id.eq(id))
             .one(db)
             .await?
-            .map(|r| Node::DeletionRequest(DeletionRequest(r))),
+            .map(|r| Node::DeletionRequest(r.into())),
         _ => None,
     };
     node.ok_or(AppError::NotFound)

@@ -97,8 +97,8 @@ impl Order {
     fn built(&self, shape: &Shape<'_>, principal: &Principal, primed: &Primed) -> Option<Value> {
         let (record, m) = (&self.0, &self.0.model);
         let readable = |field: &str| policy::order::read_order_field(principal, field).allowed.then_some(());
-        fn plain<T: Plain>(field: &answered::Slot<'_>, object: Option<&T>) -> Option<Value> {
-            answered::plain(field.shape(), object?)
+        fn plain<T: Plain>(field: &answered::Slot<'_>, object: Option<&T>, principal: &Principal) -> Option<Value> {
+            answered::plain(field.shape(), object?, principal)
         }
         let string = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
         answered::object::<Self>(shape, |field| {
@@ -121,20 +121,20 @@ impl Order {
                         "createdAt" => from_micros(m.created_at).to_value(),
                         "updatedAt" => from_micros(m.updated_at).to_value(),
                         "site" => match &m.site_id {
-                            Some(id) => plain(field, primed.sites.get(id))?,
+                            Some(id) => plain(field, primed.sites.get(id), principal)?,
                             None => Value::Null,
                         },
-                        "creator" => plain(field, primed.users.get(&m.creator_id))?,
-                        "owner" => plain(field, primed.users.get(&m.owner_id))?,
+                        "creator" => plain(field, primed.users.get(&m.creator_id), principal)?,
+                        "owner" => plain(field, primed.users.get(&m.owner_id), principal)?,
                         "assignees" => Value::List(
                             record
                                 .assignee_ids
                                 .iter()
-                                .map(|id| plain(field, primed.users.get(id)))
+                                .map(|id| plain(field, primed.users.get(id), principal))
                                 .collect::<Option<_>>()?,
                         ),
                         "vendor" => match &m.vendor_id {
-                            Some(id) => plain(field, primed.vendors.get(id))?,
+                            Some(id) => plain(field, primed.vendors.get(id), principal)?,
                             None => Value::Null,
                         },
                         "viewerCan" => self.decided(principal, field.shape())?,
@@ -950,8 +950,15 @@ impl OrderQuery {
         before: Option<Cursor>,
     ) -> Result<OrderConnection> {
         // Unauthenticated before any complaint about the filter.
-        ctx.principal()?;
-        let condition = filter.unwrap_or_default().condition()?;
+        let principal = ctx.principal()?;
+        let filter = filter.unwrap_or_default();
+        for (filter_field, order_field) in filter.tests() {
+            let decision = policy::order::filter_on(principal, order_field);
+            if !decision.allowed {
+                return Err(AppError::forbidden(format!("filter.{filter_field}: {}", decision.reason)).into());
+            }
+        }
+        let condition = filter.condition()?;
         let request = PageRequest { first, after: after.map(|c| c.0), last, before: before.map(|c| c.0) };
         connection(ctx, condition, sort.unwrap_or_default(), &request).await
     }

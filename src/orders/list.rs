@@ -56,6 +56,29 @@ pub struct OrderFilter {
 }
 
 impl OrderFilter {
+    /// The filter's fields that are given, each with the `Order` field it
+    /// tests (the policy lets a caller filter only on what they read).
+    /// `archived` is not among them: it picks the list (the archived
+    /// orders or the others), which every caller may choose.
+    pub fn tests(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        [
+            (self.status.is_some(), "status", "status"),
+            (self.kind.is_some(), "kind", "kind"),
+            (self.site_id.is_some(), "siteId", "site"),
+            (self.asset_id.is_some(), "assetId", "asset"),
+            (self.assignee_id.is_some(), "assigneeId", "assignees"),
+            (self.owner_id.is_some(), "ownerId", "owner"),
+            (self.vendor_id.is_some(), "vendorId", "vendor"),
+            (self.tags.is_some(), "tags", "tags"),
+            (self.search.is_some(), "search", "title"),
+            (self.created_after.is_some(), "createdAfter", "createdAt"),
+            (self.created_before.is_some(), "createdBefore", "createdAt"),
+        ]
+        .into_iter()
+        .filter(|(given, ..)| *given)
+        .map(|(_, filter_field, order_field)| (filter_field, order_field))
+    }
+
     /// The filter as SQL; BAD_USER_INPUT (naming the field) for bad values.
     pub fn condition(&self) -> AppResult<Condition> {
         let mut c = Condition::all().add(orders::Column::Archived.eq(self.archived.unwrap_or(false)));

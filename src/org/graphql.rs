@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::model::{Role, ScopeKind};
 use super::read;
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::graphql::answered::{Brief, Plain, brief};
 use crate::graphql::loaders::{AccountById, UserById, VendorById, to_app};
@@ -313,12 +314,8 @@ impl Account {
     /// Child accounts the caller may see.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
         let principal = ctx.principal()?;
-        let children = read::child_accounts(ctx.reads()?, &principal.organization_id, &self.0.id).await?;
-        Ok(children
-            .into_iter()
-            .filter(|a| policy::account_visible(principal, &a.id, false).allowed)
-            .map(Account)
-            .collect())
+        let children = read::child_accounts(ctx.reads()?, principal, &self.0.id).await?;
+        Ok(children.into_iter().map(Account).collect())
     }
 }
 
@@ -344,24 +341,38 @@ impl Plain for Site {
             _ => None,
         }
     }
+
+    fn readable(principal: &Principal, name: &str) -> bool {
+        policy::order::read_site_or_vendor_field(principal, "Site", name).allowed
+    }
+}
+
+impl Site {
+    fn guard<'c>(ctx: &'c Context<'_>, field: &str) -> Result<&'c Principal> {
+        let principal = ctx.principal()?;
+        policy::order::read_site_or_vendor_field(principal, "Site", field).require()?;
+        Ok(principal)
+    }
 }
 
 #[Object]
 impl Site {
-    pub async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+    pub async fn id(&self, ctx: &Context<'_>) -> Result<ID> {
+        Self::guard(ctx, "id")?;
+        Ok(ID(self.0.id.clone()))
     }
     async fn name(&self) -> &str {
         &self.0.name
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
-        let principal = ctx.principal()?;
+        let principal = Self::guard(ctx, "account")?;
         let account = read::account(ctx.reads()?, &principal.organization_id, &self.0.account_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("account of site {} is missing", self.0.id)))?;
         Ok(Account(account))
     }
-    async fn tags(&self) -> Result<Vec<String>> {
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Self::guard(ctx, "tags")?;
         Ok(crate::graphql::stored_list("sites.tags", &self.0.id, &self.0.tags)?)
     }
 }
@@ -377,7 +388,8 @@ impl SiteGroup {
         &self.0.name
     }
     async fn sites(&self, ctx: &Context<'_>) -> Result<Vec<Site>> {
-        Ok(read::sites_of_group(ctx.reads()?, &self.0.id).await?.into_iter().map(Site).collect())
+        let sites = read::sites_of_group(ctx.reads()?, ctx.principal()?, &self.0.id).await?;
+        Ok(sites.into_iter().map(Site).collect())
     }
 }
 

@@ -373,8 +373,10 @@ impl OrgMutation {
         let partner_vendor_id = match partner_vendor_id {
             None => None,
             Some(id) => Some(
+                // Only a vendor the admin sees: the token reads that
+                // vendor's orders.
                 vendors::Entity::find_by_id(id.as_str())
-                    .filter(vendors::Column::OrganizationId.eq(principal.organization_id.as_str()))
+                    .filter(policy::vendor_filter::visible_vendors(principal))
                     .one(db)
                     .await
                     .map_err(AppError::from)?

@@ -2,6 +2,7 @@
 //! organization: a record of another organization is simply not found.
 
 use entity::{accounts, role_bindings, site_group_members, site_groups, sites, users};
+use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::Principal;
@@ -35,13 +36,14 @@ pub async fn account(db: &impl ConnectionTrait, organization_id: &str, id: &str)
     Ok(accounts::Entity::find_by_id(id).filter(accounts::Column::OrganizationId.eq(organization_id)).one(db).await?)
 }
 
+/// The child accounts of `parent_id` that `principal` sees.
 pub async fn child_accounts(
     db: &impl ConnectionTrait,
-    organization_id: &str,
+    principal: &Principal,
     parent_id: &str,
 ) -> AppResult<Vec<accounts::Model>> {
     Ok(accounts::Entity::find()
-        .filter(accounts::Column::OrganizationId.eq(organization_id))
+        .filter(admin::visible_account_rows(principal))
         .filter(accounts::Column::ParentId.eq(parent_id))
         .order_by_asc(accounts::Column::Name)
         .all(db)
@@ -63,16 +65,21 @@ pub async fn site_group(
         .await?)
 }
 
-pub async fn sites_of_group(db: &impl ConnectionTrait, group_id: &str) -> AppResult<Vec<sites::Model>> {
-    let site_ids: Vec<String> = site_group_members::Entity::find()
-        .filter(site_group_members::Column::SiteGroupId.eq(group_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| m.site_id)
-        .collect();
+/// The sites of a group that `principal` sees (a group is the
+/// organization's, its sites may be any account's).
+pub async fn sites_of_group(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    group_id: &str,
+) -> AppResult<Vec<sites::Model>> {
+    let members = Query::select()
+        .column(site_group_members::Column::SiteId)
+        .from(site_group_members::Entity)
+        .and_where(site_group_members::Column::SiteGroupId.eq(group_id))
+        .take();
     Ok(sites::Entity::find()
-        .filter(sites::Column::Id.is_in(site_ids))
+        .filter(admin::visible_sites(principal))
+        .filter(sites::Column::Id.in_subquery(members))
         .order_by_asc(sites::Column::Name)
         .all(db)
         .await?)

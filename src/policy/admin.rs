@@ -14,6 +14,7 @@ use sea_orm::{ColumnTrait, Condition};
 
 use super::Decision;
 use crate::auth::{Actor, BindingScope, Principal};
+use crate::ids::IdKind;
 use crate::org::model::Role;
 
 /// Whether an account-level binding of one of `roles` reaches `account_id`.
@@ -260,14 +261,36 @@ pub fn visible_users(principal: &Principal) -> Condition {
     base.add(visible_accounts(principal, Expr::col((users::Entity, users::Column::AccountId))))
 }
 
-/// `sites`: sites of the accounts the caller sees.
-pub fn visible_sites(principal: &Principal) -> Condition {
+/// Accounts the caller sees (`Account.children`): the root sees every
+/// account; a child account its own and the root.
+pub fn visible_account_rows(principal: &Principal) -> Condition {
     Condition::all()
-        .add(sites::Column::OrganizationId.eq(principal.organization_id.as_str()))
-        .add(visible_accounts(principal, Expr::col((sites::Entity, sites::Column::AccountId))))
+        .add(accounts::Column::OrganizationId.eq(principal.organization_id.as_str()))
+        .add(visible_accounts(principal, Expr::col((accounts::Entity, accounts::Column::Id))))
 }
 
-/// `assets`: assets at the sites the caller sees.
+/// `sites`: sites of the accounts the caller sees; tokens list none (they
+/// query orders and vendors, section 2).
+pub fn visible_sites(principal: &Principal) -> Condition {
+    let base = Condition::all().add(sites::Column::OrganizationId.eq(principal.organization_id.as_str()));
+    if is_token(principal) {
+        return base.add(Expr::val(1).eq(0));
+    }
+    base.add(visible_accounts(principal, Expr::col((sites::Entity, sites::Column::AccountId))))
+}
+
+/// `node(id)`: which kinds of object a principal may look up by id (each
+/// then by its own visibility rule). Tokens query orders and vendors only
+/// (section 2); people any kind.
+pub fn look_up(principal: &Principal, kind: IdKind) -> Decision {
+    if !is_token(principal) || matches!(kind, IdKind::Order | IdKind::Vendor) {
+        Decision::allow("looked up by its own visibility rule")
+    } else {
+        Decision::deny("API tokens look up orders and vendors only")
+    }
+}
+
+/// `assets`: assets at the sites the caller sees (so none for tokens).
 pub fn visible_assets(principal: &Principal) -> Condition {
     Condition::all().add(assets::Column::OrganizationId.eq(principal.organization_id.as_str())).add(
         assets::Column::SiteId.in_subquery(

@@ -440,14 +440,41 @@ pub fn is_partner(principal: &Principal) -> bool {
     matches!(&principal.actor, Actor::Token(t) if t.partner_vendor_id.is_some())
 }
 
+/// The fields of the objects an order leads to that a partner token reads:
+/// the site's name and the vendor's id and name (section 6: "`site.name`",
+/// "`vendor`"; the vendor's configuration is ADMIN's and PLANNER's).
+pub const PARTNER_OTHER_FIELDS: [(&str, &str); 3] = [("Site", "name"), ("Vendor", "id"), ("Vendor", "name")];
+
+const PARTNER_FIELDS: &str = "partner tokens read only an order's id, number, title, description, kind, status, priority, site name, due date and vendor";
+
 /// Partner tokens read only [`PARTNER_ORDER_FIELDS`] of an order.
 pub fn read_order_field(principal: &Principal, field: &str) -> Decision {
     if is_partner(principal) && !PARTNER_ORDER_FIELDS.contains(&field) {
-        Decision::deny(
-            "partner tokens read only an order's id, number, title, description, kind, status, priority, site name, due date and vendor",
-        )
+        Decision::deny(PARTNER_FIELDS)
     } else {
         Decision::allow("readable by whoever sees the order")
+    }
+}
+
+/// A field of a site or a vendor (`type_name` is `Site` or `Vendor`):
+/// partner tokens read only [`PARTNER_OTHER_FIELDS`]; the other guards on
+/// these types still apply.
+pub fn read_site_or_vendor_field(principal: &Principal, type_name: &str, field: &str) -> Decision {
+    if is_partner(principal) && !PARTNER_OTHER_FIELDS.contains(&(type_name, field)) {
+        Decision::deny(PARTNER_FIELDS)
+    } else {
+        Decision::allow("readable by whoever sees the site or vendor")
+    }
+}
+
+/// Filtering orders on what the `Order` field `order_field` holds: only
+/// where the caller may read it, or a filter would tell them what they may
+/// not (which orders carry a tag, who owns them).
+pub fn filter_on(principal: &Principal, order_field: &str) -> Decision {
+    if read_order_field(principal, order_field).allowed {
+        Decision::allow("filters on a field the caller reads")
+    } else {
+        Decision::deny("partner tokens filter orders only on the fields they read")
     }
 }
 

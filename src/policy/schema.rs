@@ -9,7 +9,7 @@
 //! stay shown to every person; what needs a role is shown to people who
 //! hold that role in some binding.
 
-use super::order::PARTNER_ORDER_FIELDS;
+use super::order::{PARTNER_ORDER_FIELDS, PARTNER_OTHER_FIELDS};
 use crate::auth::{Actor, Principal};
 use crate::org::model::Role;
 
@@ -90,7 +90,6 @@ const NOT_FOR_TOKENS: &[(&str, &str)] = &[
 /// A partner token's whole schema: its vendor's orders, ten fields of them.
 const PARTNER_ROOTS: &[(&str, &str)] =
     &[("Query", "order"), ("Query", "orders"), ("Query", "node"), ("Subscription", "orderChanged")];
-const PARTNER_OTHER_FIELDS: &[(&str, &str)] = &[("Site", "name"), ("Vendor", "id"), ("Vendor", "name")];
 
 const ROOTS: [&str; 3] = ["Query", "Mutation", "Subscription"];
 

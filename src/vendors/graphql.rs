@@ -5,6 +5,7 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object, Result, Value};
 use entity::vendors;
 
+use crate::auth::Principal;
 use crate::graphql::answered::{Brief, Plain};
 use crate::graphql::loaders::{Db, LoadError, VendorApprovers, to_app};
 use crate::graphql::{ContextExt, nullable};
@@ -24,11 +25,20 @@ impl Plain for Vendor {
             _ => None,
         }
     }
+
+    fn readable(principal: &Principal, name: &str) -> bool {
+        policy::order::read_site_or_vendor_field(principal, "Vendor", name).allowed
+    }
 }
 
 impl Vendor {
     fn guard_config(ctx: &Context<'_>) -> Result<()> {
         Ok(policy::read_procurement_config(ctx.principal()?).require()?)
+    }
+
+    /// A field beyond a partner token's `{ id name }`.
+    fn guard(ctx: &Context<'_>, field: &str) -> Result<()> {
+        Ok(policy::order::read_site_or_vendor_field(ctx.principal()?, "Vendor", field).require()?)
     }
 
     fn json_list(&self, column: &str, text: &str) -> Result<Vec<String>> {
@@ -44,17 +54,24 @@ impl Vendor {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn enabled(&self) -> bool {
-        self.0.enabled
+    async fn enabled(&self, ctx: &Context<'_>) -> Result<bool> {
+        Self::guard(ctx, "enabled")?;
+        Ok(self.0.enabled)
     }
-    async fn requires_approval(&self) -> bool {
-        self.0.requires_approval
+    async fn requires_approval(&self, ctx: &Context<'_>) -> Result<bool> {
+        Self::guard(ctx, "requiresApproval")?;
+        Ok(self.0.requires_approval)
     }
-    async fn manual_send(&self) -> bool {
-        self.0.manual_send
+    async fn manual_send(&self, ctx: &Context<'_>) -> Result<bool> {
+        Self::guard(ctx, "manualSend")?;
+        Ok(self.0.manual_send)
     }
     async fn scope(&self, ctx: &Context<'_>) -> Option<Account> {
-        nullable(ctx, async { Account::of_scope(ctx, self.0.scope_account_id.as_ref()).await }).await
+        nullable(ctx, async {
+            Self::guard(ctx, "scope")?;
+            Account::of_scope(ctx, self.0.scope_account_id.as_ref()).await
+        })
+        .await
     }
     /// ADMIN and PLANNER.
     async fn contact_emails(&self, ctx: &Context<'_>) -> Option<Vec<String>> {
