@@ -202,6 +202,27 @@ async fn admins_override_the_vendor_before_it_is_sent(backend: Backend) {
     let back = "mutation($id: ID!, $v: ID!) { overrideVendor(id: $id, version: 2, vendorId: $v) { status approvalSteps { source } } }";
     let data = run(&app, &p.admin, back, json!({ "id": id, "v": p.vendor })).await;
     assert_eq!(data.assert_ok()["overrideVendor"], json!({ "status": "OPEN", "approvalSteps": [] }));
+    // Rejected by the specialist's approver, then moved back to the
+    // routine vendor: the specialist's step goes with it, and resubmitting
+    // does not ask the specialist's approver again.
+    let data = run(&app, &p.requester, CREATE, json!({ "i": small })).await;
+    let id = data.assert_ok()["createOrder"]["id"].as_str().expect("id").to_owned();
+    run(&app, &p.admin, override_vendor, json!({ "id": id, "v": specialist })).await.assert_ok();
+    let reject = "mutation($id: ID!) { reject(id: $id, version: 2, reason: \"Too dear\") { status } }";
+    let data = run(&app, &p.cfo, reject, json!({ "id": id })).await;
+    assert_eq!(data.assert_ok()["reject"]["status"], json!("REJECTED"));
+    let back = "mutation($id: ID!, $v: ID!) { overrideVendor(id: $id, version: 3, vendorId: $v) { status approvalSteps { source } } }";
+    let data = run(&app, &p.admin, back, json!({ "id": id, "v": p.vendor })).await;
+    assert_eq!(data.assert_ok()["overrideVendor"], json!({ "status": "REJECTED", "approvalSteps": [] }));
+    let resubmit =
+        "mutation($id: ID!) { resubmit(id: $id, version: 4) { status vendor { id } approvalSteps { source } } }";
+    let data = run(&app, &p.requester, resubmit, json!({ "id": id })).await;
+    assert_eq!(
+        data.assert_ok()["resubmit"],
+        json!({ "status": "OPEN", "vendor": { "id": p.vendor }, "approvalSteps": [] }),
+        "nothing left to approve"
+    );
+    assert!(approvals_of(&app, &p.cfo).await.is_empty());
     // Work orders have no vendor.
     let work = run(
         &app,

@@ -25,11 +25,15 @@ backend_tests!(
     seed_001_owner_and_assignees,
     seed_004_requester_tracks_and_chats,
     attachments_at_creation_and_the_configured_limit,
+    deletion_requests_show_only_orders_in_sight,
+    deletion_decisions_have_one_winner,
+    assign_takes_each_person_once,
 );
 
 /// An organization with one site and one person per part.
 struct Shop {
     org: String,
+    root: String,
     site: String,
     admin: String,
     planner: String,
@@ -57,6 +61,7 @@ async fn shop(app: &TestApp) -> Shop {
         requester: person("Rene Requester", Role::Requester).await,
         admin: boot.admin_user_id,
         org,
+        root,
         site,
     }
 }
@@ -190,7 +195,9 @@ async fn every_row_of_the_transition_table(backend: Backend) {
             spec.site = Some(s.site.clone());
             spec.kind = row.kind;
             spec.status = status;
-            spec.intake = status == PendingApproval;
+            // A rejected order was rejected at a step, which resubmitting
+            // starts over.
+            spec.intake = matches!(status, PendingApproval | Rejected);
             spec.assignees = vec![s.tech.clone()];
             let actor = match row.name {
                 "approve" | "reject" => &s.approver,
@@ -875,4 +882,125 @@ async fn attachments_at_creation_and_the_configured_limit(backend: Backend) {
         mutate(&app, &s.requester, attach, json!({ "id": id, "c": photo })).await.code(),
         Some("INVALID_TRANSITION")
     );
+}
+
+/// A deleted order leaves every query (section 5), the deletion requests
+/// that name it included; so does an order its requester no longer sees.
+/// The approval's own answer still shows the order it deleted.
+async fn deletion_requests_show_only_orders_in_sight(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let s = shop(&app).await;
+    // Wes has no role: he sees the order as its assignee only.
+    let wes = app.user(&s.org, &s.root, "Wes Worker").await;
+    let mut spec = OrderSpec::new(&s.org, &s.planner);
+    spec.site = Some(s.site.clone());
+    spec.status = OrderStatus::Open;
+    spec.assignees = vec![wes.clone()];
+    let id = app.order(&spec).await;
+    let ask = "mutation($id: ID!) { requestDeletion(orderId: $id, reason: \"Duplicate\") { id } }";
+    let request = mutate(&app, &wes, ask, json!({ "id": id })).await.assert_ok()["requestDeletion"]["id"].clone();
+    let mine = "{ deletionRequests { id order { id title } } }";
+    let node = "query($r: ID!) { node(id: $r) { id } }";
+    let listed = json!([{ "id": request, "order": { "id": id, "title": spec.title } }]);
+    assert_eq!(mutate(&app, &wes, mine, json!({})).await.assert_ok()["deletionRequests"], listed);
+
+    // Taken off the order, Wes no longer sees it, nor it through his request.
+    let assign = "mutation($id: ID!, $a: [ID!]!) { assign(id: $id, version: 1, assigneeIds: $a) { id } }";
+    mutate(&app, &s.planner, assign, json!({ "id": id, "a": [s.tech] })).await.assert_ok();
+    assert_eq!(mutate(&app, &wes, mine, json!({})).await.assert_ok()["deletionRequests"], json!([]));
+    assert_eq!(mutate(&app, &wes, node, json!({ "r": request })).await.code(), Some("NOT_FOUND"));
+    // The planner decides it; the approval answers with the order it deleted.
+    assert_eq!(mutate(&app, &s.planner, mine, json!({})).await.assert_ok()["deletionRequests"], listed);
+    let approve = "mutation($r: ID!) { approveDeletion(id: $r) { status order { id } } }";
+    let decided = mutate(&app, &s.planner, approve, json!({ "r": request })).await;
+    assert_eq!(decided.assert_ok()["approveDeletion"], json!({ "status": "APPROVED", "order": { "id": id } }));
+    // Then the request is gone from every list, the admin's included.
+    for user in [&s.planner, &s.admin, &wes] {
+        let all = mutate(&app, user, "{ deletionRequests(status: \"APPROVED\") { id } }", json!({})).await;
+        assert_eq!(all.assert_ok()["deletionRequests"], json!([]));
+        assert_eq!(mutate(&app, user, node, json!({ "r": request })).await.code(), Some("NOT_FOUND"));
+    }
+
+    // The same for a pending request on an order an admin deletes outright.
+    let other = app.order(&spec).await;
+    let request = mutate(&app, &s.tech, ask, json!({ "id": other })).await.assert_ok()["requestDeletion"]["id"].clone();
+    let delete = "mutation($id: ID!) { deleteOrder(id: $id, reason: \"test data\") }";
+    mutate(&app, &s.admin, delete, json!({ "id": other })).await.assert_ok();
+    assert_eq!(mutate(&app, &s.tech, mine, json!({})).await.assert_ok()["deletionRequests"], json!([]));
+    assert_eq!(mutate(&app, &s.tech, node, json!({ "r": request })).await.code(), Some("NOT_FOUND"));
+}
+
+/// An approval racing a withdrawal (or a denial) of the same request: one
+/// of them wins, the other is refused, and the order is deleted exactly
+/// when the approval won.
+async fn deletion_decisions_have_one_winner(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let s = shop(&app).await;
+    let mut spec = OrderSpec::new(&s.org, &s.planner);
+    spec.site = Some(s.site.clone());
+    spec.status = OrderStatus::Open;
+    let ask = "mutation($id: ID!) { requestDeletion(orderId: $id, reason: \"Duplicate\") { id } }";
+    let approve = "mutation($r: ID!) { approveDeletion(id: $r) { status } }";
+    let withdraw = "mutation($r: ID!) { withdrawDeletionRequest(id: $r) { status } }";
+    let deny = "mutation($r: ID!) { denyDeletion(id: $r) { status } }";
+    for round in 0..12 {
+        let id = app.order(&spec).await;
+        let request =
+            mutate(&app, &s.tech, ask, json!({ "id": id })).await.assert_ok()["requestDeletion"]["id"].clone();
+        let (other, by) = if round % 2 == 0 { (withdraw, &s.tech) } else { (deny, &s.admin) };
+        let (approved, other) = tokio::join!(
+            mutate(&app, &s.planner, approve, json!({ "r": request })),
+            mutate(&app, by, other, json!({ "r": request })),
+        );
+        let approved_ok = approved.body.get("errors").is_none();
+        let other_ok = other.body.get("errors").is_none();
+        assert!(approved_ok != other_ok, "round {round}: exactly one wins: {} / {}", approved.body, other.body);
+        let loser = if approved_ok { &other } else { &approved };
+        // CONFLICT in the race; INVALID_TRANSITION or NOT_FOUND (the
+        // order and its requests gone) after it.
+        let refused = matches!(loser.code(), Some("CONFLICT" | "INVALID_TRANSITION" | "NOT_FOUND"));
+        assert!(refused, "round {round}: {}", loser.body);
+        let read = mutate(&app, &s.admin, "query($id: ID!) { order(id: $id) { id } }", json!({ "id": id })).await;
+        assert_eq!(read.code() == Some("NOT_FOUND"), approved_ok, "round {round}: deleted only by the approval");
+        let row = entity::deletion_requests::Entity::find_by_id(request.as_str().expect("id"))
+            .one(&app.db)
+            .await
+            .expect("read")
+            .expect("request");
+        let expected = if approved_ok {
+            "APPROVED"
+        } else if round % 2 == 0 {
+            "WITHDRAWN"
+        } else {
+            "DENIED"
+        };
+        assert_eq!(row.status, expected, "round {round}");
+    }
+}
+
+/// `assign` with an id given twice assigns that person once; a bad id is
+/// reported at its own index.
+async fn assign_takes_each_person_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let s = shop(&app).await;
+    let mut spec = OrderSpec::new(&s.org, &s.planner);
+    spec.site = Some(s.site.clone());
+    spec.status = OrderStatus::Open;
+    let id = app.order(&spec).await;
+    let assign = "mutation($id: ID!, $v: Int!, $a: [ID!]!) { assign(id: $id, version: $v, assigneeIds: $a) { version assignees { id } } }";
+    let twice = json!([s.tech, s.approver, s.tech]);
+    let data = mutate(&app, &s.planner, assign, json!({ "id": id, "v": 1, "a": twice })).await;
+    let data = data.assert_ok()["assign"].clone();
+    assert_eq!(data["version"], json!(2));
+    let assigned: BTreeSet<&str> =
+        data["assignees"].as_array().expect("assignees").iter().map(|a| a["id"].as_str().expect("id")).collect();
+    assert_eq!(assigned, BTreeSet::from([s.tech.as_str(), s.approver.as_str()]));
+    assert_eq!(data["assignees"].as_array().map(Vec::len), Some(2), "each once");
+    let nobody = workgate::ids::IdKind::User.new_id();
+    let bad = json!([s.tech, s.tech, nobody]);
+    let refused = mutate(&app, &s.planner, assign, json!({ "id": id, "v": 2, "a": bad })).await;
+    assert_eq!(refused.code(), Some("BAD_USER_INPUT"), "{}", refused.body);
+    assert_eq!(refused.body["errors"][0]["extensions"]["field"], json!("assigneeIds[2]"));
+    let read = mutate(&app, &s.planner, "query($id: ID!) { order(id: $id) { version } }", json!({ "id": id })).await;
+    assert_eq!(read.assert_ok()["order"]["version"], json!(2), "nothing written");
 }

@@ -125,22 +125,31 @@ pub fn failed_sends(principal: &Principal) -> Condition {
 }
 
 /// The deletion requests a principal lists: those on orders they decide
-/// (PLANNER, ADMIN in scope) and their own.
+/// (PLANNER, ADMIN in scope) and their own, while they see the order. A
+/// deleted order leaves every query (section 5), and so do the requests
+/// that name it; the audit log keeps them.
 pub fn visible_deletion_requests(principal: &Principal) -> Condition {
     let Some(me) = principal.user_id() else {
         return Condition::all().add(Expr::val(1).eq(0));
     };
-    let decided_by_me = Query::select()
+    let orders_seen = Query::select()
         .column(orders::Column::Id)
         .from(orders::Entity)
         .cond_where(super::filter::visible_orders(principal))
+        .take();
+    let decided_by_me = Query::select()
+        .column(orders::Column::Id)
+        .from(orders::Entity)
         .cond_where(orders_with_roles(principal, &[Role::Admin, Role::Planner]))
         .take();
-    Condition::all().add(deletion_requests::Column::OrganizationId.eq(principal.organization_id.as_str())).add(
-        Condition::any()
-            .add(deletion_requests::Column::RequestedBy.eq(me))
-            .add(deletion_requests::Column::OrderId.in_subquery(decided_by_me)),
-    )
+    Condition::all()
+        .add(deletion_requests::Column::OrganizationId.eq(principal.organization_id.as_str()))
+        .add(deletion_requests::Column::OrderId.in_subquery(orders_seen))
+        .add(
+            Condition::any()
+                .add(deletion_requests::Column::RequestedBy.eq(me))
+                .add(deletion_requests::Column::OrderId.in_subquery(decided_by_me)),
+        )
 }
 
 /// The ids of orders whose first undecided approval step satisfies

@@ -22,7 +22,7 @@ use crate::graphql::{ContextExt, nullable};
 use crate::ids::IdKind;
 use crate::orders::graphql::Order;
 use crate::orders::model::SendState;
-use crate::orders::record::OrderRecord;
+use crate::orders::record::{self, OrderRecord};
 use crate::org::graphql::User;
 use crate::policy::{self, Action, queues::visible_deletion_requests};
 use crate::sending;
@@ -30,30 +30,46 @@ use crate::time::{from_micros, now_micros};
 
 const PENDING: &str = "PENDING";
 
-pub struct DeletionRequest(pub(crate) deletion_requests::Model);
+pub struct DeletionRequest {
+    request: deletion_requests::Model,
+    /// The order as the approval that deleted it left it, for that
+    /// mutation's own answer. Otherwise the order is read as the caller
+    /// sees it now.
+    deleted_order: Option<Arc<OrderRecord>>,
+}
+
+impl From<deletion_requests::Model> for DeletionRequest {
+    fn from(request: deletion_requests::Model) -> Self {
+        Self { request, deleted_order: None }
+    }
+}
 
 #[Object]
 impl DeletionRequest {
     pub async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.request.id.clone())
     }
-    /// The order, also once deleted (the request is its record).
+    /// The order, while the caller sees it (requests are listed only then).
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
-        Ok(Order(Arc::new(service::reload(ctx.reads()?, &self.0.order_id).await?)))
+        if let Some(order) = &self.deleted_order {
+            return Ok(Order(order.clone()));
+        }
+        let order = record::load_visible(ctx.reads()?, ctx.principal()?, &self.request.order_id).await?;
+        Ok(Order(Arc::new(order.ok_or(AppError::NotFound)?)))
     }
     async fn requested_by(&self, ctx: &Context<'_>) -> Result<User> {
-        user(ctx, &self.0.requested_by).await?.ok_or_else(|| AppError::NotFound.into())
+        user(ctx, &self.request.requested_by).await?.ok_or_else(|| AppError::NotFound.into())
     }
     async fn reason(&self) -> &str {
-        &self.0.reason
+        &self.request.reason
     }
     /// PENDING, APPROVED, DENIED or WITHDRAWN.
     async fn status(&self) -> &str {
-        &self.0.status
+        &self.request.status
     }
     async fn decided_by(&self, ctx: &Context<'_>) -> Option<User> {
         nullable(ctx, async {
-            match &self.0.decided_by {
+            match &self.request.decided_by {
                 Some(id) => user(ctx, id).await,
                 None => Ok(None),
             }
@@ -61,7 +77,7 @@ impl DeletionRequest {
         .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        from_micros(self.0.created_at)
+        from_micros(self.request.created_at)
     }
 }
 
@@ -151,7 +167,7 @@ async fn tombstone<C: ConnectionTrait>(
 }
 
 async fn reread<C: ConnectionTrait>(conn: &C, id: &str) -> AppResult<DeletionRequest> {
-    Ok(DeletionRequest(deletion_requests::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)?))
+    Ok(deletion_requests::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)?.into())
 }
 
 #[derive(Default)]
@@ -176,7 +192,7 @@ impl DeletionQuery {
             .order_by_desc(deletion_requests::Column::Id)
             .all(ctx.reads()?)
             .await?;
-        Ok(rows.into_iter().map(DeletionRequest).collect())
+        Ok(rows.into_iter().map(DeletionRequest::from).collect())
     }
 }
 
@@ -223,7 +239,7 @@ impl DeletionMutation {
             .because(Some(reason));
         service::record(&txn, AuditActor::Principal(principal), &order.model, change).await?;
         txn.commit().await?;
-        Ok(DeletionRequest(request))
+        Ok(request.into())
     }
 
     /// The requester takes their pending request back.
@@ -247,12 +263,16 @@ impl DeletionMutation {
         let (request, order) = pending_request(db, principal, &id).await?;
         policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by).require()?;
         let txn = crate::db::write_txn(db).await?;
+        // Decided first, on the condition that it is still pending: a
+        // withdrawal or a denial committed since it was read wins (CONFLICT).
+        decide(&txn, principal, &request, "APPROVED", None).await?;
         let change = Change::new(Action::Delete, EventKind::Deleted)
             .note("deletionRequest", json!(request.id))
             .because(Some(request.reason.clone()));
         tombstone(&txn, principal, &order, change).await?;
         txn.commit().await?;
-        Ok(reread(db, &id).await?)
+        let deleted_order = Some(Arc::new(service::reload(db, &request.order_id).await?));
+        Ok(DeletionRequest { deleted_order, ..reread(db, &id).await? })
     }
 
     /// Denies a request; the order stays.

@@ -45,7 +45,9 @@ enum Also {
     ResetSteps,
     ReplaceAssignees(Vec<String>),
     ReplaceTags(Vec<String>),
-    /// Drop the undecided vendor steps; add the new vendor's, if it has one.
+    /// Drop the old vendor's steps, decided or not (its decisions are in
+    /// the history; a resubmission must not ask its approvers again); add
+    /// the new vendor's, if it has one.
     ReplaceVendorStep(Option<StepPlan>),
 }
 
@@ -139,11 +141,8 @@ impl<'a> Cx<'a> {
                     .filter(approval_steps::Column::OrderId.eq(order.model.id.as_str()))
                     .all(&txn)
                     .await?;
-                let stale: Vec<String> = steps
-                    .iter()
-                    .filter(|s| s.decision.is_none() && s.source.starts_with(VENDOR_STEP))
-                    .map(|s| s.id.clone())
-                    .collect();
+                let stale: Vec<String> =
+                    steps.iter().filter(|s| s.source.starts_with(VENDOR_STEP)).map(|s| s.id.clone()).collect();
                 approval_step_approvers::Entity::delete_many()
                     .filter(approval_step_approvers::Column::StepId.is_in(stale.clone()))
                     .exec(&txn)
@@ -225,19 +224,25 @@ async fn active_users(
     field: &str,
     ids: &[ID],
 ) -> AppResult<Vec<String>> {
-    let mut wanted: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-    wanted.dedup();
+    let given: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
     let found: Vec<String> = users::Entity::find()
         .filter(admin::visible_users(principal))
-        .filter(users::Column::Id.is_in(wanted.clone()))
+        .filter(users::Column::Id.is_in(given.clone()))
         .filter(users::Column::Active.eq(true))
         .all(db)
         .await?
         .into_iter()
         .map(|u| u.id)
         .collect();
-    if let Some((i, _)) = wanted.iter().enumerate().find(|(_, id)| !found.contains(id)) {
+    if let Some((i, _)) = given.iter().enumerate().find(|(_, id)| !found.contains(id)) {
         return Err(AppError::bad_input(format!("{field}[{i}]"), "no such active user in the organization"));
+    }
+    // Each once, in the order first given (an id given twice is one person).
+    let mut wanted: Vec<String> = Vec::with_capacity(given.len());
+    for id in given {
+        if !wanted.contains(&id) {
+            wanted.push(id);
+        }
     }
     Ok(wanted)
 }
@@ -363,13 +368,20 @@ impl WorkflowMutation {
         Ok(cx.apply(&order, change, Also::DecideStep { decision: "REJECTED", reason: Some(reason) }).await?)
     }
 
-    /// Sends a rejected order back for approval; every step starts over.
+    /// Sends a rejected order back for approval; every step starts over. An
+    /// order left with no step (the rejecting vendor's step went with an
+    /// override to a vendor that needs none) opens instead.
     async fn resubmit(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<Order> {
         let cx = Cx::of(ctx)?;
         let order = cx.load(&id).await?;
         service::check(cx.principal, Action::Resubmit, &order, Some(version))?;
-        let change = Change::new(Action::Resubmit, EventKind::StatusChanged)
-            .to_status(order.status, OrderStatus::PendingApproval);
+        let change = Change::new(Action::Resubmit, EventKind::StatusChanged);
+        let change = if order.steps.is_empty() {
+            let change = change.to_status(order.status, OrderStatus::Open);
+            cx.send_when_open(&order, order.model.vendor_id.as_deref(), change).await?
+        } else {
+            change.to_status(order.status, OrderStatus::PendingApproval)
+        };
         Ok(cx.apply(&order, change, Also::ResetSteps).await?)
     }
 
@@ -450,8 +462,8 @@ impl WorkflowMutation {
 
     /// Sends a vendor order to another vendor before it is sent: ADMIN;
     /// PLANNER in scope and the owner where the account allows it. The new
-    /// vendor's approval step replaces the old one's if undecided; an order
-    /// that now waits on an approval goes back to PENDING_APPROVAL.
+    /// vendor's approval step replaces the old one's, decided or not; an
+    /// order that now waits on an approval goes back to PENDING_APPROVAL.
     async fn override_vendor(&self, ctx: &Context<'_>, id: ID, version: i32, vendor_id: ID) -> Result<Order> {
         let cx = Cx::of(ctx)?;
         let order = cx.load(&id).await?;
