@@ -16,6 +16,7 @@ backend_tests!(
     service_orders_put_their_asset_in_maintenance,
     admins_override_the_vendor_before_it_is_sent,
     previews_show_the_vendor_the_steps_and_why_others_lost,
+    raising_the_cost_past_a_threshold_needs_its_approval,
 );
 
 struct Procurement {
@@ -291,4 +292,70 @@ async fn previews_show_the_vendor_the_steps_and_why_others_lost(backend: Backend
     assert_eq!(run(&app, &p.requester, preview, json!({ "i": input })).await.code(), Some("FORBIDDEN"));
     let work = json!({ "kind": "WORK", "title": "Fix", "siteId": p.site });
     assert_eq!(run(&app, &p.admin, preview, json!({ "i": work })).await.code(), Some("BAD_USER_INPUT"));
+}
+
+/// Section 7's chain applies to what the order is, not only to what it was
+/// at creation: raising the cost past a rule's threshold (or tags that match
+/// a rule) brings in the rule's steps. An approved order not yet sent goes
+/// back to PENDING_APPROVAL; a sent one, or one with a send queued, cannot
+/// take the edit, and nothing is written.
+async fn raising_the_cost_past_a_threshold_needs_its_approval(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let p = procurement(&app).await;
+    app.execute_sql(&format!("UPDATE vendors SET manual_send = TRUE WHERE id = '{}'", p.vendor)).await;
+    let small = json!({ "kind": "PART", "title": "Chairs", "siteId": p.site, "estimatedCost": "40.00" });
+    let data = run(&app, &p.requester, CREATE, json!({ "i": small })).await;
+    let id = data.assert_ok()["createOrder"]["id"].as_str().expect("id").to_owned();
+    let edit =
+        "mutation($id: ID!, $v: Int!, $c: Money!) { editOrder(id: $id, version: $v, input: { estimatedCost: $c }) {
+        status version approvalSteps { source decision } } }";
+    let data = run(&app, &p.requester, edit, json!({ "id": id, "v": 1, "c": "6000.00" })).await;
+    let undecided =
+        json!([{ "source": "rule:department", "decision": null }, { "source": "rule:finance", "decision": null }]);
+    assert_eq!(
+        data.assert_ok()["editOrder"],
+        json!({ "status": "PENDING_APPROVAL", "version": 2, "approvalSteps": undecided })
+    );
+    assert_eq!(approvals_of(&app, &p.manager).await, std::slice::from_ref(&id));
+    // Raised again: the steps are there already.
+    let data = run(&app, &p.requester, edit, json!({ "id": id, "v": 2, "c": "7000.00" })).await;
+    assert_eq!(data.assert_ok()["editOrder"]["approvalSteps"], undecided);
+    let approve = "mutation($id: ID!, $v: Int!) { approve(id: $id, version: $v) { status } }";
+    run(&app, &p.manager, approve, json!({ "id": id, "v": 3 })).await.assert_ok();
+    let data = run(&app, &p.cfo, approve, json!({ "id": id, "v": 4 })).await;
+    assert_eq!(data.assert_ok()["approve"]["status"], json!("OPEN"));
+    let history = "query($id: ID!) { order(id: $id) { history { action changes } } }";
+    let data = run(&app, &p.admin, history, json!({ "id": id })).await;
+    let edits: Vec<&Value> = data.assert_ok()["order"]["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|e| {
+            let changes: Value = serde_json::from_str(e["changes"].as_str().unwrap_or("{}")).expect("JSON changes");
+            changes.get("approvalSteps") == Some(&json!([null, ["rule:department", "rule:finance"]]))
+        })
+        .collect();
+    assert_eq!(edits.len(), 1, "the edit that brought the steps in says so: {edits:?}");
+
+    // Sent, or with a send queued: refused, nothing written.
+    for (status, send_state) in [("SENT", "NULL"), ("OPEN", "'QUEUED'")] {
+        let data = run(&app, &p.requester, CREATE, json!({ "i": small })).await;
+        let other = data.assert_ok()["createOrder"]["id"].as_str().expect("id").to_owned();
+        app.execute_sql(&format!(
+            "UPDATE orders SET status = '{status}', send_state = {send_state} WHERE id = '{other}'"
+        ))
+        .await;
+        let refused = run(&app, &p.admin, edit, json!({ "id": other, "v": 1, "c": "6000.00" })).await;
+        assert_eq!(refused.code(), Some("INVALID_TRANSITION"), "{status}: {}", refused.body);
+        let read = "query($id: ID!) { order(id: $id) { version estimatedCost approvalSteps { source } } }";
+        let data = run(&app, &p.admin, read, json!({ "id": other })).await;
+        assert_eq!(
+            data.assert_ok()["order"],
+            json!({ "version": 1, "estimatedCost": "40.00", "approvalSteps": [] }),
+            "{status}: nothing written"
+        );
+        // A change no rule cares about is still made.
+        let title = "mutation($id: ID!) { editOrder(id: $id, version: 1, input: { title: \"Stools\" }) { version } }";
+        run(&app, &p.admin, title, json!({ "id": other })).await.assert_ok();
+    }
 }

@@ -88,6 +88,9 @@ pub struct Candidate {
     pub skipped: Option<Skip>,
 }
 
+/// The `source` prefix of a rule's approval step.
+pub const RULE_STEP: &str = "rule:";
+
 /// An approval step the order will wait on, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepPlan {
@@ -207,7 +210,7 @@ fn approval_steps(
     matching.sort_by(|a, b| (a.approval_position, &a.id).cmp(&(b.approval_position, &b.id)));
     let mut steps: Vec<StepPlan> = matching
         .into_iter()
-        .map(|r| StepPlan { source: format!("rule:{}", r.name), approvers: r.approvers.clone() })
+        .map(|r| StepPlan { source: format!("{RULE_STEP}{}", r.name), approvers: r.approvers.clone() })
         .collect();
     if let Some(vendor) = vendor_id.and_then(|id| vendors.iter().find(|v| v.id == id && v.requires_approval)) {
         steps.push(StepPlan { source: format!("vendor:{}", vendor.name), approvers: vendor.approvers.clone() });

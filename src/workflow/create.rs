@@ -26,7 +26,7 @@ use crate::ids::IdKind;
 use crate::orders::graphql::{ApprovalStep, Order};
 use crate::orders::model::{OrderKind, OrderStatus, Priority, SendState};
 use crate::orders::numbering;
-use crate::orders::record::INTAKE_SOURCE;
+use crate::orders::record::{INTAKE_SOURCE, OrderRecord};
 use crate::org::input::Tag;
 use crate::org::model::Role;
 use crate::org::read::visible_user;
@@ -34,7 +34,7 @@ use crate::policy::order::NewOrderAt;
 use crate::policy::{self, Action, admin, vendor_filter::visible_vendors};
 use crate::routing;
 use crate::routing::load::string_list;
-use crate::routing::resolve::{OrderShape, Resolution, resolve};
+use crate::routing::resolve::{OrderShape, RULE_STEP, Resolution, StepPlan, resolve};
 use crate::sending::{self, Trigger};
 use crate::time::{now_micros, to_micros};
 use crate::vendors::graphql::Vendor;
@@ -84,6 +84,53 @@ pub async fn asset_at(
         return Err(AppError::bad_input(field, "the asset is at another site"));
     }
     Ok(asset)
+}
+
+/// What an edit leaves of a vendor order, for the spend approval rules it
+/// matches (section 7).
+pub struct EditedShape<'a> {
+    pub tags: &'a [String],
+    pub asset_id: Option<&'a str>,
+    pub estimated_cost_cents: Option<i64>,
+}
+
+/// The spend approval steps of rules that the edited order matches and
+/// that it has no step for yet: an edit of the cost, the tags or the asset
+/// must not slip past an approval the order would have needed had it been
+/// created so (a raised cost past a rule's threshold). Steps it already
+/// has stay, decided or not; the vendor (and so its step) does not change.
+pub async fn new_rule_steps<C: ConnectionTrait>(
+    db: &C,
+    order: &OrderRecord,
+    edited: EditedShape<'_>,
+) -> AppResult<Vec<StepPlan>> {
+    if order.kind == OrderKind::Work {
+        return Ok(Vec::new());
+    }
+    let m = &order.model;
+    let mut tags: BTreeSet<String> = edited.tags.iter().cloned().collect();
+    if let Some(asset_id) = edited.asset_id {
+        let asset = assets::Entity::find_by_id(asset_id).one(db).await?;
+        tags.extend(asset.iter().flat_map(|a| string_list(&a.tags)));
+    }
+    if let Some(site_id) = &m.site_id {
+        let site = sites::Entity::find_by_id(site_id.as_str()).one(db).await?;
+        tags.extend(site.iter().flat_map(|s| string_list(&s.tags)));
+    }
+    let routing = routing::load::load(db, &m.organization_id).await?;
+    let shape = OrderShape {
+        kind: order.kind,
+        tags: &tags,
+        scope: m.scope_account_id.as_deref(),
+        estimated_cost_cents: edited.estimated_cost_cents,
+    };
+    let resolution = resolve(&shape, &routing.rules, &routing.assignments, &routing.vendors, m.vendor_id.as_deref());
+    Ok(resolution
+        .steps
+        .into_iter()
+        .filter(|step| step.source.starts_with(RULE_STEP))
+        .filter(|step| !order.steps.iter().any(|s| s.model.source == step.source))
+        .collect())
 }
 
 /// The root account's id of an organization.

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::EventKind;
+use super::create::{EditedShape, new_rule_steps};
 use super::input::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
 use super::machine::Target;
 use super::service::{self, Change};
@@ -44,7 +45,12 @@ enum Also {
     /// Start the approvals over (resubmission).
     ResetSteps,
     ReplaceAssignees(Vec<String>),
-    ReplaceTags(Vec<String>),
+    /// An edit: the new tags, if given, and the approval steps it brings
+    /// in (appended, undecided).
+    Edit {
+        tags: Option<Vec<String>>,
+        steps: Vec<StepPlan>,
+    },
     /// Drop the old vendor's steps, decided or not (its decisions are in
     /// the history; a resubmission must not ask its approvers again); add
     /// the new vendor's, if it has one.
@@ -156,15 +162,21 @@ impl<'a> Cx<'a> {
                     service::add_approval_step(&txn, &order.model.id, position, &step.source, &step.approvers).await?;
                 }
             }
-            Also::ReplaceTags(tags) => {
-                order_tags::Entity::delete_many()
-                    .filter(order_tags::Column::OrderId.eq(order.model.id.as_str()))
-                    .exec(&txn)
-                    .await?;
-                for tag in tags {
-                    order_tags::ActiveModel { order_id: Set(order.model.id.clone()), tag: Set(tag) }
-                        .insert(&txn)
+            Also::Edit { tags, steps } => {
+                if let Some(tags) = tags {
+                    order_tags::Entity::delete_many()
+                        .filter(order_tags::Column::OrderId.eq(order.model.id.as_str()))
+                        .exec(&txn)
                         .await?;
+                    for tag in tags {
+                        order_tags::ActiveModel { order_id: Set(order.model.id.clone()), tag: Set(tag) }
+                            .insert(&txn)
+                            .await?;
+                    }
+                }
+                let last = order.steps.iter().map(|s| s.model.position).max().unwrap_or(0);
+                for (position, step) in (last + 1..).zip(steps) {
+                    service::add_approval_step(&txn, &order.model.id, position, &step.source, &step.approvers).await?;
                 }
             }
         }
@@ -202,6 +214,27 @@ impl<'a> Cx<'a> {
             Target::Same | Target::NextApprovalStep | Target::Sent => Change::new(action, EventKind::Updated),
         };
         self.apply(&order, change.because(reason), Also::Nothing).await
+    }
+}
+
+/// An edited order that needs new approval steps: one waiting for
+/// approval or rejected keeps its status (a resubmission asks them too);
+/// one approved but not yet sent goes back to PENDING_APPROVAL (not while
+/// a send is queued or under way); one sent cannot take the edit.
+fn back_to_approval(order: &OrderRecord, change: Change, sources: &[&str]) -> AppResult<Change> {
+    match (order.status, order.facts().sending) {
+        (OrderStatus::PendingApproval | OrderStatus::Rejected, _) => Ok(change),
+        (OrderStatus::Open | OrderStatus::SendFailed, Some(_)) => Err(AppError::InvalidTransition(
+            "a send to the vendor is queued or under way; try again once it is over".into(),
+        )),
+        (OrderStatus::Open | OrderStatus::SendFailed, None) => {
+            Ok(change.to_status(order.status, OrderStatus::PendingApproval).only_unsent())
+        }
+        (status, _) => Err(AppError::InvalidTransition(format!(
+            "the change needs approval ({}), which a {} order cannot wait for; cancel it and order again",
+            sources.join(", "),
+            status.as_str()
+        ))),
     }
 }
 
@@ -317,19 +350,35 @@ impl WorkflowMutation {
             change =
                 change.set(orders::Column::AssetId, asset.id.clone(), "assetId", [json!(m.asset_id), json!(asset.id)]);
         }
-        let also = match &input.tags {
+        let tags = match &input.tags {
             Some(tags) => {
                 let tags: Vec<String> =
                     Tag::parse_all("input.tags", tags)?.iter().map(|t| t.as_str().to_owned()).collect();
                 change = change.note("tags", json!([order.tags, tags]));
-                Also::ReplaceTags(tags)
+                Some(tags)
             }
-            None => Also::Nothing,
+            None => None,
         };
         if change.changes.is_empty() {
             return Err(AppError::bad_input("input", "give at least one field to change").into());
         }
-        Ok(cx.apply(&order, change, also).await?)
+        // What the approval rules see changed: steps it now needs.
+        let steps = if input.estimated_cost.is_some() || input.tags.is_some() || input.asset_id.is_some() {
+            let edited = EditedShape {
+                tags: tags.as_deref().unwrap_or(&order.tags),
+                asset_id: input.asset_id.as_ref().map(|id| id.as_str()).or(m.asset_id.as_deref()),
+                estimated_cost_cents: input.estimated_cost.map(|c| c.0).or(m.estimated_cost_cents),
+            };
+            new_rule_steps(cx.db, &order, edited).await?
+        } else {
+            Vec::new()
+        };
+        if !steps.is_empty() {
+            let sources: Vec<&str> = steps.iter().map(|s| s.source.as_str()).collect();
+            change = change.note("approvalSteps", json!([null, sources]));
+            change = back_to_approval(&order, change, &sources)?;
+        }
+        Ok(cx.apply(&order, change, Also::Edit { tags, steps }).await?)
     }
 
     /// Approves the pending approval step: the next step, or OPEN after the

@@ -79,11 +79,30 @@ pub struct Change {
     pub reason: Option<String>,
     /// A send to the vendor this change queues.
     pub send: Option<Trigger>,
+    /// Only while no send to the vendor is queued or under way, whatever
+    /// the action allows (an edit that sends the order back for approval).
+    pub unsent: bool,
 }
 
 impl Change {
     pub fn new(action: Action, event: EventKind) -> Self {
-        Self { action, event, status: None, columns: Vec::new(), changes: Map::new(), reason: None, send: None }
+        Self {
+            action,
+            event,
+            status: None,
+            columns: Vec::new(),
+            changes: Map::new(),
+            reason: None,
+            send: None,
+            unsent: false,
+        }
+    }
+
+    /// Makes the change only while no send to the vendor is queued or
+    /// under way (else CONFLICT at the claim).
+    pub fn only_unsent(mut self) -> Self {
+        self.unsent = true;
+        self
     }
 
     /// Moves the order to `status`.
@@ -159,6 +178,9 @@ pub async fn claim<C: ConnectionTrait>(conn: &C, order: &OrderRecord, change: &C
                 .add(orders::Column::SendState.ne(SendState::Sending.as_str())),
         ),
     };
+    if change.unsent {
+        update = update.filter(orders::Column::SendState.is_null());
+    }
     let result = update
         .filter(orders::Column::Id.eq(order.model.id.as_str()))
         .filter(orders::Column::Version.eq(order.model.version))
