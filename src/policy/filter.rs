@@ -5,14 +5,16 @@
 //! It must agree with [`super::decide`] for `Action::View` on every order;
 //! the property test in `tests/visibility.rs` checks exactly that.
 
-use entity::{approval_step_approvers as approvers, order_assignees as assignees, orders};
+use entity::{
+    approval_step_approvers as approvers, order_assignees as assignees, orders, site_group_members, sites, users,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::order::ORDERS_READ;
 use super::scope::{Reach, reach};
 use crate::auth::{Actor, Principal};
-use crate::org::model::Role;
+use crate::org::model::{Role, ScopeKind};
 
 /// Roles that see every order they cover.
 const VIEWING_ROLES: [Role; 5] = [Role::Admin, Role::Planner, Role::Approver, Role::Technician, Role::Viewer];
@@ -175,6 +177,38 @@ fn with_scope(condition: Condition, principal: &Principal) -> Condition {
                 .add(orders::Column::ScopeAccountId.eq(principal.account_id.as_str())),
         )
     }
+}
+
+/// The bindings of `role`, held by active users, that cover `site`: bound
+/// at the site, at a group holding it, or account-wide in an account that
+/// sees it (the site's or the root, `root`). The SQL form, over everyone,
+/// of what [`super::scope::RoleSet::covering`] says of one user.
+pub fn bindings_covering_site(role: Role, site: &sites::Model, root: &str) -> Condition {
+    use entity::role_bindings::Column as B;
+    let groups = Query::select()
+        .column(site_group_members::Column::SiteGroupId)
+        .from(site_group_members::Entity)
+        .and_where(site_group_members::Column::SiteId.eq(site.id.as_str()))
+        .take();
+    let account_users = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::OrganizationId.eq(site.organization_id.as_str()))
+        .and_where(users::Column::AccountId.is_in([site.account_id.as_str(), root]))
+        .take();
+    let active = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::OrganizationId.eq(site.organization_id.as_str()))
+        .and_where(users::Column::Active.eq(true))
+        .take();
+    let at = |kind: ScopeKind| B::ScopeKind.eq(kind.as_str());
+    Condition::all().add(B::Role.eq(role.as_str())).add(B::UserId.in_subquery(active)).add(
+        Condition::any()
+            .add(Condition::all().add(at(ScopeKind::Site)).add(B::ScopeTarget.eq(site.id.as_str())))
+            .add(Condition::all().add(at(ScopeKind::SiteGroup)).add(B::ScopeTarget.in_subquery(groups)))
+            .add(Condition::all().add(at(ScopeKind::Account)).add(B::UserId.in_subquery(account_users))),
+    )
 }
 
 fn nothing() -> Expr {

@@ -7,11 +7,9 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{
-    accounts, assets, order_assignees, order_tags, orders, procedure_steps, role_bindings, rules, site_group_members,
-    sites, users, vendors,
+    accounts, assets, order_assignees, order_tags, orders, procedure_steps, role_bindings, rules, sites, users, vendors,
 };
-use sea_orm::sea_query::Query;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use super::EventKind;
@@ -144,50 +142,10 @@ async fn root_account<C: ConnectionTrait>(conn: &C, organization_id: &str) -> Ap
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("organization {organization_id} has no root account")))
 }
 
-/// Whether any active user holds APPROVER covering the site: bound at the
-/// site, at a group holding it, or account-wide in an account that sees it.
+/// Whether any active user holds APPROVER covering the site.
 async fn site_has_approvers<C: ConnectionTrait>(conn: &C, site: &sites::Model, root: &str) -> AppResult<bool> {
-    let groups = Query::select()
-        .column(site_group_members::Column::SiteGroupId)
-        .from(site_group_members::Entity)
-        .and_where(site_group_members::Column::SiteId.eq(site.id.as_str()))
-        .take();
-    let account_users = Query::select()
-        .column(users::Column::Id)
-        .from(users::Entity)
-        .and_where(users::Column::OrganizationId.eq(site.organization_id.as_str()))
-        .and_where(users::Column::AccountId.is_in([site.account_id.as_str(), root]))
-        .take();
-    let active = Query::select()
-        .column(users::Column::Id)
-        .from(users::Entity)
-        .and_where(users::Column::OrganizationId.eq(site.organization_id.as_str()))
-        .and_where(users::Column::Active.eq(true))
-        .take();
-    let found = role_bindings::Entity::find()
-        .filter(role_bindings::Column::Role.eq(Role::Approver.as_str()))
-        .filter(role_bindings::Column::UserId.in_subquery(active))
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(role_bindings::Column::ScopeKind.eq("SITE"))
-                        .add(role_bindings::Column::ScopeTarget.eq(site.id.as_str())),
-                )
-                .add(
-                    Condition::all()
-                        .add(role_bindings::Column::ScopeKind.eq("SITE_GROUP"))
-                        .add(role_bindings::Column::ScopeTarget.in_subquery(groups)),
-                )
-                .add(
-                    Condition::all()
-                        .add(role_bindings::Column::ScopeKind.eq("ACCOUNT"))
-                        .add(role_bindings::Column::UserId.in_subquery(account_users)),
-                ),
-        )
-        .one(conn)
-        .await?;
-    Ok(found.is_some())
+    let covering = policy::filter::bindings_covering_site(Role::Approver, site, root);
+    Ok(role_bindings::Entity::find().filter(covering).one(conn).await?.is_some())
 }
 
 /// Everything `createOrder` decides before writing: who creates it for
