@@ -25,6 +25,7 @@ backend_tests!(
     a_cursor_older_than_the_log_asks_for_a_refetch,
     events_are_judged_by_the_order_as_the_change_left_it,
     an_unreadable_snapshot_holds_up_nothing,
+    a_resumed_queue_converges,
 );
 
 struct Floor {
@@ -431,4 +432,43 @@ async fn an_unreadable_snapshot_holds_up_nothing(backend: Backend) {
     retitle(&app, &f.admin, &id, "Repaired").await;
     let updated = ws.event("1", "orderChanged").await;
     assert_eq!((&updated["kind"], &updated["order"]["title"]), (&json!("UPDATED"), &json!("Repaired")));
+}
+
+/// A resumed `queueChanged` converges on the queue as it is, whatever the
+/// client held at its cursor: an order that entered the queue while it was
+/// away is ENTERED_QUEUE (not the kind of a change inside the queue, as if
+/// the client had it), and one the subscriber was taken off while away is
+/// LEFT_QUEUE, although they no longer see it.
+async fn a_resumed_queue_converges(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = floor(&app).await;
+    // South orders: the North technician sees them as their assignee only.
+    let kept = create(&app, &f.admin, &f.south, "Kept", &[&f.tech]).await;
+    // The admin follows `kept` to know when its events are in the log (the
+    // relay publishes them in order): a resumed subscription replays what
+    // the log holds.
+    let mut admin = WsClient::connect(&app.address, &app.token_for(&f.admin)).await;
+    admin.subscribe("k", ORDER_CHANGED, json!({ "id": kept, "after": "0" })).await;
+    let cursor = admin.event("k", "orderChanged").await["cursor"].clone();
+
+    // The technician's client holds `kept` at that cursor, then goes away.
+    // Meanwhile: a new order for them, and `kept` taken off them.
+    let new = create(&app, &f.admin, &f.south, "New", &[&f.tech]).await;
+    assign(&app, &f.admin, &kept, &[&f.other_tech]).await;
+    admin.event("k", "orderChanged").await;
+
+    let queue = "subscription($c: Cursor) { queueChanged(queue: MY_WORK, after: $c) { kind orderId } }";
+    let mut ws = WsClient::connect(&app.address, &app.token_for(&f.tech)).await;
+    ws.subscribe("q", queue, json!({ "c": cursor })).await;
+    let mut replayed = Vec::new();
+    for _ in 0..2 {
+        let event = ws.event("q", "queueChanged").await;
+        replayed.push((event["kind"].clone(), event["orderId"].clone()));
+    }
+    assert_eq!(replayed, [(json!("ENTERED_QUEUE"), json!(new)), (json!("LEFT_QUEUE"), json!(kept))]);
+    // Then live, and nothing else came in between: a change inside the
+    // queue is its own kind.
+    retitle(&app, &f.admin, &new, "New, urgent").await;
+    let live = ws.event("q", "queueChanged").await;
+    assert_eq!((&live["kind"], &live["orderId"]), (&json!("UPDATED"), &json!(new)));
 }

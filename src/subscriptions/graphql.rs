@@ -1,6 +1,6 @@
 //! The subscription root and `OrderEvent`.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result, Subscription};
@@ -84,7 +84,8 @@ impl OrderSubscription {
         let site_id = site_id.map(|s| s.to_string());
         let after = Box::pin(cursor(&hub, after)).await?;
         let members = Box::pin(Subscriber::queue_members(&hub.db, &principal, queue, site_id.as_deref())).await?;
-        let subscriber = Subscriber { principal, selector: Selector::Queue { queue, site_id, members } };
+        let selector = Selector::Queue { queue, site_id, members, announced: HashSet::new() };
+        let subscriber = Subscriber { principal, selector };
         Ok(stream(hub, ctx.loaders()?.clone(), subscriber, after))
     }
 

@@ -84,6 +84,11 @@ pub enum Selector {
         site_id: Option<String>,
         /// The orders in the queue as this subscriber last saw it.
         members: HashSet<String>,
+        /// Resuming: the orders this replay has said are in the queue. The
+        /// server does not know what the client held at its cursor, so a
+        /// replayed order in the queue is ENTERED_QUEUE the first time
+        /// (idempotent), not judged against the queue as it is now.
+        announced: HashSet<String>,
     },
 }
 
@@ -212,25 +217,37 @@ impl Subscriber {
                     None
                 }
             }
-            Selector::Queue { queue, site_id, members } => {
+            Selector::Queue { queue, site_id, members, announced } => {
                 let at_site = site_id.is_none() || after.is_some_and(|o| o.site_id == *site_id);
                 let now = answers.queues[queue.index()] && at_site;
-                let before = members.contains(&event.order_id);
+                let id = &event.order_id;
+                let before = if replaying { announced.contains(id) } else { members.contains(id) };
                 let queue = Some(*queue);
                 match (before, now) {
                     (false, true) => {
-                        members.insert(event.order_id.clone());
+                        members.insert(id.clone());
+                        if replaying {
+                            announced.insert(id.clone());
+                        }
                         Some(seen(OrderEventKind::EnteredQueue, queue))
                     }
                     (true, false) => {
-                        members.remove(&event.order_id);
+                        members.remove(id);
+                        announced.remove(id);
                         Some(seen(OrderEventKind::LeftQueue, queue))
                     }
                     (true, true) => Some(seen(kind, queue)),
                     // Resuming, the subscriber may have had it in the queue
-                    // when it went away: say it is not (idempotent). Not for
-                    // a creation: the order did not exist before it.
-                    (false, false) if replaying && answers.hears && kind != OrderEventKind::Created => {
+                    // when it went away: say it is not (idempotent), if it
+                    // hears of the order, or was taken off it by this change
+                    // (as `assignmentChanged` tells them). Not for a
+                    // creation: the order did not exist before it.
+                    (false, false)
+                        if replaying
+                            && kind != OrderEventKind::Created
+                            && (answers.hears || taken_off(&self.principal, live)) =>
+                    {
+                        members.remove(id);
                         Some(seen(OrderEventKind::LeftQueue, queue))
                     }
                     (false, false) => None,
@@ -238,6 +255,14 @@ impl Subscriber {
             }
         }
     }
+}
+
+/// Whether `live` took `principal` off the order's assignees, and the
+/// policy lets them hear of it.
+fn taken_off(principal: &Principal, live: &Live) -> bool {
+    let Some(me) = principal.user_id() else { return false };
+    let (before, now) = live.assignees();
+    before.contains(&me) && !now.contains(&me) && policy::order::hears_of_unassignment(principal, me).allowed
 }
 
 /// Whether a NOTE_ADDED event is about an INTERNAL note.
