@@ -27,7 +27,8 @@ backend_tests!(
     partner_tokens_reach_only_their_vendors_orders,
     partner_tokens_read_only_the_partner_field_set,
     tokens_look_up_only_orders_and_vendors,
-    partner_tokens_are_bound_to_a_vendor_the_admin_sees
+    partner_tokens_are_bound_to_a_vendor_the_admin_sees,
+    partner_tokens_only_read
 );
 
 fn fixture(name: &str) -> String {
@@ -316,4 +317,51 @@ async fn partner_tokens_are_bound_to_a_vendor_the_admin_sees(backend: Backend) {
     let response = app.graphql(Some(&eve), "{ apiTokens { id } }", json!({})).await;
     assert_eq!(response.assert_ok()["apiTokens"], json!([]), "nothing was written");
     app.graphql(Some(&eve), create, json!({ "v": ours })).await.assert_ok();
+}
+
+/// Section 2: a partner token "reads only the orders routed to V". It is
+/// given no other capability, and one that holds `orders:write` all the
+/// same (issued before this was refused) neither previews routing nor
+/// creates orders.
+async fn partner_tokens_only_read(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let boot = app.bootstrap("Readers").await;
+    let org = boot.organization_id.clone();
+    let site = app.site(&org, &boot.account_id, "North").await;
+    let ours = app.vendor(&org, None, "CoolCo").await;
+    let admin = app.token_for(&boot.admin_user_id);
+    let create = "mutation($c: [String!]!, $v: ID) { createApiToken(name: \"t\", capabilities: $c, partnerVendorId: $v) { secret } }";
+    let response = app.graphql(Some(&admin), create, json!({ "c": ["orders:read", "orders:write"], "v": ours })).await;
+    assert_eq!(response.code(), Some("BAD_USER_INPUT"), "{}", response.body);
+    assert_eq!(response.body["errors"][0]["extensions"]["field"], json!("capabilities[1]"));
+    let response = app.graphql(Some(&admin), "{ apiTokens { id } }", json!({})).await;
+    assert_eq!(response.assert_ok()["apiTokens"], json!([]), "nothing was written");
+    // The same capabilities without a vendor: an ordinary writing token.
+    let writer = api_token(&app, &admin, json!(["orders:read", "orders:write"]), None).await;
+
+    let issued = workgate::org::service::issue_api_token(
+        &app.db,
+        workgate::audit::AuditActor::System,
+        workgate::org::service::NewApiToken {
+            organization_id: &org,
+            account_id: &boot.account_id,
+            name: workgate::org::input::Name::parse("name", "old partner").expect("name"),
+            capabilities: vec!["orders:read".into(), "orders:write".into()],
+            partner_vendor_id: Some(ours.clone()),
+            expires_at: None,
+            created_by: None,
+        },
+    )
+    .await
+    .expect("token issued");
+    let input = json!({ "kind": "PART", "title": "Valve", "siteId": site, "onBehalfOf": boot.admin_user_id });
+    let preview = "query($i: CreateOrderInput!) { previewVendorResolution(input: $i) { requiresApproval } }";
+    let order = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id } }";
+    for query in [preview, order] {
+        let response = app.graphql(Some(&issued.secret), query, json!({ "i": input })).await;
+        assert_eq!(response.code(), Some("FORBIDDEN"), "{query}: {}", response.body);
+        app.graphql(Some(&writer), query, json!({ "i": input })).await.assert_ok();
+    }
+    let response = app.graphql(Some(&admin), "{ orders { totalCount } }", json!({})).await;
+    assert_eq!(response.assert_ok()["orders"]["totalCount"], json!(1), "only the writer's order");
 }

@@ -976,6 +976,32 @@ async fn deletion_decisions_have_one_winner(backend: Backend) {
         };
         assert_eq!(row.status, expected, "round {round}");
     }
+    // Two requests on one order, approved at once by two people: one
+    // approval deletes the order and approves both; the other is refused,
+    // never INTERNAL (a deadlock between their row locks would be).
+    for round in 0..8 {
+        let id = app.order(&spec).await;
+        let first = mutate(&app, &s.tech, ask, json!({ "id": id })).await.assert_ok()["requestDeletion"]["id"].clone();
+        let second =
+            mutate(&app, &s.approver, ask, json!({ "id": id })).await.assert_ok()["requestDeletion"]["id"].clone();
+        let (a, b) = tokio::join!(
+            mutate(&app, &s.planner, approve, json!({ "r": first })),
+            mutate(&app, &s.admin, approve, json!({ "r": second })),
+        );
+        let oks = [&a, &b].iter().filter(|r| r.body.get("errors").is_none()).count();
+        assert_eq!(oks, 1, "round {round}: exactly one wins: {} / {}", a.body, b.body);
+        let loser = if a.body.get("errors").is_none() { &b } else { &a };
+        let refused = matches!(loser.code(), Some("CONFLICT" | "INVALID_TRANSITION" | "NOT_FOUND"));
+        assert!(refused, "round {round}: {}", loser.body);
+        for request in [&first, &second] {
+            let row = entity::deletion_requests::Entity::find_by_id(request.as_str().expect("id"))
+                .one(&app.db)
+                .await
+                .expect("read")
+                .expect("request");
+            assert_eq!(row.status, "APPROVED", "round {round}");
+        }
+    }
 }
 
 /// `assign` with an id given twice assigns that person once; a bad id is

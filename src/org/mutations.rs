@@ -370,6 +370,12 @@ impl OrgMutation {
         if checked.is_empty() {
             return Err(AppError::bad_input("capabilities", "give at least one capability").into());
         }
+        if partner_vendor_id.is_some()
+            && let Some(i) = capabilities.iter().position(|c| !policy::order::PARTNER_CAPABILITIES.contains(&c.trim()))
+        {
+            let message = format!("{}: {} only", policy::order::PARTNER_READS_ONLY, policy::order::ORDERS_READ);
+            return Err(AppError::bad_input(format!("capabilities[{i}]"), message).into());
+        }
         let partner_vendor_id = match partner_vendor_id {
             None => None,
             Some(id) => Some(

@@ -436,6 +436,13 @@ pub fn hears_of_unassignment(principal: &Principal, removed: &str) -> Decision {
 pub const PARTNER_ORDER_FIELDS: [&str; 10] =
     ["id", "number", "title", "description", "kind", "status", "priority", "site", "dueAt", "vendor"];
 
+/// Why a partner token does anything but read: section 2's partner token
+/// "reads only the orders routed to V, with the partner field set".
+pub const PARTNER_READS_ONLY: &str = "a partner token only reads its vendor's orders";
+
+/// The capabilities a partner token may hold.
+pub const PARTNER_CAPABILITIES: [&str; 1] = [ORDERS_READ];
+
 pub fn is_partner(principal: &Principal) -> bool {
     matches!(&principal.actor, Actor::Token(t) if t.partner_vendor_id.is_some())
 }
@@ -541,6 +548,9 @@ pub fn create_on_behalf(token: &Principal, user_account_id: &str, user_account_i
     let Actor::Token(actor) = &token.actor else {
         return Decision::deny("people create orders as themselves; `onBehalfOf` is for API tokens");
     };
+    if actor.partner_vendor_id.is_some() {
+        return Decision::deny(PARTNER_READS_ONLY);
+    }
     if !actor.has_capability(ORDERS_WRITE) {
         return Decision::deny("the token lacks the orders:write capability");
     }

@@ -76,6 +76,7 @@ pub fn visible_rules(principal: &Principal) -> Condition {
 /// (section 2: tokens "preview vendor resolution").
 pub fn preview_resolution(principal: &Principal) -> Decision {
     match &principal.actor {
+        Actor::Token(token) if token.partner_vendor_id.is_some() => Decision::deny(super::order::PARTNER_READS_ONLY),
         Actor::Token(token) if token.has_capability(super::order::ORDERS_WRITE) => {
             Decision::allow("API token with orders:write previews routing")
         }

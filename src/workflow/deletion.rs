@@ -263,13 +263,18 @@ impl DeletionMutation {
         let (request, order) = pending_request(db, principal, &id).await?;
         policy::order::decide_deletion_request(principal, &order.facts(), &request.requested_by).require()?;
         let txn = crate::db::write_txn(db).await?;
-        // Decided first, on the condition that it is still pending: a
-        // withdrawal or a denial committed since it was read wins (CONFLICT).
-        decide(&txn, principal, &request, "APPROVED", None).await?;
         let change = Change::new(Action::Delete, EventKind::Deleted)
             .note("deletionRequest", json!(request.id))
             .because(Some(request.reason.clone()));
+        // The order is claimed first, as by every change (so two decisions
+        // on one order never wait on each other's rows), then its pending
+        // requests approved. This one must be among them: a withdrawal or a
+        // denial committed since it was read wins (CONFLICT, and the
+        // tombstone is rolled back with the rest).
         tombstone(&txn, principal, &order, change).await?;
+        if reread(&txn, &id).await?.request.status != "APPROVED" {
+            return Err(AppError::Conflict.into());
+        }
         txn.commit().await?;
         let deleted_order = Some(Arc::new(service::reload(db, &request.order_id).await?));
         Ok(DeletionRequest { deleted_order, ..reread(db, &id).await? })
