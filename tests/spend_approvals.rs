@@ -296,9 +296,10 @@ async fn previews_show_the_vendor_the_steps_and_why_others_lost(backend: Backend
 
 /// Section 7's chain applies to what the order is, not only to what it was
 /// at creation: raising the cost past a rule's threshold (or tags that match
-/// a rule) brings in the rule's steps. An approved order not yet sent goes
-/// back to PENDING_APPROVAL; a sent one, or one with a send queued, cannot
-/// take the edit, and nothing is written.
+/// a rule) brings in the rule's steps, and raising the cost asks the cost
+/// rules' approvers again. An approved order not yet sent goes back to
+/// PENDING_APPROVAL; a sent one, or one with a send queued, cannot take the
+/// edit, and nothing is written.
 async fn raising_the_cost_past_a_threshold_needs_its_approval(backend: Backend) {
     let app = spawn_app(backend).await;
     let p = procurement(&app).await;
@@ -332,10 +333,24 @@ async fn raising_the_cost_past_a_threshold_needs_its_approval(backend: Backend) 
         .iter()
         .filter(|e| {
             let changes: Value = serde_json::from_str(e["changes"].as_str().unwrap_or("{}")).expect("JSON changes");
-            changes.get("approvalSteps") == Some(&json!([null, ["rule:department", "rule:finance"]]))
+            changes.get("approvalSteps")
+                == Some(&json!({ "added": ["rule:department", "rule:finance"], "askedAgain": [] }))
         })
         .collect();
     assert_eq!(edits.len(), 1, "the edit that brought the steps in says so: {edits:?}");
+    // Approved at $7,000 and raised to $9,000: the cost rules' approvals
+    // were of a smaller amount, and are asked again; lowered, nothing is.
+    let data = run(&app, &p.requester, edit, json!({ "id": id, "v": 5, "c": "9000.00" })).await;
+    assert_eq!(
+        data.assert_ok()["editOrder"],
+        json!({ "status": "PENDING_APPROVAL", "version": 6, "approvalSteps": undecided })
+    );
+    assert_eq!(approvals_of(&app, &p.manager).await, std::slice::from_ref(&id));
+    run(&app, &p.manager, approve, json!({ "id": id, "v": 6 })).await.assert_ok();
+    run(&app, &p.cfo, approve, json!({ "id": id, "v": 7 })).await.assert_ok();
+    let data = run(&app, &p.requester, edit, json!({ "id": id, "v": 8, "c": "8000.00" })).await;
+    let approved = json!([{ "source": "rule:department", "decision": "APPROVED" }, { "source": "rule:finance", "decision": "APPROVED" }]);
+    assert_eq!(data.assert_ok()["editOrder"], json!({ "status": "OPEN", "version": 9, "approvalSteps": approved }));
 
     // Sent, or with a send queued: refused, nothing written.
     for (status, send_state) in [("SENT", "NULL"), ("OPEN", "'QUEUED'")] {

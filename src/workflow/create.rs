@@ -92,18 +92,45 @@ pub struct EditedShape<'a> {
     pub estimated_cost_cents: Option<i64>,
 }
 
-/// The spend approval steps of rules that the edited order matches and
-/// that it has no step for yet: an edit of the cost, the tags or the asset
-/// must not slip past an approval the order would have needed had it been
-/// created so (a raised cost past a rule's threshold). Steps it already
-/// has stay, decided or not; the vendor (and so its step) does not change.
-pub async fn new_rule_steps<C: ConnectionTrait>(
+/// An approval step's decision once approved.
+const APPROVED: &str = "APPROVED";
+
+/// What an edit does to an order's spend approval steps (section 7).
+#[derive(Default)]
+pub struct StepChanges {
+    /// Steps of rules the edited order matches and has no step for: an
+    /// edit must not slip past an approval the order would have needed
+    /// had it been created so. Appended, undecided.
+    pub added: Vec<StepPlan>,
+    /// Approved steps of rules with a cost threshold that the order still
+    /// matches, when the edit raises its cost: their approval was of a
+    /// smaller amount. Asked again (their ids, with their sources).
+    pub asked_again: Vec<(String, String)>,
+}
+
+impl StepChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.asked_again.is_empty()
+    }
+
+    /// The sources of the steps added or asked again.
+    pub fn sources(&self) -> Vec<&str> {
+        let added = self.added.iter().map(|s| s.source.as_str());
+        added.chain(self.asked_again.iter().map(|(_, source)| source.as_str())).collect()
+    }
+}
+
+/// The changes to `order`'s approval steps that an edit to `edited`
+/// makes. Other steps stay as they are, decided or not, even a rule's
+/// that a lowered cost no longer reaches; the vendor (and so its step)
+/// does not change.
+pub async fn edited_steps<C: ConnectionTrait>(
     db: &C,
     order: &OrderRecord,
     edited: EditedShape<'_>,
-) -> AppResult<Vec<StepPlan>> {
+) -> AppResult<StepChanges> {
     if order.kind == OrderKind::Work {
-        return Ok(Vec::new());
+        return Ok(StepChanges::default());
     }
     let m = &order.model;
     let mut tags: BTreeSet<String> = edited.tags.iter().cloned().collect();
@@ -123,12 +150,21 @@ pub async fn new_rule_steps<C: ConnectionTrait>(
         estimated_cost_cents: edited.estimated_cost_cents,
     };
     let resolution = resolve(&shape, &routing.rules, &routing.assignments, &routing.vendors, m.vendor_id.as_deref());
-    Ok(resolution
-        .steps
-        .into_iter()
-        .filter(|step| step.source.starts_with(RULE_STEP))
-        .filter(|step| !order.steps.iter().any(|s| s.model.source == step.source))
-        .collect())
+    let raised = edited.estimated_cost_cents.unwrap_or(0) > m.estimated_cost_cents.unwrap_or(0);
+    let of_cost = |source: &str| {
+        routing.rules.iter().any(|r| r.min_estimated_cost_cents.is_some() && source == format!("{RULE_STEP}{}", r.name))
+    };
+    let mut changes = StepChanges::default();
+    for step in resolution.steps.into_iter().filter(|step| step.source.starts_with(RULE_STEP)) {
+        match order.steps.iter().find(|s| s.model.source == step.source) {
+            None => changes.added.push(step),
+            Some(had) if raised && had.model.decision.as_deref() == Some(APPROVED) && of_cost(&step.source) => {
+                changes.asked_again.push((had.model.id.clone(), step.source));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(changes)
 }
 
 /// The root account's id of an organization.

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::EventKind;
-use super::create::{EditedShape, new_rule_steps};
+use super::create::{EditedShape, StepChanges, edited_steps};
 use super::input::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
 use super::machine::Target;
 use super::service::{self, Change};
@@ -45,11 +45,11 @@ enum Also {
     /// Start the approvals over (resubmission).
     ResetSteps,
     ReplaceAssignees(Vec<String>),
-    /// An edit: the new tags, if given, and the approval steps it brings
-    /// in (appended, undecided).
+    /// An edit: the new tags, if given, and what it does to the approval
+    /// steps (steps appended, undecided; approved ones asked again).
     Edit {
         tags: Option<Vec<String>>,
-        steps: Vec<StepPlan>,
+        steps: StepChanges,
     },
     /// Drop the old vendor's steps, decided or not (its decisions are in
     /// the history; a resubmission must not ask its approvers again); add
@@ -174,8 +174,19 @@ impl<'a> Cx<'a> {
                             .await?;
                     }
                 }
+                let again: Vec<String> = steps.asked_again.into_iter().map(|(id, _)| id).collect();
+                if !again.is_empty() {
+                    approval_steps::Entity::update_many()
+                        .col_expr(approval_steps::Column::Decision, Expr::value(Option::<String>::None))
+                        .col_expr(approval_steps::Column::DecidedBy, Expr::value(Option::<String>::None))
+                        .col_expr(approval_steps::Column::DecidedAt, Expr::value(Option::<i64>::None))
+                        .col_expr(approval_steps::Column::Reason, Expr::value(Option::<String>::None))
+                        .filter(approval_steps::Column::Id.is_in(again))
+                        .exec(&txn)
+                        .await?;
+                }
                 let last = order.steps.iter().map(|s| s.model.position).max().unwrap_or(0);
-                for (position, step) in (last + 1..).zip(steps) {
+                for (position, step) in (last + 1..).zip(steps.added) {
                     service::add_approval_step(&txn, &order.model.id, position, &step.source, &step.approvers).await?;
                 }
             }
@@ -362,21 +373,23 @@ impl WorkflowMutation {
         if change.changes.is_empty() {
             return Err(AppError::bad_input("input", "give at least one field to change").into());
         }
-        // What the approval rules see changed: steps it now needs.
+        // What the approval rules see changed: steps it now needs, and
+        // approvals of a smaller cost.
         let steps = if input.estimated_cost.is_some() || input.tags.is_some() || input.asset_id.is_some() {
             let edited = EditedShape {
                 tags: tags.as_deref().unwrap_or(&order.tags),
                 asset_id: input.asset_id.as_ref().map(|id| id.as_str()).or(m.asset_id.as_deref()),
                 estimated_cost_cents: input.estimated_cost.map(|c| c.0).or(m.estimated_cost_cents),
             };
-            new_rule_steps(cx.db, &order, edited).await?
+            edited_steps(cx.db, &order, edited).await?
         } else {
-            Vec::new()
+            StepChanges::default()
         };
         if !steps.is_empty() {
-            let sources: Vec<&str> = steps.iter().map(|s| s.source.as_str()).collect();
-            change = change.note("approvalSteps", json!([null, sources]));
-            change = back_to_approval(&order, change, &sources)?;
+            let added: Vec<&str> = steps.added.iter().map(|s| s.source.as_str()).collect();
+            let again: Vec<&str> = steps.asked_again.iter().map(|(_, source)| source.as_str()).collect();
+            change = change.note("approvalSteps", json!({ "added": added, "askedAgain": again }));
+            change = back_to_approval(&order, change, &steps.sources())?;
         }
         Ok(cx.apply(&order, change, Also::Edit { tags, steps }).await?)
     }
