@@ -19,6 +19,9 @@ use crate::policy::{OrderFacts, PendingStep};
 /// The `source` of the intake approval step.
 pub const INTAKE_SOURCE: &str = "intake";
 
+/// An approval step's decision once approved.
+pub const STEP_APPROVED: &str = "APPROVED";
+
 /// Who decides the pending approval step, owned.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Pending {

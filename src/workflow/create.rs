@@ -24,7 +24,7 @@ use crate::ids::IdKind;
 use crate::orders::graphql::{ApprovalStep, Order};
 use crate::orders::model::{OrderKind, OrderStatus, Priority, SendState};
 use crate::orders::numbering;
-use crate::orders::record::{INTAKE_SOURCE, OrderRecord};
+use crate::orders::record::{INTAKE_SOURCE, OrderRecord, STEP_APPROVED};
 use crate::org::input::Tag;
 use crate::org::model::Role;
 use crate::org::read::visible_user;
@@ -92,9 +92,6 @@ pub struct EditedShape<'a> {
     pub estimated_cost_cents: Option<i64>,
 }
 
-/// An approval step's decision once approved.
-const APPROVED: &str = "APPROVED";
-
 /// What an edit does to an order's spend approval steps (section 7).
 #[derive(Default)]
 pub struct StepChanges {
@@ -158,7 +155,7 @@ pub async fn edited_steps<C: ConnectionTrait>(
     for step in resolution.steps.into_iter().filter(|step| step.source.starts_with(RULE_STEP)) {
         match order.steps.iter().find(|s| s.model.source == step.source) {
             None => changes.added.push(step),
-            Some(had) if raised && had.model.decision.as_deref() == Some(APPROVED) && of_cost(&step.source) => {
+            Some(had) if raised && had.model.decision.as_deref() == Some(STEP_APPROVED) && of_cost(&step.source) => {
                 changes.asked_again.push((had.model.id.clone(), step.source));
             }
             Some(_) => {}

@@ -24,7 +24,7 @@ use crate::graphql::ContextExt;
 use crate::graphql::scalars::Money;
 use crate::orders::graphql::Order;
 use crate::orders::model::{OrderStatus, Priority};
-use crate::orders::record::OrderRecord;
+use crate::orders::record::{OrderRecord, STEP_APPROVED};
 use crate::org::input::Tag;
 use crate::policy::admin;
 use crate::policy::scope::sees_scope;
@@ -413,9 +413,11 @@ impl WorkflowMutation {
                 Change::new(Action::Approve, EventKind::StatusChanged).to_status(order.status, OrderStatus::Open);
             cx.send_when_open(&order, order.model.vendor_id.as_deref(), change).await?
         } else {
-            Change::new(Action::Approve, EventKind::ApprovalRecorded).note("approvalStep", json!("APPROVED"))
+            Change::new(Action::Approve, EventKind::ApprovalRecorded).note("approvalStep", json!(STEP_APPROVED))
         };
-        Ok(cx.apply(&order, change.because(reason.clone()), Also::DecideStep { decision: "APPROVED", reason }).await?)
+        Ok(cx
+            .apply(&order, change.because(reason.clone()), Also::DecideStep { decision: STEP_APPROVED, reason })
+            .await?)
     }
 
     /// Rejects the pending approval step; the order is REJECTED.
