@@ -28,7 +28,8 @@ backend_tests!(
     partner_tokens_read_only_the_partner_field_set,
     tokens_look_up_only_orders_and_vendors,
     partner_tokens_are_bound_to_a_vendor_the_admin_sees,
-    partner_tokens_only_read
+    partner_tokens_only_read,
+    partner_reads_skip_what_partners_never_read
 );
 
 fn fixture(name: &str) -> String {
@@ -364,4 +365,67 @@ async fn partner_tokens_only_read(backend: Backend) {
     }
     let response = app.graphql(Some(&admin), "{ orders { totalCount } }", json!({})).await;
     assert_eq!(response.assert_ok()["orders"]["totalCount"], json!(1), "only the writer's order");
+}
+
+/// A partner token's reads load only the orders' rows, with their sites
+/// and vendors: its decisions and fields need nothing else (ARCHITECTURE.md,
+/// `orders::record::load_for`). An account-wide token's reads still load
+/// the tags, assignees and approval steps they answer from.
+async fn partner_reads_skip_what_partners_never_read(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let boot = app.bootstrap("Partners").await;
+    let org = boot.organization_id.clone();
+    let site = app.site(&org, &boot.account_id, "North").await;
+    let vendor = app.vendor(&org, None, "CoolCo").await;
+    let tech = app.user(&org, &boot.account_id, "Tom Tech").await;
+    let mut spec = OrderSpec::new(&org, &boot.admin_user_id);
+    spec.site = Some(site);
+    spec.kind = OrderKind::Part;
+    spec.vendor = Some(vendor.clone());
+    spec.tags = vec!["hvac".into()];
+    spec.assignees = vec![tech.clone()];
+    spec.designated = vec![tech.clone()];
+    let routed = app.order(&spec).await;
+    let admin = app.token_for(&boot.admin_user_id);
+    let partner = api_token(&app, &admin, json!(["orders:read"]), Some(&vendor)).await;
+    let account = api_token(&app, &admin, json!(["orders:read"]), None).await;
+
+    let fields = "id number title status site { name } vendor { id name }";
+    let detail = format!("query($id: ID!) {{ order(id: $id) {{ {fields} }} }}");
+    let page = format!("{{ orders(first: 10) {{ edges {{ node {{ {fields} }} }} }} }}");
+    let expected = json!({ "id": routed, "site": { "name": "North" }, "vendor": { "id": vendor, "name": "CoolCo" } });
+    // Each token's first use records it; the statements are counted after.
+    let mut costs = Vec::new();
+    for token in [&partner, &account] {
+        app.graphql(Some(token), &detail, json!({ "id": routed })).await.assert_ok();
+        let before = app.statements.get();
+        let order = app.graphql(Some(token), &detail, json!({ "id": routed })).await.assert_ok()["order"].clone();
+        let between = app.statements.get();
+        let listed = app.graphql(Some(token), &page, json!({})).await.assert_ok()["orders"]["edges"].clone();
+        let after = app.statements.get();
+        for answered in [&order, &listed[0]["node"]] {
+            for key in ["id", "site", "vendor"] {
+                assert_eq!(answered[key], expected[key], "{key}: {answered}");
+            }
+        }
+        assert_eq!(listed.as_array().map(Vec::len), Some(1));
+        costs.push((between - before, after - between));
+    }
+    let (partner_costs, account_costs) = (costs[0], costs[1]);
+    assert_eq!(
+        (partner_costs.0 + 2, partner_costs.1 + 2),
+        account_costs,
+        "the partner's detail and page skip the related facts' two statements: {costs:?}"
+    );
+
+    // What the account-wide token reads from those facts is there...
+    let related = "query($id: ID!) { order(id: $id) { tags assignees { id } } }";
+    let answered = app.graphql(Some(&account), related, json!({ "id": routed })).await;
+    assert_eq!(answered.assert_ok()["order"], json!({ "tags": ["hvac"], "assignees": [{ "id": tech }] }));
+    // ...and the partner is refused it, not answered an empty list.
+    let response = app.graphql(Some(&partner), related, json!({ "id": routed })).await;
+    let refusals = refused(&response);
+    for field in ["tags", "assignees"] {
+        assert!(refusals.contains(&(json!(["order", field]), json!("FORBIDDEN"))), "{field}: {}", response.body);
+    }
 }

@@ -727,7 +727,7 @@ pub async fn connection(
     let page = list::page(db, principal, condition.clone(), sort, request).await?;
     let condition = visible_orders(principal).add(condition);
     let (cursors, models): (Vec<String>, Vec<_>) = page.rows.into_iter().unzip();
-    let records = record::load(db, models).await?;
+    let records = record::load_for(db, principal, models).await?;
     let edges: Vec<OrderEdge> = cursors
         .into_iter()
         .zip(records)

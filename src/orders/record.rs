@@ -13,8 +13,7 @@ use super::model::{OrderKind, OrderStatus, SendState};
 use crate::auth::Principal;
 use crate::db::one_of;
 use crate::error::{AppError, AppResult};
-use crate::policy::filter::visible_order;
-use crate::policy::{OrderFacts, PendingStep};
+use crate::policy::{self, OrderFacts, PendingStep, filter::visible_order};
 
 /// The `source` of the intake approval step.
 pub const INTAKE_SOURCE: &str = "intake";
@@ -39,6 +38,10 @@ impl Pending {
     }
 }
 
+/// An order's row and what is related to it. Loaded by [`load_for`] for a
+/// principal the policy judges from the row alone (a partner token), the
+/// related facts are left empty: nothing that principal may decide or read
+/// depends on them.
 #[derive(Debug, Clone)]
 pub struct OrderRecord {
     pub model: orders::Model,
@@ -95,7 +98,22 @@ pub async fn load_visible<C: ConnectionTrait>(
     let Some(model) = orders::Entity::find().filter(visible_order(principal, id)).one(conn).await? else {
         return Ok(None);
     };
-    Ok(load(conn, vec![model]).await?.pop())
+    Ok(load_for(conn, principal, vec![model]).await?.pop())
+}
+
+/// [`load`] for what `principal` reads: without the facts beyond each
+/// order's row where the policy says nothing `principal` may decide or read
+/// depends on them (a partner token's reads: two statements fewer).
+pub async fn load_for<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    models: Vec<orders::Model>,
+) -> AppResult<Vec<OrderRecord>> {
+    if policy::order::depends_on_related(principal) {
+        load(conn, models).await
+    } else {
+        models.into_iter().map(|model| OrderRecord::new(model, Related::default(), Steps::default())).collect()
+    }
 }
 
 /// Loads the facts of `models`, in their order, with two statements: the
@@ -112,31 +130,37 @@ pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> A
     models
         .into_iter()
         .map(|model| {
-            let kind = OrderKind::parse(&model.kind);
-            let status = OrderStatus::parse(&model.status);
-            let (Some(kind), Some(status)) = (kind, status) else {
-                return Err(AppError::internal(anyhow::anyhow!(
-                    "order {} has kind {:?} and status {:?}",
-                    model.id,
-                    model.kind,
-                    model.status
-                )));
-            };
             let related = related.remove(&model.id).unwrap_or_default();
             let steps = steps.remove(&model.id).unwrap_or_default();
-            Ok(OrderRecord {
-                kind,
-                status,
-                tags: related.tags,
-                assignee_ids: related.assignees,
-                work_logger_ids: related.loggers,
-                designated_approver_ids: steps.designated,
-                pending: steps.pending,
-                steps: steps.steps,
-                model,
-            })
+            OrderRecord::new(model, related, steps)
         })
         .collect()
+}
+
+impl OrderRecord {
+    fn new(model: orders::Model, related: Related, steps: Steps) -> AppResult<Self> {
+        let kind = OrderKind::parse(&model.kind);
+        let status = OrderStatus::parse(&model.status);
+        let (Some(kind), Some(status)) = (kind, status) else {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "order {} has kind {:?} and status {:?}",
+                model.id,
+                model.kind,
+                model.status
+            )));
+        };
+        Ok(Self {
+            kind,
+            status,
+            tags: related.tags,
+            assignee_ids: related.assignees,
+            work_logger_ids: related.loggers,
+            designated_approver_ids: steps.designated,
+            pending: steps.pending,
+            steps: steps.steps,
+            model,
+        })
+    }
 }
 
 /// An order's tags and people, as [`related`] reads them.

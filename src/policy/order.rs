@@ -447,6 +447,16 @@ pub fn is_partner(principal: &Principal) -> bool {
     matches!(&principal.actor, Actor::Token(t) if t.partner_vendor_id.is_some())
 }
 
+/// Whether what `principal` may do with an order, or read of it, can
+/// depend on more than its own row: its tags, assignees, work loggers and
+/// approval steps. Not for a partner token: it may only view (which
+/// [`decide_token`] judges from the row's organization, scope and vendor),
+/// and its fields ([`PARTNER_ORDER_FIELDS`]) are the row's, its site's and
+/// its vendor's. Its reads skip loading them (`orders::record`).
+pub fn depends_on_related(principal: &Principal) -> bool {
+    !is_partner(principal)
+}
+
 /// The fields of the objects an order leads to that a partner token reads:
 /// the site's name and the vendor's id and name (section 6: "`site.name`",
 /// "`vendor`"; the vendor's configuration is ADMIN's and PLANNER's).
@@ -604,5 +614,72 @@ pub fn attach(principal: &Principal, facts: &OrderFacts<'_>) -> Decision {
         Decision::allow("the creator or owner adds files before work starts")
     } else {
         work
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::TokenActor;
+    use crate::orders::model::OrderKind;
+
+    /// [`depends_on_related`]: a partner token is judged the same with or
+    /// without an order's related facts, for every action in every status,
+    /// on its vendor's orders and on others'.
+    #[test]
+    fn a_partner_is_judged_from_the_row_alone() {
+        let partner = Principal {
+            organization_id: "org_1".into(),
+            account_id: "acc_1".into(),
+            root_account: true,
+            settings: Default::default(),
+            actor: Actor::Token(TokenActor {
+                token_id: "tok_1".into(),
+                name: "partner".into(),
+                capabilities: vec![ORDERS_READ.into()],
+                partner_vendor_id: Some("vnd_1".into()),
+            }),
+        };
+        assert!(!depends_on_related(&partner));
+        let people = ["usr_1".to_owned(), "usr_2".to_owned()];
+        for vendor in [Some("vnd_1"), Some("vnd_2"), None] {
+            for &status in OrderStatus::ALL {
+                let bare = OrderFacts {
+                    organization_id: "org_1",
+                    scope_account_id: None,
+                    site_id: Some("site_1"),
+                    asset_id: None,
+                    kind: OrderKind::Part,
+                    status,
+                    archived: false,
+                    deleted: false,
+                    creator_id: "usr_1",
+                    owner_id: "usr_2",
+                    vendor_id: vendor,
+                    assignee_ids: &[],
+                    work_logger_ids: &[],
+                    designated_approver_ids: &[],
+                    pending_step: None,
+                    sending: None,
+                };
+                for pending_step in [Some(PendingStep::Intake), Some(PendingStep::Designated(&people))] {
+                    let full = OrderFacts {
+                        assignee_ids: &people,
+                        work_logger_ids: &people,
+                        designated_approver_ids: &people,
+                        pending_step,
+                        ..bare
+                    };
+                    for action in Action::ALL {
+                        assert_eq!(decide(&partner, action, &full), decide(&partner, action, &bare), "{action:?}");
+                    }
+                    assert_eq!(cost_access(&partner, &full), cost_access(&partner, &bare));
+                    assert_eq!(read_internal_notes(&partner, &full), read_internal_notes(&partner, &bare));
+                    assert_eq!(read_history(&partner, &full), read_history(&partner, &bare));
+                    assert_eq!(read_sends(&partner, &full), read_sends(&partner, &bare));
+                    assert_eq!(hears_of(&partner, &full), hears_of(&partner, &bare));
+                }
+            }
+        }
     }
 }
