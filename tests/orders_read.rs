@@ -24,6 +24,7 @@ backend_tests!(
     revoked_roles_and_deactivated_users_stop_on_the_next_request,
     partner_tokens_read_their_vendors_orders_and_few_fields,
     my_work_and_my_requests,
+    order_rows_decode_as_sea_orm_does,
 );
 
 /// One organization with two child accounts and people in several roles.
@@ -720,4 +721,76 @@ async fn my_work_and_my_requests(backend: Backend) {
     // FAILED_SENDS is ADMIN's (tests/sending.rs fills it).
     let data = app.graphql(Some(&app.token_for(&tech)), queue, json!({ "q": "FAILED_SENDS" })).await;
     assert_eq!(data.assert_ok()["queue"]["totalCount"], json!(0));
+}
+
+/// `OrderRow` (the orders' rows as every read decodes them, nullable
+/// columns through sqlx) gives the model sea-orm's derived decoding gives,
+/// for a row with every nullable column null and one with each set.
+async fn order_rows_decode_as_sea_orm_does(backend: Backend) {
+    use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
+    use workgate::orders::record::OrderRow;
+
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let bare = app.order(&OrderSpec::new(&w.org, &w.creator)).await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.asset = Some(app.asset(&w.org, &w.n1, "Chiller", &["hvac"]).await);
+    spec.vendor = Some(app.vendor(&w.org, None, "CoolCo").await);
+    spec.scope = Some(w.north.clone());
+    spec.estimated_cost_cents = Some(12_345);
+    spec.due_at = Some(1_700_000_000_000_000);
+    let full = app.order(&spec).await;
+    let create = "mutation { createApiToken(name: \"erp\", capabilities: [\"orders:read\"]) { token { id } } }";
+    let created = app.graphql(Some(&app.token_for(&w.admin)), create, json!({})).await;
+    let token = created.assert_ok()["createApiToken"]["token"]["id"].as_str().expect("token id").to_owned();
+    app.db
+        .execute_raw(Statement::from_sql_and_values(
+            app.db.get_database_backend(),
+            match backend {
+                Backend::Postgres => "UPDATE orders SET description = 'Leaking', resolution = 'Fixed', via_token_id = $1, closed_at = 11, deleted_at = 22, send_state = 'QUEUED' WHERE id = $2",
+                Backend::Sqlite => "UPDATE orders SET description = 'Leaking', resolution = 'Fixed', via_token_id = ?, closed_at = 11, deleted_at = 22, send_state = 'QUEUED' WHERE id = ?",
+            },
+            [token.into(), full.clone().into()],
+        ))
+        .await
+        .expect("set the other columns");
+    let nulls = format!(
+        "UPDATE orders SET description = NULL, site_id = NULL, asset_id = NULL, scope_account_id = NULL, \
+         via_token_id = NULL, vendor_id = NULL, estimated_cost_cents = NULL, resolution = NULL, due_at = NULL, \
+         closed_at = NULL, deleted_at = NULL, send_state = NULL WHERE id = '{bare}'"
+    );
+    app.db.execute_unprepared(&nulls).await.expect("null the bare order's columns");
+
+    let by_id = entity::orders::Column::Id;
+    let derived = entity::orders::Entity::find().order_by_asc(by_id).all(&app.db).await.expect("derived");
+    let ours: Vec<_> = entity::orders::Entity::find()
+        .order_by_asc(by_id)
+        .into_model::<OrderRow>()
+        .all(&app.db)
+        .await
+        .expect("ours")
+        .into_iter()
+        .map(|OrderRow(model)| model)
+        .collect();
+    assert_eq!(ours, derived);
+    let of = |id: &str| derived.iter().find(|m| m.id == id).expect("order").clone();
+    let (bare, full) = (of(&bare), of(&full));
+    let set = |m: &entity::orders::Model| {
+        [
+            m.description.is_some(),
+            m.site_id.is_some(),
+            m.asset_id.is_some(),
+            m.scope_account_id.is_some(),
+            m.via_token_id.is_some(),
+            m.vendor_id.is_some(),
+            m.estimated_cost_cents.is_some(),
+            m.resolution.is_some(),
+            m.due_at.is_some(),
+            m.closed_at.is_some(),
+            m.deleted_at.is_some(),
+            m.send_state.is_some(),
+        ]
+    };
+    assert_eq!(set(&bare), [false; 12], "every nullable column null: {bare:?}");
+    assert_eq!(set(&full), [true; 12], "every nullable column set: {full:?}");
 }

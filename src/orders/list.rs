@@ -14,6 +14,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::model::{OrderKind, OrderStatus};
+use super::record::OrderRow;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::org::input::Tag;
@@ -303,8 +304,12 @@ pub async fn page<C: ConnectionTrait>(
         .order_by(key, walk.clone())
         .order_by(orders::Column::Id, walk)
         .limit(limit + 1)
+        .into_model::<OrderRow>()
         .all(conn)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|OrderRow(model)| model)
+        .collect::<Vec<_>>();
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backwards {
