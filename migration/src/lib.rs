@@ -12,6 +12,7 @@ mod m20261123_000005_order_sort_indexes;
 mod m20261124_000006_order_site_sort_indexes;
 mod m20261205_000007_order_vendor_sort_indexes;
 mod m20261205_000008_order_created_index;
+mod m20261206_000009_person_order_indexes;
 mod order_indexes;
 
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_order_site_sort_indexes::Migration),
             Box::new(m20261205_000007_order_vendor_sort_indexes::Migration),
             Box::new(m20261205_000008_order_created_index::Migration),
+            Box::new(m20261206_000009_person_order_indexes::Migration),
         ]
     }
 }
