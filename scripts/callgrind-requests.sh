@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The gateway's instructions per request, counted by callgrind: repeatable
+# to a fraction of a percent, where throughput runs on a shared 2-core
+# machine differ by a third. For A/B of a change to the gateway's CPU; the
+# database's side is pgbench's. Results: BENCHMARKS.md.
+#
+#   scripts/callgrind-requests.sh dashboard|detail [REQUESTS]
+#
+# 1. creates a scratch database and seeds it (`workgate seed --synthetic`,
+#    100,000 orders, as the load generator does);
+# 2. starts `workgate serve` under `valgrind --tool=callgrind` on a port
+#    the system picks, as the root ADMIN (a JWT from `workgate token`);
+# 3. sends 30 requests unmeasured (caches, prepared statements), zeroes
+#    the counters, sends REQUESTS [dashboard 48, detail 200] one after
+#    another, dumps the counters;
+# 4. prints the instructions per request; the profile stays in $WGBENCH_OUT
+#    for `callgrind_annotate --inclusive=yes` or `--tree=caller`;
+# 5. drops the scratch database (KEEP_DB=1 keeps it, and a run with the same
+#    WGBENCH_DB then reuses it without seeding).
+#
+# The documents are the load generator's (loadgen/src/scenarios.rs): the
+# dashboard's page of 50 with its four sorts and three filters in turn,
+# and the PLANNER's detail over 100 orders in turn.
+#
+# Environment (defaults in brackets):
+#   WGBENCH_PG   [postgres://postgres@%2Fvar%2Frun%2Fpostgresql]  superuser URL, no db
+#   WGBENCH_DB   [wgbench_callgrind]                             scratch database
+#   WGBENCH_OUT  [target/wgbench-callgrind]                      profiles, server log
+#   WORKGATE_BIN [target/release/workgate, built with cargo if unset]
+#   KEEP_DB      [0]
+# Needs psql, curl, jq and valgrind. Nothing outside the scratch database is
+# changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCENARIO=${1:?usage: $0 dashboard|detail [REQUESTS]}
+case "$SCENARIO" in
+    dashboard) REQUESTS=${2:-48} ;;
+    detail) REQUESTS=${2:-200} ;;
+    *) echo "usage: $0 dashboard|detail [REQUESTS]" >&2; exit 2 ;;
+esac
+PG=${WGBENCH_PG:-postgres://postgres@%2Fvar%2Frun%2Fpostgresql}
+DB=${WGBENCH_DB:-wgbench_callgrind}
+OUT=${WGBENCH_OUT:-target/wgbench-callgrind}
+KEEP_DB=${KEEP_DB:-0}
+if [[ -z "${WORKGATE_BIN:-}" ]]; then
+    cargo build --release --bin workgate
+    WORKGATE_BIN=target/release/workgate
+fi
+mkdir -p "$OUT"
+
+admin() { psql "$PG/postgres" -X -q -v ON_ERROR_STOP=1 "$@"; }
+db() { psql "$PG/$DB" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+server=""
+cleanup() {
+    if [[ -n "$server" ]]; then
+        kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+    fi
+    if [[ "$KEEP_DB" != 1 ]]; then
+        admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
+    fi
+}
+trap cleanup EXIT
+
+export WORKGATE_DATABASE_URL="$PG/$DB"
+export WORKGATE_JWT_SECRET=${WORKGATE_JWT_SECRET:-wgbench-callgrind-only-secret-0123456789abcdef}
+if [[ -z "$(admin -At -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]]; then
+    echo "== seeding $DB"
+    admin -c "CREATE DATABASE $DB"
+    "$WORKGATE_BIN" seed --synthetic --orders 100000 --sites 50 --users 1000 --seed 1 > "$OUT/seed.json"
+fi
+root_admin=$(jq -r .admin "$OUT/seed.json")
+token=$("$WORKGATE_BIN" token --user "$root_admin" | tail -1)
+db -c "SELECT id FROM orders WHERE deleted_at IS NULL ORDER BY id LIMIT 100 OFFSET 5000" > "$OUT/orders.txt"
+
+echo "== serving under callgrind"
+rm -f "$OUT"/callgrind.out.*
+valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.%p" \
+    "$WORKGATE_BIN" serve --listen 127.0.0.1:0 > "$OUT/server.log" 2>&1 &
+server=$!
+base=""
+for _ in $(seq 1 600); do
+    base=$(sed -n 's/^workgate listening on //p' "$OUT/server.log")
+    [[ -n "$base" ]] && break
+    kill -0 "$server" 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
+    sleep 0.2
+done
+[[ -n "$base" ]] || { echo "the server did not start" >&2; exit 1; }
+
+dashboard='query Dashboard($first: Int!, $filter: OrderFilter, $sort: OrderSort) {
+  orders(first: $first, filter: $filter, sort: $sort) {
+    edges { cursor node {
+      id number title kind status priority dueAt updatedAt
+      site { id name } owner { id name } assignees { id name } vendor { id name }
+      viewerCan { editDetails assign start submitForReview closeReview approve reject cancel addNote }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}'
+detail='query Detail($id: ID!) { order(id: $id) {
+  id number title description kind status priority archived version dueAt createdAt
+  updatedAt tags estimatedCost
+  site { id name } asset { id name } creator { id name } owner { id name } assignees { id name }
+  vendor { id name }
+  notes { id author { id name } body visibility createdAt }
+  viewerCan { view editDetails approve reject resubmit assign start submitForReview closeReview
+    requestRework send resend markFulfilled cancel archive unarchive overrideVendor addNote
+    addInternalNote logWork requestDeletion delete }
+  actualCost
+  timeEntries { id user { id name } hours note cost loggedAt }
+  costLines { id category description amount addedBy { id name } }
+  approvalSteps { position source approvers { id name } decision decidedBy { id name } decidedAt reason }
+  history { id at action actor { id name } viaToken changes reason } } }'
+mapfile -t orders < "$OUT/orders.txt"
+sorts=(UPDATED_DESC CREATED_DESC PRIORITY_DESC DUE_ASC)
+filters=('{}' '{"status":["OPEN","IN_PROGRESS","ACTION_NEEDED","SENT"]}' '{"status":["PENDING_APPROVAL","PENDING_REVIEW"]}')
+
+# Request n of the scenario; fails unless answered whole, without errors.
+request() {
+    local n=$1 body answered
+    if [[ "$SCENARIO" == dashboard ]]; then
+        body=$(jq -cn --arg q "$dashboard" --arg sort "${sorts[n % 4]}" --argjson filter "${filters[(n / 4) % 3]}" \
+            '{query: $q, variables: {first: 50, filter: $filter, sort: $sort}}')
+        answered='.errors == null and (.data.orders.edges | length) == 50'
+    else
+        body=$(jq -cn --arg q "$detail" --arg id "${orders[n % ${#orders[@]}]}" '{query: $q, variables: {id: $id}}')
+        answered='.errors == null and .data.order != null'
+    fi
+    curl -sf "$base/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" -d "$body" \
+        | jq -e "$answered" > /dev/null || { echo "request $n failed" >&2; exit 1; }
+}
+
+for n in $(seq 0 29); do request "$n"; done
+callgrind_control -z "$server" > /dev/null 2>&1
+for n in $(seq 0 $((REQUESTS - 1))); do request "$n"; done
+callgrind_control -d "$server" > /dev/null 2>&1
+profile=$(ls -t "$OUT"/callgrind.out.*.* | head -1)
+total=$(callgrind_annotate "$profile" | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+echo "$SCENARIO: $total instructions over $REQUESTS requests = $((total / REQUESTS)) a request ($profile)"
