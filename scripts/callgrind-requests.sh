@@ -15,16 +15,18 @@
 #    another, dumps the counters;
 # 4. prints the instructions per request; the profile stays in $WGBENCH_OUT
 #    for `callgrind_annotate --inclusive=yes` or `--tree=caller`;
-# 5. drops the scratch database (KEEP_DB=1 keeps it, and a run with the same
-#    WGBENCH_DB then reuses it without seeding).
+# 5. drops the scratch database if this run created it (KEEP_DB=1 keeps it,
+#    and a run with the same WGBENCH_DB and WGBENCH_OUT then reuses it
+#    without seeding; a database it did not create is never dropped).
 #
 # The documents are the load generator's (loadgen/src/scenarios.rs): the
 # dashboard's page of 50 with its four sorts and three filters in turn,
-# and the PLANNER's detail over 100 orders in turn.
+# and the PLANNER's detail document over 100 orders in turn, both asked as
+# the root ADMIN.
 #
 # Environment (defaults in brackets):
 #   WGBENCH_PG   [postgres://postgres@%2Fvar%2Frun%2Fpostgresql]  superuser URL, no db
-#   WGBENCH_DB   [wgbench_callgrind]                             scratch database
+#   WGBENCH_DB   [wgbench_callgrind]                             scratch database ([a-z0-9_])
 #   WGBENCH_OUT  [target/wgbench-callgrind]                      profiles, server log
 #   WORKGATE_BIN [target/release/workgate, built with cargo if unset]
 #   KEEP_DB      [0]
@@ -39,10 +41,12 @@ case "$SCENARIO" in
     detail) REQUESTS=${2:-200} ;;
     *) echo "usage: $0 dashboard|detail [REQUESTS]" >&2; exit 2 ;;
 esac
+[[ "$REQUESTS" =~ ^[1-9][0-9]*$ ]] || { echo "REQUESTS must be a positive number" >&2; exit 2; }
 PG=${WGBENCH_PG:-postgres://postgres@%2Fvar%2Frun%2Fpostgresql}
 DB=${WGBENCH_DB:-wgbench_callgrind}
 OUT=${WGBENCH_OUT:-target/wgbench-callgrind}
 KEEP_DB=${KEEP_DB:-0}
+[[ "$DB" =~ ^[a-z0-9_]+$ ]] || { echo "WGBENCH_DB must be lower-case letters, digits and _" >&2; exit 2; }
 if [[ -z "${WORKGATE_BIN:-}" ]]; then
     cargo build --release --bin workgate
     WORKGATE_BIN=target/release/workgate
@@ -53,11 +57,12 @@ admin() { psql "$PG/postgres" -X -q -v ON_ERROR_STOP=1 "$@"; }
 db() { psql "$PG/$DB" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 server=""
+created=0
 cleanup() {
     if [[ -n "$server" ]]; then
         kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
     fi
-    if [[ "$KEEP_DB" != 1 ]]; then
+    if [[ "$created" == 1 && "$KEEP_DB" != 1 ]]; then
         admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
     fi
 }
@@ -68,11 +73,18 @@ export WORKGATE_JWT_SECRET=${WORKGATE_JWT_SECRET:-wgbench-callgrind-only-secret-
 if [[ -z "$(admin -At -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]]; then
     echo "== seeding $DB"
     admin -c "CREATE DATABASE $DB"
-    "$WORKGATE_BIN" seed --synthetic --orders 100000 --sites 50 --users 1000 --seed 1 > "$OUT/seed.json"
+    created=1
+    rm -f "$OUT/seed.json"
+    "$WORKGATE_BIN" seed --synthetic --orders 100000 --sites 50 --users 1000 --seed 1 > "$OUT/seed.json.part"
+    mv "$OUT/seed.json.part" "$OUT/seed.json"
+elif [[ ! -s "$OUT/seed.json" ]]; then
+    echo "$DB exists but $OUT/seed.json does not (a seed of another run, or one that failed): drop it or choose WGBENCH_DB" >&2
+    exit 1
 fi
-root_admin=$(jq -r .admin "$OUT/seed.json")
+root_admin=$(jq -er .admin "$OUT/seed.json")
 token=$("$WORKGATE_BIN" token --user "$root_admin" | tail -1)
 db -c "SELECT id FROM orders WHERE deleted_at IS NULL ORDER BY id LIMIT 100 OFFSET 5000" > "$OUT/orders.txt"
+[[ -s "$OUT/orders.txt" ]] || { echo "no orders to ask for in $DB" >&2; exit 1; }
 
 echo "== serving under callgrind"
 rm -f "$OUT"/callgrind.out.*
@@ -132,9 +144,9 @@ request() {
 }
 
 for n in $(seq 0 29); do request "$n"; done
-callgrind_control -z "$server" > /dev/null 2>&1
+callgrind_control -z "$server" > /dev/null
 for n in $(seq 0 $((REQUESTS - 1))); do request "$n"; done
-callgrind_control -d "$server" > /dev/null 2>&1
+callgrind_control -d "$server" > /dev/null
 profile=$(ls -t "$OUT"/callgrind.out.*.* | head -1)
 total=$(callgrind_annotate "$profile" | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
 echo "$SCENARIO: $total instructions over $REQUESTS requests = $((total / REQUESTS)) a request ($profile)"

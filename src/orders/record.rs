@@ -137,21 +137,45 @@ impl FromQueryResult for OrderRow {
 
 /// The order `id` with its facts, if `principal` may see it (`None` alike
 /// for one that does not exist, was deleted or is out of their sight).
+/// Loaded for `principal`'s own reads and decisions ([`load_for`]); to
+/// judge it for someone else, [`load_visible_whole`].
 pub async fn load_visible<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
     id: &str,
 ) -> AppResult<Option<OrderRecord>> {
+    match visible_row(conn, principal, id).await? {
+        Some(model) => Ok(load_for(conn, principal, vec![model]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// [`load_visible`] with every fact loaded, whoever `principal` is: for
+/// deciding what another person may do with it (`explainAccess`).
+pub async fn load_visible_whole<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    id: &str,
+) -> AppResult<Option<OrderRecord>> {
+    match visible_row(conn, principal, id).await? {
+        Some(model) => Ok(load(conn, vec![model]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+async fn visible_row<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    id: &str,
+) -> AppResult<Option<orders::Model>> {
     let found = orders::Entity::find().filter(visible_order(principal, id)).into_model::<OrderRow>().one(conn).await?;
-    let Some(OrderRow(model)) = found else {
-        return Ok(None);
-    };
-    Ok(load_for(conn, principal, vec![model]).await?.pop())
+    Ok(found.map(|OrderRow(model)| model))
 }
 
 /// [`load`] for what `principal` reads: without the facts beyond each
 /// order's row where the policy says nothing `principal` may decide or read
-/// depends on them (a partner token's reads: two statements fewer).
+/// depends on them (a partner token's reads: two statements fewer). The
+/// records are for `principal`'s own decisions only.
 pub async fn load_for<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
