@@ -19,8 +19,8 @@
 #    and a run with the same WGBENCH_DB and WGBENCH_OUT then reuses it
 #    without seeding; a database it did not create is never dropped).
 #
-# The documents are the load generator's (loadgen/src/scenarios.rs): the
-# dashboard's page of 50 with its four sorts and three filters in turn,
+# The documents are the load generator's (`workgate-load --print-document`):
+# the dashboard's page of 50 with its four sorts and three filters in turn,
 # and the PLANNER's detail document over 100 orders in turn, both asked as
 # the root ADMIN.
 #
@@ -29,6 +29,7 @@
 #   WGBENCH_DB   [wgbench_callgrind]                             scratch database ([a-z0-9_])
 #   WGBENCH_OUT  [target/wgbench-callgrind]                      profiles, server log
 #   WORKGATE_BIN [target/release/workgate, built with cargo if unset]
+#   LOAD_BIN     [target/release/workgate-load, likewise]
 #   KEEP_DB      [0]
 # Needs psql, curl, jq and valgrind. Nothing outside the scratch database is
 # changed.
@@ -47,10 +48,11 @@ DB=${WGBENCH_DB:-wgbench_callgrind}
 OUT=${WGBENCH_OUT:-target/wgbench-callgrind}
 KEEP_DB=${KEEP_DB:-0}
 [[ "$DB" =~ ^[a-z0-9_]+$ ]] || { echo "WGBENCH_DB must be lower-case letters, digits and _" >&2; exit 2; }
-if [[ -z "${WORKGATE_BIN:-}" ]]; then
-    cargo build --release --bin workgate
-    WORKGATE_BIN=target/release/workgate
+if [[ -z "${WORKGATE_BIN:-}" || -z "${LOAD_BIN:-}" ]]; then
+    cargo build --release -p workgate -p workgate-load
 fi
+WORKGATE_BIN=${WORKGATE_BIN:-target/release/workgate}
+LOAD_BIN=${LOAD_BIN:-target/release/workgate-load}
 mkdir -p "$OUT"
 
 admin() { psql "$PG/postgres" -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -100,30 +102,8 @@ for _ in $(seq 1 600); do
 done
 [[ -n "$base" ]] || { echo "the server did not start" >&2; exit 1; }
 
-dashboard='query Dashboard($first: Int!, $filter: OrderFilter, $sort: OrderSort) {
-  orders(first: $first, filter: $filter, sort: $sort) {
-    edges { cursor node {
-      id number title kind status priority dueAt updatedAt
-      site { id name } owner { id name } assignees { id name } vendor { id name }
-      viewerCan { editDetails assign start submitForReview closeReview approve reject cancel addNote }
-    } }
-    pageInfo { hasNextPage endCursor }
-  }
-}'
-detail='query Detail($id: ID!) { order(id: $id) {
-  id number title description kind status priority archived version dueAt createdAt
-  updatedAt tags estimatedCost
-  site { id name } asset { id name } creator { id name } owner { id name } assignees { id name }
-  vendor { id name }
-  notes { id author { id name } body visibility createdAt }
-  viewerCan { view editDetails approve reject resubmit assign start submitForReview closeReview
-    requestRework send resend markFulfilled cancel archive unarchive overrideVendor addNote
-    addInternalNote logWork requestDeletion delete }
-  actualCost
-  timeEntries { id user { id name } hours note cost loggedAt }
-  costLines { id category description amount addedBy { id name } }
-  approvalSteps { position source approvers { id name } decision decidedBy { id name } decidedAt reason }
-  history { id at action actor { id name } viaToken changes reason } } }'
+dashboard=$("$LOAD_BIN" --print-document dashboard --principals planner)
+detail=$("$LOAD_BIN" --print-document detail --principals planner)
 mapfile -t orders < "$OUT/orders.txt"
 sorts=(UPDATED_DESC CREATED_DESC PRIORITY_DESC DUE_ASC)
 filters=('{}' '{"status":["OPEN","IN_PROGRESS","ACTION_NEEDED","SENT"]}' '{"status":["PENDING_APPROVAL","PENDING_REVIEW"]}')

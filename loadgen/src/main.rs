@@ -83,6 +83,11 @@ struct Args {
     /// Where to write the JSON result.
     #[arg(long, default_value = "load-result.json")]
     out: PathBuf,
+    /// Print the GraphQL document of this scenario (`dashboard` or
+    /// `detail`) as the first of `--principals` asks it, and exit: for
+    /// tools that send the same requests (scripts/callgrind-requests.sh).
+    #[arg(long)]
+    print_document: Option<Scenario>,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,6 +150,11 @@ struct FanoutRun {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(scenario) = args.print_document {
+        let principal = *args.principals.first().context("--principals names none")?;
+        println!("{}", scenarios::document(scenario, principal)?);
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(suite(args))
 }

@@ -109,6 +109,15 @@ impl Principal {
     }
 }
 
+/// The document `principal` sends in `scenario` (dashboard or detail).
+pub fn document(scenario: Scenario, principal: Principal) -> anyhow::Result<String> {
+    match scenario {
+        Scenario::Dashboard => Ok(principal.dashboard().to_owned()),
+        Scenario::Detail => Ok(principal.detail()),
+        Scenario::Mixed | Scenario::Fanout => bail!("{scenario:?} has no one document"),
+    }
+}
+
 /// The dashboard's views: request `n` shows view `n % VIEWS`.
 pub const VIEWS: u64 = 12;
 
