@@ -17,6 +17,7 @@ use workgate::org::model::Role;
 
 backend_tests!(
     bombs_are_refused_as_too_complex,
+    a_document_that_passed_is_checked_again_with_new_variables,
     ordinary_queries_pass_the_limits,
     batches_and_bodies_are_capped,
     a_request_that_runs_too_long_is_stopped,
@@ -85,6 +86,63 @@ async fn bombs_are_refused_as_too_complex(backend: Backend) {
     assert_eq!(refusal(&response).0, "QUERY_TOO_COMPLEX", "{}", response.body);
     let sites = app.graphql(Some(&token), "{ sites { id } }", json!({})).await;
     assert_eq!(sites.assert_ok()["sites"], json!([]), "a refused request writes nothing");
+}
+
+/// A request whose document, operation and variables passed validation
+/// before skips the document rules (graphql/documents.rs); any other value
+/// of a variable is still checked, and complexity still counted, over HTTP
+/// and over the WebSocket, and a refused mutation still writes nothing.
+async fn a_document_that_passed_is_checked_again_with_new_variables(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (token, boot) = admin(&app).await;
+    let site = app.site(&boot.organization_id, &boot.account_id, "North").await;
+    let mut spec = OrderSpec::new(&boot.organization_id, &boot.admin_user_id);
+    spec.site = Some(site);
+    let order = app.order(&spec).await;
+    let refused = |response: &common::GqlResponse, code: &str, what: &str| {
+        assert_eq!(refusal(response).0, code, "{what}: {}", response.body);
+        assert!(response.body.get("data").is_none_or(Value::is_null), "{what}: nothing ran: {}", response.body);
+    };
+
+    let detail = "query Detail($id: ID!) { order(id: $id) { id title } }";
+    let data = app.graphql(Some(&token), detail, json!({ "id": order })).await.assert_ok().clone();
+    assert_eq!(data["order"]["id"], json!(order));
+    let response = app.graphql(Some(&token), detail, json!({ "id": "ord_unknown" })).await;
+    assert_eq!(response.code(), Some("NOT_FOUND"), "another id, as any string, passes: {}", response.body);
+    assert_eq!(response.body["data"], json!({ "order": null }), "it ran");
+    for id in [json!({ "id": order }), json!(1.5), json!(true), json!([order])] {
+        let response = app.graphql(Some(&token), detail, json!({ "id": id })).await;
+        refused(&response, "BAD_USER_INPUT", &format!("id {id}"));
+    }
+
+    // The page size counts in the complexity, whatever passed before.
+    let page = format!(
+        "query Page($first: Int!) {{ orders(first: $first) {{ edges {{ node {{ {} }} }} }} }}",
+        "id ".repeat(120)
+    );
+    for _ in 0..2 {
+        app.graphql(Some(&token), &page, json!({ "first": 1 })).await.assert_ok();
+    }
+    refused(&app.graphql(Some(&token), &page, json!({ "first": 100 })).await, "QUERY_TOO_COMPLEX", "a full page");
+    refused(&app.graphql(Some(&token), &page, json!({ "first": "1" })).await, "BAD_USER_INPUT", "a string");
+
+    // A mutation: two sites created, the third refused, nothing written.
+    let create =
+        "mutation Create($account: ID!, $name: String!) { createSite(name: $name, accountId: $account) { id } }";
+    for name in ["South", "East"] {
+        app.graphql(Some(&token), create, json!({ "account": boot.account_id, "name": name })).await.assert_ok();
+    }
+    let response = app.graphql(Some(&token), create, json!({ "account": boot.account_id, "name": 5 })).await;
+    refused(&response, "BAD_USER_INPUT", "a number for a name");
+    let sites = app.graphql(Some(&token), "{ sites { name } }", json!({})).await;
+    assert_eq!(sites.assert_ok()["sites"].as_array().map(Vec::len), Some(3), "North, South, East: {}", sites.body);
+
+    // Over the WebSocket, which runs through the same engine.
+    let mut ws = common::ws::WsClient::connect(&app.address, &token).await;
+    ws.subscribe("bad", detail, json!({ "id": { "id": order } })).await;
+    assert_eq!(ws.refusal_code().await, json!("BAD_USER_INPUT"));
+    ws.subscribe("big", &page, json!({ "first": 100 })).await;
+    assert_eq!(ws.refusal_code().await, json!("QUERY_TOO_COMPLEX"));
 }
 
 async fn ordinary_queries_pass_the_limits(backend: Backend) {

@@ -7,7 +7,9 @@
 //!
 //! - before: the document is parsed here, or copied from the documents
 //!   already parsed ([`super::documents`]; async-graphql then takes it as
-//!   parsed), its aliases counted ([`super::limits`]), and what request
+//!   parsed), whether the same request passed validation before looked up
+//!   (then it runs on a copy of the schema that skips the document rules),
+//!   its aliases counted ([`super::limits`]), and what request
 //!   timing, introspection trimming and security events need of it noted;
 //!   a caller's operation gets its loaders and where it reads
 //!   ([`crate::db::Reads`]: a query holds one connection);
@@ -21,12 +23,12 @@
 use std::any::TypeId;
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError};
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::AppSchema;
-use super::documents::Documents;
+use super::documents::{Documents, Validation};
 use super::introspection::{self, Answers, TypeGraph};
 use super::request_metrics::Timing;
 use super::security_events::Mutations;
@@ -38,6 +40,9 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub struct Engine {
     schema: AppSchema,
+    /// The same schema in `ValidationMode::Fast`, for requests the same
+    /// as one that passed validation before ([`super::documents`]).
+    validated: AppSchema,
     introspection: Arc<TypeGraph>,
     documents: Documents,
     state: AppState,
@@ -50,6 +55,8 @@ struct Notes {
     mutations: Mutations,
     operation_name: Option<String>,
     subscription: bool,
+    /// What decides whether the request passes validation.
+    validation: Option<Validation>,
     /// The request's principal, when a step after execution needs it
     /// (introspection trimming, refused mutations).
     principal: Option<Principal>,
@@ -59,17 +66,15 @@ struct Notes {
 }
 
 impl Engine {
-    pub fn new(schema: AppSchema, introspection: Arc<TypeGraph>, state: AppState) -> Self {
-        Self { schema, introspection, documents: Documents::default(), state }
+    /// `schema`, and `validated`, the same in `ValidationMode::Fast`.
+    pub fn new(schema: AppSchema, validated: AppSchema, introspection: Arc<TypeGraph>, state: AppState) -> Self {
+        Self { schema, validated, introspection, documents: Documents::default(), state }
     }
 
     /// Runs one query or mutation.
     pub async fn execute(&self, request: Request) -> Response {
         match self.prepare(request) {
-            Ok((request, notes)) => {
-                let response = self.schema.execute(request).await;
-                self.finish(notes, response).await
-            }
+            Ok((request, notes)) => self.run(request, notes).await,
             Err(refused) => Response::from_errors(vec![refused]),
         }
     }
@@ -101,29 +106,45 @@ impl Engine {
             return self.schema.execute_stream(request);
         }
         let engine = self.clone();
-        stream::once(async move {
-            let response = engine.schema.execute(request).await;
-            engine.finish(notes, response).await
-        })
-        .boxed()
+        stream::once(async move { engine.run(request, notes).await }).boxed()
     }
 
     /// Parses the document and checks and notes what only the document
     /// tells; a document refused here is answered at once.
     fn prepare(&self, mut request: Request) -> Result<(Request, Notes), ServerError> {
         let mut timing = Timing::start(self.state.metrics.clone());
-        let document = self.documents.parse(&request.query)?;
-        super::limits::check_aliases(&document)?;
-        timing.note(&document);
-        let answers = introspection::answers(&document, &request.variables);
-        let mutations = Mutations::of(&document);
+        let parsed = self.documents.parse(&request.query)?;
+        let document = &parsed.document;
+        super::limits::check_aliases(document)?;
+        timing.note(document);
+        let answers = introspection::answers(document, &request.variables);
+        let mutations = Mutations::of(document);
         let principal = if answers.is_empty() && mutations.is_empty() { None } else { principal(&request).cloned() };
         let operation_name = request.operation_name.clone();
-        let kind = operation_type(&document, operation_name.as_deref());
+        let picked = operation(document, operation_name.as_deref());
+        let validation = parsed.validation(operation_name.as_deref(), picked, &request.variables);
+        let kind = picked.map(|op| op.ty);
         let reads = self.reads_for(&mut request, kind == Some(OperationType::Query));
-        request.set_parsed_query(document);
+        request.set_parsed_query(parsed.document);
         let subscription = kind == Some(OperationType::Subscription);
-        Ok((request, Notes { timing, answers, mutations, operation_name, subscription, principal, reads }))
+        Ok((request, Notes { timing, answers, mutations, operation_name, subscription, validation, principal, reads }))
+    }
+
+    /// Runs a prepared query or mutation. A request the same as one that
+    /// passed validation before runs without the document rules; any other
+    /// is validated, and noted when it passed (it ran: `data` is not null).
+    async fn run(&self, request: Request, mut notes: Notes) -> Response {
+        if notes.validation.as_ref().is_some_and(Validation::passed) {
+            let response = self.validated.execute(request).await;
+            return self.finish(notes, response).await;
+        }
+        let response = self.schema.execute(request).await;
+        if let Some(validation) = notes.validation.take()
+            && response.data != async_graphql::Value::Null
+        {
+            validation.pass();
+        }
+        self.finish(notes, response).await
     }
 
     /// A caller's operation gets its own loaders and the connection they
@@ -165,15 +186,20 @@ pub fn refused(response: &Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
-/// The type of the operation `operation_name` picks from `document` (the
-/// only one when it names none); `None` when it picks none.
+/// The type of the operation `operation_name` picks from `document`;
+/// `None` when it picks none.
 pub fn operation_type(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<OperationType> {
+    operation(document, operation_name).map(|op| op.ty)
+}
+
+/// The operation `operation_name` picks from `document`, as async-graphql
+/// picks it: the one of that name, or with no name the only one.
+fn operation<'d>(document: &'d ExecutableDocument, operation_name: Option<&str>) -> Option<&'d OperationDefinition> {
     match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty)
-        }
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+        (DocumentOperations::Single(op), None) => Some(&op.node),
+        (DocumentOperations::Single(_), Some(_)) => None,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
         (DocumentOperations::Multiple(_), None) => None,
     }
 }

@@ -16,7 +16,7 @@ mod security_events;
 pub use engine::{Engine, operation_type, refused};
 pub use null_on_error::nullable;
 
-use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, ValidationMode};
 
 use crate::auth::Principal;
 use crate::db::Reads;
@@ -61,10 +61,12 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
 pub fn build(state: AppState) -> Engine {
     let production = state.config.environment == crate::config::Environment::Production;
     let graph = std::sync::Arc::new(introspection::TypeGraph::from_sdl(&sdl()));
-    let builder = builder().data(state.clone());
-    // "Did you mean ...?" names fields a caller did not know of.
-    let schema = if production { builder.disable_suggestions() } else { builder }.finish();
-    Engine::new(schema, graph, state)
+    let schema = |mode| {
+        let builder = builder().data(state.clone()).validation_mode(mode);
+        // "Did you mean ...?" names fields a caller did not know of.
+        if production { builder.disable_suggestions() } else { builder }.finish()
+    };
+    Engine::new(schema(ValidationMode::Strict), schema(ValidationMode::Fast), graph, state)
 }
 
 /// Whether a request of `principal` may introspect the schema (always
