@@ -24,7 +24,7 @@ backend_tests!(
     revoked_roles_and_deactivated_users_stop_on_the_next_request,
     partner_tokens_read_their_vendors_orders_and_few_fields,
     my_work_and_my_requests,
-    order_rows_decode_as_sea_orm_does,
+    rows_decode_as_sea_orm_does,
 );
 
 /// One organization with two child accounts and people in several roles.
@@ -726,9 +726,12 @@ async fn my_work_and_my_requests(backend: Backend) {
 /// `OrderRow` (the orders' rows as every read decodes them, nullable
 /// columns through sqlx) gives the model sea-orm's derived decoding gives,
 /// for a row with every nullable column null and one with each set.
-async fn order_rows_decode_as_sea_orm_does(backend: Backend) {
+/// The rows decoded by position (`db::rows`) equal sea-orm's derived
+/// decoding, with every nullable column null in one row and set in
+/// another.
+async fn rows_decode_as_sea_orm_does(backend: Backend) {
     use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
-    use workgate::orders::record::OrderRow;
+    use workgate::db::rows::{AccountRow, AssetRow, OrderRow, SiteRow, StepRow, UserRow, VendorRow};
 
     let app = spawn_app(backend).await;
     let w = world(&app).await;
@@ -739,6 +742,8 @@ async fn order_rows_decode_as_sea_orm_does(backend: Backend) {
     spec.scope = Some(w.north.clone());
     spec.estimated_cost_cents = Some(12_345);
     spec.due_at = Some(1_700_000_000_000_000);
+    spec.intake = true;
+    spec.designated = vec![w.admin.clone()];
     let full = app.order(&spec).await;
     let create = "mutation { createApiToken(name: \"erp\", capabilities: [\"orders:read\"]) { token { id } } }";
     let created = app.graphql(Some(&app.token_for(&w.admin)), create, json!({})).await;
@@ -793,4 +798,62 @@ async fn order_rows_decode_as_sea_orm_does(backend: Backend) {
     };
     assert_eq!(set(&bare), [false; 12], "every nullable column null: {bare:?}");
     assert_eq!(set(&full), [true; 12], "every nullable column set: {full:?}");
+
+    // The other rows: a decided step and an undecided one, a person with
+    // a rate and without, a root and a child account, a scoped and deleted
+    // vendor and one of neither.
+    app.vendor(&w.org, Some(&w.north), "Scoped").await;
+    for update in [
+        "UPDATE approval_steps SET decision = 'APPROVED', decided_by = owner.id, decided_at = 33, reason = 'fine' \
+         FROM (SELECT id FROM users LIMIT 1) AS owner WHERE approval_steps.position = 0",
+        "UPDATE users SET hourly_rate_cents = 4200 WHERE name = 'Rita Requester'",
+        "UPDATE vendors SET deleted_at = 44 WHERE name = 'Scoped'",
+    ] {
+        let update = match backend {
+            Backend::Postgres => update.to_owned(),
+            // SQLite has no UPDATE ... FROM before 3.33; a subquery does.
+            Backend::Sqlite => update.replace(
+                "decided_by = owner.id, decided_at = 33, reason = 'fine' \
+         FROM (SELECT id FROM users LIMIT 1) AS owner WHERE approval_steps.position = 0",
+                "decided_by = (SELECT id FROM users LIMIT 1), decided_at = 33, reason = 'fine' WHERE position = 0",
+            ),
+        };
+        app.db.execute_unprepared(&update).await.expect("set the nullable columns");
+    }
+    // Every row of each table, ours against sea-orm's.
+    macro_rules! same {
+        ($row:ident, $entity:ident) => {{
+            use entity::$entity as e;
+            let derived = e::Entity::find().order_by_asc(e::Column::Id).all(&app.db).await.expect("derived");
+            let ours: Vec<_> = e::Entity::find()
+                .order_by_asc(e::Column::Id)
+                .into_model::<$row>()
+                .all(&app.db)
+                .await
+                .expect(stringify!($row))
+                .into_iter()
+                .map(|$row(model)| model)
+                .collect();
+            assert_eq!(ours, derived, stringify!($row));
+            assert!(!derived.is_empty(), "{} has rows", stringify!($row));
+            derived
+        }};
+    }
+    let both = |set: BTreeSet<bool>, what: &str| assert_eq!(set, BTreeSet::from([false, true]), "{what}: set and not");
+    let steps = same!(StepRow, approval_steps);
+    both(
+        steps
+            .iter()
+            .map(|m| m.decision.is_some() && m.decided_by.is_some() && m.decided_at.is_some() && m.reason.is_some())
+            .collect(),
+        "steps",
+    );
+    let users = same!(UserRow, users);
+    both(users.iter().map(|m| m.hourly_rate_cents.is_some()).collect(), "users");
+    let accounts = same!(AccountRow, accounts);
+    both(accounts.iter().map(|m| m.parent_id.is_some()).collect(), "accounts");
+    let vendors = same!(VendorRow, vendors);
+    both(vendors.iter().map(|m| m.scope_account_id.is_some() && m.deleted_at.is_some()).collect(), "vendors");
+    same!(SiteRow, sites);
+    same!(AssetRow, assets);
 }

@@ -11,13 +11,14 @@ use prometheus_client::metrics::counter::Counter;
 use sea_orm::sea_query::{ArrayType, Expr, ExprTrait, IntoColumnRef, PgFunc, Value};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, TryGetable, sqlx,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::Config;
 
 mod reads;
+pub mod rows;
 
 pub use reads::Reads;
 
@@ -128,31 +129,6 @@ pub fn one_of(backend: DbBackend, column: impl IntoColumnRef, mut values: Vec<St
         }
         _ => Expr::col(column).is_in(in_list(values)),
     }
-}
-
-/// The nullable column `column` of `row`, read through sqlx. sea-orm
-/// reads a NULL into an `Option` by building an error that names the
-/// column (`format!` with `Debug`) and then dropping it: with an order's
-/// dozen mostly-null columns, that was about 6% of the gateway's
-/// instructions for a dashboard page (BENCHMARKS.md). Rows of other
-/// drivers go through sea-orm.
-pub fn nullable<T>(row: &QueryResult, column: &str) -> Result<Option<T>, DbErr>
-where
-    T: TryGetable
-        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
-        + sqlx::Type<sqlx::Postgres>
-        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
-        + sqlx::Type<sqlx::Sqlite>,
-{
-    use sqlx::Row;
-    let decoded = if let Some(row) = row.try_as_pg_row() {
-        row.try_get::<Option<T>, _>(column)
-    } else if let Some(row) = row.try_as_sqlite_row() {
-        row.try_get::<Option<T>, _>(column)
-    } else {
-        return row.try_get("", column);
-    };
-    decoded.map_err(|e| DbErr::Type(format!("{column}: {e}")))
 }
 
 /// `values` for an `IN` list, padded to the next power of two by repeating

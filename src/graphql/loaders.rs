@@ -24,6 +24,7 @@ use entity::{
 use sea_orm::sea_query::{Expr, Func, Query, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::db::rows::{self, AccountRow, AssetRow, SiteRow, UserRow, VendorRow};
 use crate::db::{Reads, one_of};
 use crate::error::AppError;
 
@@ -73,7 +74,7 @@ fn grouped<K: std::hash::Hash + Eq + Clone, V>(keys: &[K], rows: Vec<V>, key: im
 /// Defines a key type and its loader: `$entity` rows of the caller's
 /// organization by id, one statement per batch.
 macro_rules! by_id {
-    ($(#[$doc:meta])* $key:ident => $entity:ident) => {
+    ($(#[$doc:meta])* $key:ident => $entity:ident as $row:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub struct $key(pub String);
@@ -87,10 +88,11 @@ macro_rules! by_id {
                 let rows = $entity::Entity::find()
                     .filter(one_of(self.backend(), ($entity::Entity, $entity::Column::Id), ids))
                     .filter($entity::Column::OrganizationId.eq(self.organization_id.as_str()))
+                    .into_model::<$row>()
                     .all(&self.conn)
                     .await
                     .map_err(fail)?;
-                Ok(by_key(rows, |r| $key(r.id.clone())))
+                Ok(by_key(rows.into_iter().map(|$row(model)| model).collect(), |r| $key(r.id.clone())))
             }
         }
     };
@@ -98,23 +100,23 @@ macro_rules! by_id {
 
 by_id!(
     /// A user by id.
-    UserById => users
+    UserById => users as UserRow
 );
 by_id!(
     /// A site by id.
-    SiteById => sites
+    SiteById => sites as SiteRow
 );
 by_id!(
     /// An asset by id.
-    AssetById => assets
+    AssetById => assets as AssetRow
 );
 by_id!(
     /// A vendor by id.
-    VendorById => vendors
+    VendorById => vendors as VendorRow
 );
 by_id!(
     /// An account by id.
-    AccountById => accounts
+    AccountById => accounts as AccountRow
 );
 
 /// Defines a key type whose value is every `$entity` row of one order.
@@ -273,8 +275,8 @@ impl Loader<ActualCostOf> for Db {
         );
         let mut out: HashMap<ActualCostOf, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
         for row in self.conn.query_all(&query).await.map_err(fail)? {
-            let order_id: String = row.try_get("", "order_id").map_err(fail)?;
-            let total: Option<i64> = row.try_get("", "total").map_err(fail)?;
+            let order_id: String = rows::at(&row, 0).map_err(fail)?;
+            let total: Option<i64> = rows::at(&row, 1).map_err(fail)?;
             *out.entry(ActualCostOf(order_id)).or_default() += total.unwrap_or(0);
         }
         Ok(out)

@@ -14,8 +14,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::model::{OrderKind, OrderStatus};
-use super::record::OrderRow;
 use crate::auth::Principal;
+use crate::db::rows::OrderRow;
 use crate::error::{AppError, AppResult};
 use crate::org::input::Tag;
 use crate::policy::filter::visible_orders_for_page;

@@ -7,14 +7,12 @@ use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter,
-    QueryResult,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable, QueryFilter};
 
 use super::model::{OrderKind, OrderStatus, SendState};
 use crate::auth::Principal;
-use crate::db::{self, one_of};
+use crate::db::one_of;
+use crate::db::rows::{self, OrderRow, StepRow};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, OrderFacts, PendingStep, filter::visible_order};
 
@@ -88,50 +86,6 @@ impl OrderRecord {
             pending_step: self.pending.as_ref().map(Pending::step),
             sending: m.send_state.as_deref().and_then(SendState::parse),
         }
-    }
-}
-
-/// An order's row as [`orders::Model`], decoded as sea-orm's derived
-/// decoding does, but with the nullable columns read by
-/// [`db::nullable`]: an order has a dozen, mostly null, and it is the row
-/// every read decodes most of (50 a dashboard page). Select with
-/// `into_model::<OrderRow>()`.
-pub struct OrderRow(pub orders::Model);
-
-impl FromQueryResult for OrderRow {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        use orders::Column as C;
-        if !pre.is_empty() {
-            return orders::Model::from_query_result(row, pre).map(Self);
-        }
-        let get = |column: C| column.as_str();
-        Ok(Self(orders::Model {
-            id: row.try_get("", get(C::Id))?,
-            organization_id: row.try_get("", get(C::OrganizationId))?,
-            number: row.try_get("", get(C::Number))?,
-            kind: row.try_get("", get(C::Kind))?,
-            title: row.try_get("", get(C::Title))?,
-            description: db::nullable(row, get(C::Description))?,
-            priority: row.try_get("", get(C::Priority))?,
-            status: row.try_get("", get(C::Status))?,
-            archived: row.try_get("", get(C::Archived))?,
-            version: row.try_get("", get(C::Version))?,
-            site_id: db::nullable(row, get(C::SiteId))?,
-            asset_id: db::nullable(row, get(C::AssetId))?,
-            scope_account_id: db::nullable(row, get(C::ScopeAccountId))?,
-            creator_id: row.try_get("", get(C::CreatorId))?,
-            owner_id: row.try_get("", get(C::OwnerId))?,
-            via_token_id: db::nullable(row, get(C::ViaTokenId))?,
-            vendor_id: db::nullable(row, get(C::VendorId))?,
-            estimated_cost_cents: db::nullable(row, get(C::EstimatedCostCents))?,
-            resolution: db::nullable(row, get(C::Resolution))?,
-            due_at: db::nullable(row, get(C::DueAt))?,
-            created_at: row.try_get("", get(C::CreatedAt))?,
-            updated_at: row.try_get("", get(C::UpdatedAt))?,
-            closed_at: db::nullable(row, get(C::ClosedAt))?,
-            deleted_at: db::nullable(row, get(C::DeletedAt))?,
-            send_state: db::nullable(row, get(C::SendState))?,
-        }))
     }
 }
 
@@ -318,10 +272,10 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
         .iter()
         .map(|row| {
             Ok((
-                row.try_get::<String>("", "order_id")?,
-                row.try_get::<i32>("", "what")?,
-                row.try_get::<String>("", "value")?,
-                row.try_get::<i64>("", "at")?,
+                rows::at::<String>(row, 0)?,
+                rows::at::<i32>(row, 1)?,
+                rows::at::<String>(row, 2)?,
+                rows::at::<i64>(row, 3)?,
             ))
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
@@ -369,8 +323,8 @@ async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMa
         .await?
         .iter()
         .map(|row| {
-            let step = steps::Model::from_query_result(row, "")?;
-            Ok((step, row.try_get::<Option<String>>("", "approver_id")?))
+            let StepRow(step) = StepRow::from_query_result(row, "")?;
+            Ok((step, rows::at::<Option<String>>(row, StepRow::FIELDS.len())?))
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
     rows.sort_by(|(a, a_approver), (b, b_approver)| {

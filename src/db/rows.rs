@@ -1,0 +1,130 @@
+//! Rows decoded by their columns' positions in the select list.
+//!
+//! sea-orm's derived decoding finds every column by its name (sqlx hashes
+//! the name into the row's map of columns) and reads a NULL into an
+//! `Option` by formatting an error that names the column and dropping it.
+//! For the rows a read decodes by the dozen (orders, the people, sites and
+//! vendors they name, approval steps) that was about a sixth of a
+//! dashboard page's gateway instructions (BENCHMARKS.md).
+//!
+//! [`at`] reads one column by position. A row type made by [`positional!`]
+//! reads column `n` of an `Entity::find()` select as the model's `n`th
+//! field: sea-orm selects an entity's columns in the order of its `Column`
+//! enum, the order of the model's fields, and
+//! `tests::rows_read_the_columns_in_the_order_sea_orm_selects_them` holds
+//! each row type's fields to it. Select with `into_model::<XRow>()`, from
+//! the entity alone, or with further columns only after its own.
+
+use entity::{accounts, approval_steps, assets, orders, sites, users, vendors};
+use sea_orm::sqlx::{self, Postgres, Sqlite};
+use sea_orm::{DbErr, QueryResult, TryGetable};
+
+/// Column `index` of `row`, read through sqlx (sea-orm for other drivers).
+pub fn at<T>(row: &QueryResult, index: usize) -> Result<T, DbErr>
+where
+    T: TryGetable
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+        + for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>,
+{
+    use sqlx::Row;
+    let decoded = if let Some(row) = row.try_as_pg_row() {
+        row.try_get::<T, _>(index)
+    } else if let Some(row) = row.try_as_sqlite_row() {
+        row.try_get::<T, _>(index)
+    } else {
+        return T::try_get_by_index(row, index).map_err(DbErr::from);
+    };
+    decoded.map_err(|e| DbErr::Type(format!("column {index}: {e}")))
+}
+
+/// `positional!(Row(entity) { field, ... })`: `pub struct Row(pub
+/// entity::Model)`, decoded from the first columns of a row in the order
+/// of the fields listed, which must be the model's (the test below holds
+/// them to it). With a prefix (a joined entity's columns), by name, as
+/// sea-orm does.
+macro_rules! positional {
+    ($(#[$doc:meta])* $row:ident($entity:ident) { $($field:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        pub struct $row(pub $entity::Model);
+
+        impl $row {
+            /// The model's fields, in the order of their columns.
+            pub const FIELDS: &[&str] = &[$(stringify!($field)),+];
+        }
+
+        impl sea_orm::FromQueryResult for $row {
+            fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+                if !pre.is_empty() {
+                    return <$entity::Model as sea_orm::FromQueryResult>::from_query_result(row, pre).map(Self);
+                }
+                let mut next = 0;
+                let mut position = || {
+                    next += 1;
+                    next - 1
+                };
+                Ok(Self($entity::Model { $($field: at(row, position())?),+ }))
+            }
+        }
+    };
+}
+
+positional!(
+    /// An order: every read decodes orders, 50 for a dashboard page.
+    OrderRow(orders) {
+        id, organization_id, number, kind, title, description, priority, status, archived, version, site_id,
+        asset_id, scope_account_id, creator_id, owner_id, via_token_id, vendor_id, estimated_cost_cents,
+        resolution, due_at, created_at, updated_at, closed_at, deleted_at, send_state,
+    }
+);
+positional!(
+    /// An order's approval step.
+    StepRow(approval_steps) { id, order_id, position, source, decision, decided_by, decided_at, reason }
+);
+positional!(
+    /// A person an order names.
+    UserRow(users) { id, organization_id, account_id, name, email, active, can_login, hourly_rate_cents, created_at }
+);
+positional!(
+    /// A site.
+    SiteRow(sites) { id, organization_id, account_id, name, tags, created_at }
+);
+positional!(
+    /// An asset.
+    AssetRow(assets) { id, organization_id, site_id, name, tags, in_maintenance, created_at }
+);
+positional!(
+    /// A vendor.
+    VendorRow(vendors) {
+        id, organization_id, scope_account_id, name, contact_emails, enabled, requires_approval, manual_send,
+        conditions, created_at, updated_at, deleted_at,
+    }
+);
+positional!(
+    /// An account.
+    AccountRow(accounts) { id, organization_id, parent_id, name, created_at }
+);
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{EntityTrait, IdenStatic, Iterable};
+
+    use super::*;
+
+    /// The columns `Entity::find()` selects, in order.
+    fn selected<E: EntityTrait>() -> Vec<String> {
+        E::Column::iter().map(|column| column.as_str().to_owned()).collect()
+    }
+
+    #[test]
+    fn rows_read_the_columns_in_the_order_sea_orm_selects_them() {
+        assert_eq!(OrderRow::FIELDS, selected::<orders::Entity>());
+        assert_eq!(StepRow::FIELDS, selected::<approval_steps::Entity>());
+        assert_eq!(UserRow::FIELDS, selected::<users::Entity>());
+        assert_eq!(SiteRow::FIELDS, selected::<sites::Entity>());
+        assert_eq!(AssetRow::FIELDS, selected::<assets::Entity>());
+        assert_eq!(VendorRow::FIELDS, selected::<vendors::Entity>());
+        assert_eq!(AccountRow::FIELDS, selected::<accounts::Entity>());
+    }
+}
