@@ -856,4 +856,14 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
     both(vendors.iter().map(|m| m.scope_account_id.is_some() && m.deleted_at.is_some()).collect(), "vendors");
     same!(SiteRow, sites);
     same!(AssetRow, assets);
+
+    // A NULL is read into an Option, and refused for anything else.
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(app.db.get_database_backend(), "SELECT CAST(NULL AS TEXT) AS missing"))
+        .await
+        .expect("selected")
+        .expect("a row");
+    assert_eq!(workgate::db::rows::at::<Option<String>>(&row, 0).expect("an Option"), None);
+    assert!(workgate::db::rows::at::<String>(&row, 0).is_err(), "NULL is no String");
 }
