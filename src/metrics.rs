@@ -37,6 +37,7 @@ struct Inner {
     operations: Family<Labels, Histogram>,
     operation_names: RwLock<HashSet<String>>,
     errors: Family<Labels, Counter>,
+    validations_reused: Counter,
     events_relayed: Counter,
     relay_lag: Histogram,
     pool_in_use: Gauge,
@@ -88,6 +89,13 @@ impl Metrics {
             "Errors sent to clients, by `extensions.code` (HTTP and WebSocket; a response may carry several)",
             errors.clone(),
         );
+        let validations_reused = Counter::default();
+        registry.register(
+            "graphql_validations_reused",
+            "Queries and mutations run without validating them again: the same document, operation and \
+             variables (any string for an `ID` or `String` variable) passed before",
+            validations_reused.clone(),
+        );
         registry.register(
             "db_statements",
             "SQL statements run for requests (not the relay's, hub's or send worker's own pools)",
@@ -129,6 +137,7 @@ impl Metrics {
             operations,
             operation_names: RwLock::default(),
             errors,
+            validations_reused,
             events_relayed,
             relay_lag,
             pool_in_use,
@@ -196,6 +205,11 @@ impl Metrics {
     /// An error sent to a client, by its `extensions.code`.
     pub fn error(&self, code: &str) {
         self.0.errors.get_or_create(&vec![("code", code.to_owned())]).inc();
+    }
+
+    /// An operation run without validating it again.
+    pub fn validation_reused(&self) {
+        self.0.validations_reused.inc();
     }
 
     /// An event the relay published, `lag` after its commit.

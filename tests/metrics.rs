@@ -9,7 +9,11 @@ use std::time::Duration;
 use common::{Backend, TestApp, spawn_app_with};
 use serde_json::json;
 
-backend_tests!(requests_errors_events_and_the_pool_are_measured, operation_names_cannot_grow_the_registry);
+backend_tests!(
+    requests_errors_events_and_the_pool_are_measured,
+    operation_names_cannot_grow_the_registry,
+    validations_are_reused_only_for_what_passed,
+);
 
 const METRICS_TOKEN: &str = "metrics-token-for-the-tests-0123456789";
 
@@ -87,4 +91,37 @@ async fn operation_names_cannot_grow_the_registry(backend: Backend) {
     assert_eq!(series, 201, "200 names and `other`");
     let other = "workgate_graphql_request_duration_seconds_count{operation=\"other\"}";
     assert_eq!(app.metric(METRICS_TOKEN, other).await, 5.0);
+}
+
+/// A request the same as one that passed validation runs without it
+/// (graphql/documents.rs): another order's detail does, a first request, a
+/// refused one and one with another page size do not.
+async fn validations_are_reused_only_for_what_passed(backend: Backend) {
+    let app = app(backend).await;
+    let boot = app.bootstrap("Acme").await;
+    let admin = app.token_for(&boot.admin_user_id);
+    let reused = || app.metric(METRICS_TOKEN, "workgate_graphql_validations_reused_total");
+    let detail = "query Detail($id: ID!) { node(id: $id) { id } }";
+    let page = "query Page($first: Int!) { orders(first: $first) { totalCount } }";
+    let asked = |query: &'static str, variables: serde_json::Value| {
+        let admin = admin.clone();
+        let app = &app;
+        async move { app.graphql(Some(&admin), query, variables).await }
+    };
+
+    asked(detail, json!({ "id": boot.admin_user_id })).await.assert_ok();
+    assert_eq!(reused().await, 0.0, "a first request is validated");
+    asked(detail, json!({ "id": boot.account_id })).await.assert_ok();
+    assert_eq!(reused().await, 1.0, "another id: any string");
+    let refused = asked(detail, json!({ "id": 1.5 })).await;
+    assert_eq!(refused.code(), Some("BAD_USER_INPUT"), "{}", refused.body);
+    assert_eq!(reused().await, 1.0, "a number is validated, and refused");
+    asked(detail, json!({ "id": boot.organization_id })).await;
+    assert_eq!(reused().await, 2.0);
+
+    asked(page, json!({ "first": 5 })).await.assert_ok();
+    asked(page, json!({ "first": 6 })).await.assert_ok();
+    assert_eq!(reused().await, 2.0, "another page size is validated");
+    asked(page, json!({ "first": 5 })).await.assert_ok();
+    assert_eq!(reused().await, 3.0);
 }

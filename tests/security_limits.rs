@@ -137,12 +137,20 @@ async fn a_document_that_passed_is_checked_again_with_new_variables(backend: Bac
     let sites = app.graphql(Some(&token), "{ sites { name } }", json!({})).await;
     assert_eq!(sites.assert_ok()["sites"].as_array().map(Vec::len), Some(3), "North, South, East: {}", sites.body);
 
-    // Over the WebSocket, which runs through the same engine.
+    // Over the WebSocket, which runs through the same engine: refused as
+    // a request (an `error` message), not run.
     let mut ws = common::ws::WsClient::connect(&app.address, &token).await;
-    ws.subscribe("bad", detail, json!({ "id": { "id": order } })).await;
-    assert_eq!(ws.refusal_code().await, json!("BAD_USER_INPUT"));
+    for (id, variables, code) in
+        [("bad", json!({ "id": { "id": order } }), "BAD_USER_INPUT"), ("float", json!({ "id": 1.5 }), "BAD_USER_INPUT")]
+    {
+        ws.subscribe(id, detail, variables).await;
+        let refused = ws.message().await;
+        assert_eq!((&refused["type"], &refused["payload"][0]["extensions"]["code"]), (&json!("error"), &json!(code)));
+    }
     ws.subscribe("big", &page, json!({ "first": 100 })).await;
-    assert_eq!(ws.refusal_code().await, json!("QUERY_TOO_COMPLEX"));
+    let refused = ws.message().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
 }
 
 async fn ordinary_queries_pass_the_limits(backend: Backend) {

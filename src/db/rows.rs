@@ -21,23 +21,23 @@ use sea_orm::{DbErr, QueryResult, TryGetable};
 
 /// Column `index` of `row`: a NULL is `None` for an `Option` and an error
 /// for anything else, as sea-orm reads it.
-pub fn at<T: Column>(row: &QueryResult, index: usize) -> Result<T, DbErr> {
+pub fn at<T: FromColumn>(row: &QueryResult, index: usize) -> Result<T, DbErr> {
     T::at(row, index)
 }
 
 /// What a column is read as.
-pub trait Column: Sized {
+pub trait FromColumn: Sized {
     fn at(row: &QueryResult, index: usize) -> Result<Self, DbErr>;
 }
 
 macro_rules! columns {
     ($($ty:ty),+) => {$(
-        impl Column for Option<$ty> {
+        impl FromColumn for Option<$ty> {
             fn at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
                 decode(row, index)
             }
         }
-        impl Column for $ty {
+        impl FromColumn for $ty {
             fn at(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
                 decode::<Option<$ty>>(row, index)?.ok_or_else(|| DbErr::Type(format!("column {index} is NULL")))
             }
@@ -45,6 +45,11 @@ macro_rules! columns {
     )+};
 }
 columns!(String, i32, i64, bool);
+
+/// `error`, naming the field it was read for.
+fn in_field(field: &str, error: DbErr) -> DbErr {
+    DbErr::Type(format!("{field}: {error}"))
+}
 
 /// Column `index` of `row` read through sqlx (sea-orm for other drivers).
 ///
@@ -90,12 +95,17 @@ macro_rules! positional {
                 if !pre.is_empty() {
                     return <$entity::Model as sea_orm::FromQueryResult>::from_query_result(row, pre).map(Self);
                 }
+                // The fields are read in the order written (a struct
+                // expression evaluates its fields in source order), each
+                // from the next column; an error names the field.
                 let mut next = 0;
-                let mut position = || {
+                let mut column = || {
                     next += 1;
                     next - 1
                 };
-                Ok(Self($entity::Model { $($field: at(row, position())?),+ }))
+                Ok(Self($entity::Model {
+                    $($field: at(row, column()).map_err(|e| in_field(stringify!($field), e))?),+
+                }))
             }
         }
     };

@@ -19,6 +19,15 @@
 //! detail passes once for every order. Every other value is in the key as
 //! it was given.
 //!
+//! This rests on what async-graphql 7.2's rules read: of Strict's rules only
+//! `ArgumentsOfCorrectType` reads the variables' values, and
+//! `VariableInAllowedPosition` lets a variable declared `ID` or `String`
+//! reach only an `ID` or `String` position; complexity and depth, which
+//! read the page sizes, run in both modes. `tests/security_limits.rs`
+//! (`a_document_that_passed_is_checked_again_with_new_variables`) and
+//! `tests/metrics.rs` (`validations_are_reused_only_for_what_passed`) hold
+//! it to that; check them on an upgrade.
+//!
 //! Bounded in entries, in the size of a document kept, in the validations
 //! kept per document and in the size of their keys, so unique documents or
 //! variables can neither grow the memory nor evict by size; a document above
@@ -38,10 +47,11 @@ use serde::Serialize;
 const ENTRIES: NonZeroUsize = NonZeroUsize::new(256).unwrap();
 /// The longest document text kept, in bytes.
 const LONGEST: usize = 16 * 1024;
-/// Validations kept per document.
-const VALIDATIONS: NonZeroUsize = NonZeroUsize::new(64).unwrap();
-/// The longest validation key kept, in bytes (the variables' size, about).
-const LONGEST_KEY: usize = 2 * 1024;
+/// Validations kept per document (a dashboard's dozen views fit).
+const VALIDATIONS: NonZeroUsize = NonZeroUsize::new(32).unwrap();
+/// The longest validation key kept, in bytes (the variables' size, about):
+/// with the above, at most 8 MiB of keys.
+const LONGEST_KEY: usize = 1024;
 
 #[derive(Clone)]
 pub struct Documents(Arc<Mutex<LruCache<String, Arc<Kept>>>>);

@@ -135,6 +135,7 @@ impl Engine {
     /// is validated, and noted when it passed (it ran: `data` is not null).
     async fn run(&self, request: Request, mut notes: Notes) -> Response {
         if notes.validation.as_ref().is_some_and(Validation::passed) {
+            self.state.metrics.validation_reused();
             let response = self.validated.execute(request).await;
             return self.finish(notes, response).await;
         }

@@ -61,6 +61,9 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
 pub fn build(state: AppState) -> Engine {
     let production = state.config.environment == crate::config::Environment::Production;
     let graph = std::sync::Arc::new(introspection::TypeGraph::from_sdl(&sdl()));
+    // Two copies of the schema: the second skips the document rules for
+    // requests that passed them before (`documents`); about 3 MB more
+    // memory and a few milliseconds more at start (BENCHMARKS.md).
     let schema = |mode| {
         let builder = builder().data(state.clone()).validation_mode(mode);
         // "Did you mean ...?" names fields a caller did not know of.
@@ -118,5 +121,32 @@ impl ContextExt for Context<'_> {
     fn reads(&self) -> AppResult<&Reads> {
         self.data::<Reads>()
             .map_err(|_| AppError::internal(anyhow::anyhow!("the operation's reads missing from the request data")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::ValidationMode;
+
+    use super::builder;
+
+    /// The copy of the schema that runs requests seen before
+    /// (`ValidationMode::Fast`) still holds them to the complexity and
+    /// depth limits, refused before anything runs (no data needed).
+    #[tokio::test]
+    async fn the_fast_schema_keeps_the_limits() {
+        let schema = builder().validation_mode(ValidationMode::Fast).finish();
+        let too_complex = format!("{{ orders(first: 100) {{ edges {{ node {{ {} }} }} }} }}", "id ".repeat(120));
+        let too_deep = format!(
+            "{{ __schema {{ types {{ {}name{} }} }} }}",
+            "ofType { ".repeat(super::limits::MAX_DEPTH),
+            " }".repeat(super::limits::MAX_DEPTH)
+        );
+        for (what, query) in [("complexity", too_complex), ("depth", too_deep)] {
+            let response = schema.execute(query.as_str()).await;
+            assert!(response.data == async_graphql::Value::Null, "{what}: nothing ran");
+            let message = response.errors.first().map(|e| e.message.as_str()).unwrap_or_default();
+            assert!(message.contains("too complex") || message.contains("too deep"), "{what}: {message}");
+        }
     }
 }
