@@ -26,7 +26,7 @@
 //! merged as async-graphql merges it.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::sync::{Mutex, PoisonError};
 
 use async_graphql::indexmap::IndexMap;
@@ -94,6 +94,15 @@ pub fn plain<T: Plain>(shape: &Shape<'_>, object: &T, principal: &Principal) -> 
 /// first needed, and kept.
 pub struct Shape<'a> {
     fields: Vec<Slot<'a>>,
+    /// Whether an object has been answered in this shape.
+    answered: Cell<bool>,
+    /// From the second object on: the response keys in order, each with a
+    /// `null`, copied for each object and filled in. Copying a map copies
+    /// its keys' hashes, where inserting the keys hashes each again (a
+    /// page's orders, their sites, people and `viewerCan` are thousands of
+    /// keys). `None` when a key is asked more than once: those objects are
+    /// merged key by key ([`insert`]).
+    keys: OnceCell<Option<IndexMap<Name, Value>>>,
 }
 
 /// One field of a [`Shape`], under its response key.
@@ -110,7 +119,23 @@ impl<'a> Shape<'a> {
             .selection_set()
             .map(|field| Slot { key: Name::new(field.alias().unwrap_or(field.name())), field, shape: OnceCell::new() })
             .collect();
-        Self { fields }
+        Self { fields, answered: Cell::new(false), keys: OnceCell::new() }
+    }
+
+    /// The keys to copy for another object, once one has been answered.
+    fn keys(&self) -> Option<&IndexMap<Name, Value>> {
+        if !self.answered.replace(true) {
+            return None;
+        }
+        self.keys
+            .get_or_init(|| {
+                let mut keys = IndexMap::with_capacity(self.fields.len());
+                for field in &self.fields {
+                    keys.insert(field.key.clone(), Value::Null);
+                }
+                (keys.len() == self.fields.len()).then_some(keys)
+            })
+            .as_ref()
     }
 }
 
@@ -133,13 +158,20 @@ pub fn object<'a, T: OutputType>(
     shape: &Shape<'a>,
     mut value_of: impl FnMut(&Slot<'a>) -> Option<Value>,
 ) -> Option<Value> {
+    let mut value_of = |field: &Slot<'a>| match field.name() {
+        "__typename" => Some(Value::String(T::type_name().into_owned())),
+        _ => value_of(field),
+    };
+    if let Some(keys) = shape.keys() {
+        let mut object = keys.clone();
+        for (field, value) in shape.fields.iter().zip(object.values_mut()) {
+            *value = value_of(field)?;
+        }
+        return Some(Value::Object(object));
+    }
     let mut object = IndexMap::with_capacity(shape.fields.len());
     for field in &shape.fields {
-        let value = match field.name() {
-            "__typename" => Value::String(T::type_name().into_owned()),
-            _ => value_of(field)?,
-        };
-        insert(&mut object, field.key.clone(), value);
+        insert(&mut object, field.key.clone(), value_of(field)?);
     }
     Some(Value::Object(object))
 }
