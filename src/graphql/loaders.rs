@@ -47,11 +47,14 @@ impl Db {
     }
 }
 
-pub type Loaders = Arc<DataLoader<Db, HashMapCache>>;
+/// The loaders' cache hashes its keys (ids) with foldhash, seeded at random
+/// per map as the standard library's SipHash is, at a fraction of its cost:
+/// a page of orders caches a hundred or so.
+pub type Loaders = Arc<DataLoader<Db, HashMapCache<foldhash::fast::RandomState>>>;
 
 /// A request's loaders, reading within the caller's organization only.
 pub fn for_request(conn: Reads, organization_id: String) -> Loaders {
-    Arc::new(DataLoader::with_cache(Db { conn, organization_id }, tokio::spawn, HashMapCache::default()))
+    Arc::new(DataLoader::with_cache(Db { conn, organization_id }, tokio::spawn, HashMapCache::new()))
 }
 
 fn fail(e: sea_orm::DbErr) -> LoadError {

@@ -749,13 +749,16 @@ pub async fn connection(
 }
 
 /// The sites, users and vendors that [`prime`] loaded, by id: what
-/// [`Order::built`] reads.
+/// [`Order::built`] reads (a page's orders look them up a few hundred
+/// times, hashed with foldhash as the loaders' cache is).
 #[derive(Default)]
 struct Primed {
-    users: HashMap<String, User>,
-    sites: HashMap<String, Site>,
-    vendors: HashMap<String, Vendor>,
+    users: ById<User>,
+    sites: ById<Site>,
+    vendors: ById<Vendor>,
 }
+
+type ById<T> = HashMap<String, T, foldhash::fast::RandomState>;
 
 /// Loads what the selection `node` asks of the orders, one batch per
 /// relation, into the request's loader cache, where the nested resolvers
