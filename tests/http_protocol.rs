@@ -17,6 +17,7 @@ backend_tests!(
     get_runs_queries_but_never_mutations,
     get_serves_graphiql_to_browsers,
     batches_run_each_operation,
+    large_responses_arrive_whole_with_their_length,
 );
 
 async fn signed_in(app: &TestApp) -> String {
@@ -219,4 +220,32 @@ async fn batches_run_each_operation(backend: Backend) {
     let value: Value = response.json().await.expect("json");
     assert_eq!(value[0]["data"]["me"]["name"], "First Admin");
     assert_eq!(value[1]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+}
+
+/// A response larger than the chunks its body is written in (16 KiB)
+/// arrives whole, as JSON, with its exact `content-length` and not chunked
+/// transfer coding.
+async fn large_responses_arrive_whole_with_their_length(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = signed_in(&app).await;
+    let query = "{ __schema { types { name description fields { name description args { name } } } } }";
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (length, coding) = (header("content-length"), header("transfer-encoding"));
+    let text = response.text().await.expect("body");
+    assert!(text.len() > 2 * 16 * 1024, "a response of three chunks or more: {} bytes", text.len());
+    assert_eq!(length, Some(text.len().to_string()));
+    assert_eq!(coding, None);
+    let value: Value = serde_json::from_str(&text).expect("JSON");
+    assert!(value.get("errors").is_none(), "{text}");
+    let types = value["data"]["__schema"]["types"].as_array().expect("types");
+    assert!(types.iter().any(|t| t["name"] == "Order"), "{text}");
 }

@@ -348,8 +348,17 @@ enum Wires {
     Batch(Vec<Wire>),
 }
 
+/// What a response body is written into at first: a dashboard page of 50
+/// orders is 20–50 kB, which a vector grown from empty copies a dozen
+/// times as it doubles (2–3% of the page's instructions, BENCHMARKS.md).
+/// The buffer is handed to hyper as it is and freed once sent.
+const RESPONSE_BUFFER: usize = 64 * 1024;
+
 fn respond(status: StatusCode, media: ResponseMedia, body: &impl serde::Serialize) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut bytes = Vec::with_capacity(RESPONSE_BUFFER);
+    if serde_json::to_writer(&mut bytes, body).is_err() {
+        bytes.clear();
+    }
     (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
 }
 
