@@ -92,20 +92,25 @@ where
     async fn connection(&self) -> Result<MappedMutexGuard<'_, PoolConnection<DB>>, DbErr> {
         let mut slot = self.conn.lock().await;
         if slot.is_none() {
-            *slot = Some(self.pool.acquire().await.map_err(acquire_error)?);
+            // Boxed: the pool's acquire (which may connect) is a future of
+            // kilobytes, and inline it would make every statement's future
+            // as large, copied whole as `async_trait` boxes each.
+            *slot = Some(Box::pin(self.pool.acquire()).await.map_err(acquire_error)?);
         }
         Ok(MutexGuard::map(slot, |conn| conn.as_mut().expect("filled above")))
     }
 
-    fn query<'s>(&self, statement: &'s Statement) -> sqlx::query::Query<'s, DB, SqlxValues> {
-        self.statements.ran(statement);
-        let values = statement.values.clone().unwrap_or(sea_orm::sea_query::Values(Vec::new()));
-        sqlx::query_with(sqlx::AssertSqlSafe(statement.sql.as_str()), SqlxValues(values))
+    /// `statement` to run, its text and values taken, not copied (a page's
+    /// statements bind hundreds of ids).
+    fn query(&self, statement: Statement) -> sqlx::query::Query<'static, DB, SqlxValues> {
+        self.statements.ran(&statement);
+        let values = statement.values.unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+        sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), SqlxValues(values))
     }
 
     async fn execute(&self, statement: Statement) -> Result<ExecResult, DbErr> {
         let mut conn = self.connection().await?;
-        let done = self.query(&statement).execute(&mut **conn).await.map_err(exec_error)?;
+        let done = self.query(statement).execute(&mut **conn).await.map_err(exec_error)?;
         Ok(done.into())
     }
 
@@ -117,13 +122,13 @@ where
 
     async fn query_one(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut conn = self.connection().await?;
-        let row = self.query(&statement).fetch_optional(&mut **conn).await.map_err(query_error)?;
+        let row = self.query(statement).fetch_optional(&mut **conn).await.map_err(query_error)?;
         Ok(row.map(QueryResult::from))
     }
 
     async fn query_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut conn = self.connection().await?;
-        let rows = self.query(&statement).fetch_all(&mut **conn).await.map_err(query_error)?;
+        let rows = self.query(statement).fetch_all(&mut **conn).await.map_err(query_error)?;
         Ok(rows.into_iter().map(QueryResult::from).collect())
     }
 }

@@ -183,7 +183,11 @@ struct Cursor {
 
 impl Cursor {
     fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        // Sized for the longest (a sort's name, a key and an id), so that
+        // the page's fifty are written without growing.
+        let mut json = Vec::with_capacity(96);
+        let _ = serde_json::to_writer(&mut json, self);
+        URL_SAFE_NO_PAD.encode(json)
     }
 
     fn decode(field: &str, value: &str, sort: OrderSort) -> AppResult<Self> {
