@@ -5,11 +5,14 @@
 # database's side is pgbench's. Results: BENCHMARKS.md.
 #
 #   scripts/callgrind-requests.sh dashboard|detail [REQUESTS]
+#   WGBENCH_AS=partner scripts/callgrind-requests.sh dashboard|detail
 #
 # 1. creates a scratch database and seeds it (`workgate seed --synthetic`,
 #    100,000 orders, as the load generator does);
 # 2. starts `workgate serve` under `valgrind --tool=callgrind` on a port
-#    the system picks, as the root ADMIN (a JWT from `workgate token`);
+#    the system picks, and asks as the root ADMIN (a JWT from `workgate
+#    token`) or, with WGBENCH_AS=partner, as a partner token (an API token
+#    bound to the seed's partner vendor, created by that ADMIN);
 # 3. sends 30 requests unmeasured (caches, prepared statements), zeroes
 #    the counters, sends REQUESTS [dashboard 48, detail 200] one after
 #    another, dumps the counters;
@@ -22,7 +25,8 @@
 # The documents are the load generator's (`workgate-load --print-document`):
 # the dashboard's page of 50 with its four sorts and three filters in turn,
 # and the PLANNER's detail document over 100 orders in turn, both asked as
-# the root ADMIN.
+# the root ADMIN; with WGBENCH_AS=partner, the partner's documents over the
+# partner's orders.
 #
 # Environment (defaults in brackets):
 #   WGBENCH_PG   [postgres://postgres@%2Fvar%2Frun%2Fpostgresql]  superuser URL, no db
@@ -31,6 +35,7 @@
 #   WORKGATE_BIN [target/release/workgate, built with cargo if unset]
 #   LOAD_BIN     [target/release/workgate-load, likewise]
 #   KEEP_DB      [0]
+#   WGBENCH_AS   [admin]                                         admin | partner
 # Needs psql, curl, jq and valgrind. Nothing outside the scratch database is
 # changed.
 set -euo pipefail
@@ -47,6 +52,12 @@ PG=${WGBENCH_PG:-postgres://postgres@%2Fvar%2Frun%2Fpostgresql}
 DB=${WGBENCH_DB:-wgbench_callgrind}
 OUT=${WGBENCH_OUT:-target/wgbench-callgrind}
 KEEP_DB=${KEEP_DB:-0}
+AS=${WGBENCH_AS:-admin}
+case "$AS" in
+    admin) documents_of=planner ;;
+    partner) documents_of=partner ;;
+    *) echo "WGBENCH_AS must be admin or partner" >&2; exit 2 ;;
+esac
 [[ "$DB" =~ ^[a-z0-9_]+$ ]] || { echo "WGBENCH_DB must be lower-case letters, digits and _" >&2; exit 2; }
 if [[ -z "${WORKGATE_BIN:-}" || -z "${LOAD_BIN:-}" ]]; then
     cargo build --release -p workgate -p workgate-load
@@ -85,7 +96,13 @@ elif [[ ! -s "$OUT/seed.json" ]]; then
 fi
 root_admin=$(jq -er .admin "$OUT/seed.json")
 token=$("$WORKGATE_BIN" token --user "$root_admin" | tail -1)
-db -c "SELECT id FROM orders WHERE deleted_at IS NULL ORDER BY id LIMIT 100 OFFSET 5000" > "$OUT/orders.txt"
+if [[ "$AS" == partner ]]; then
+    vendor=$(jq -er .partnerVendor "$OUT/seed.json")
+    [[ "$vendor" =~ ^[A-Za-z0-9_]+$ ]] || { echo "unexpected partner vendor id: $vendor" >&2; exit 1; }
+    db -c "SELECT id FROM orders WHERE deleted_at IS NULL AND vendor_id = '$vendor' ORDER BY id LIMIT 100" > "$OUT/orders.txt"
+else
+    db -c "SELECT id FROM orders WHERE deleted_at IS NULL ORDER BY id LIMIT 100 OFFSET 5000" > "$OUT/orders.txt"
+fi
 [[ -s "$OUT/orders.txt" ]] || { echo "no orders to ask for in $DB" >&2; exit 1; }
 
 echo "== serving under callgrind"
@@ -102,8 +119,14 @@ for _ in $(seq 1 600); do
 done
 [[ -n "$base" ]] || { echo "the server did not start" >&2; exit 1; }
 
-dashboard=$("$LOAD_BIN" --print-document dashboard --principals planner)
-detail=$("$LOAD_BIN" --print-document detail --principals planner)
+dashboard=$("$LOAD_BIN" --print-document dashboard --principals "$documents_of")
+detail=$("$LOAD_BIN" --print-document detail --principals "$documents_of")
+if [[ "$AS" == partner ]]; then
+    create='mutation($v: ID!) { createApiToken(name: "Partner portal", capabilities: ["orders:read"], partnerVendorId: $v) { secret } }'
+    token=$(curl -sf "$base/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
+        -d "$(jq -cn --arg q "$create" --arg v "$vendor" '{query: $q, variables: {v: $v}}')" \
+        | jq -er .data.createApiToken.secret)
+fi
 mapfile -t orders < "$OUT/orders.txt"
 sorts=(UPDATED_DESC CREATED_DESC PRIORITY_DESC DUE_ASC)
 filters=('{}' '{"status":["OPEN","IN_PROGRESS","ACTION_NEEDED","SENT"]}' '{"status":["PENDING_APPROVAL","PENDING_REVIEW"]}')
