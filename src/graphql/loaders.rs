@@ -83,7 +83,9 @@ macro_rules! by_id {
         pub struct $key(pub String);
 
         impl Loader<$key> for Db {
-            type Value = $entity::Model;
+            /// Shared: the loader hands a copy to its cache and one to
+            /// each caller of a batch (a page's people, sites and vendors).
+            type Value = Arc<$entity::Model>;
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
@@ -95,7 +97,7 @@ macro_rules! by_id {
                     .all(&self.conn)
                     .await
                     .map_err(fail)?;
-                Ok(by_key(rows.into_iter().map(|$row(model)| model).collect(), |r| $key(r.id.clone())))
+                Ok(by_key(rows.into_iter().map(|$row(model)| Arc::new(model)).collect(), |r| $key(r.id.clone())))
             }
         }
     };

@@ -60,7 +60,7 @@ async fn load(ctx: &Context<'_>, id: &str) -> Result<Node, AppError> {
             .filter(sites::Column::Id.eq(id))
             .one(db)
             .await?
-            .map(|s| Node::Site(Site(s))),
+            .map(|s| Node::Site(Site::from(s))),
         Some(IdKind::Asset) => assets::Entity::find()
             .filter(admin::visible_assets(principal))
             .filter(assets::Column::Id.eq(id))
@@ -83,7 +83,7 @@ async fn load(ctx: &Context<'_>, id: &str) -> Result<Node, AppError> {
             .filter(vendors::Column::Id.eq(id))
             .one(db)
             .await?
-            .map(|v| Node::Vendor(Vendor(v))),
+            .map(|v| Node::Vendor(Vendor::from(v))),
         Some(IdKind::Rule) => rules::Entity::find()
             .filter(policy::procurement::visible_rules(principal))
             .filter(rules::Column::Id.eq(id))

@@ -201,7 +201,12 @@ impl Order {
         nullable(ctx, async {
             self.guard(ctx, "asset")?;
             let Some(id) = &self.0.model.asset_id else { return Ok(None) };
-            Ok(ctx.loaders()?.load_one(AssetById(id.clone())).await.map_err(to_app)?.map(Asset))
+            Ok(ctx
+                .loaders()?
+                .load_one(AssetById(id.clone()))
+                .await
+                .map_err(to_app)?
+                .map(|a| Asset(Arc::unwrap_or_clone(a))))
         })
         .await
     }

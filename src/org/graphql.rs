@@ -1,6 +1,8 @@
 //! GraphQL types of the organization: `User`, `Account`, `Site`,
 //! `SiteGroup`, `RoleBinding`, and the `me` query.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, Result, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use entity::{account_settings, accounts, api_tokens, assets, role_bindings, site_groups, sites, users};
@@ -59,7 +61,7 @@ impl OrgQuery {
             .all(ctx.reads()?)
             .await
             .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(Site).collect())
+        Ok(rows.into_iter().map(Site::from).collect())
     }
 
     /// The assets at the sites the caller sees, or at one of them.
@@ -203,6 +205,20 @@ impl From<users::Model> for User {
     }
 }
 
+/// A user the request's loaders hold: the fields copied.
+impl From<Arc<users::Model>> for User {
+    fn from(m: Arc<users::Model>) -> Self {
+        Self {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            account_id: m.account_id.clone(),
+            active: m.active,
+            can_login: m.can_login,
+            email: m.email.clone(),
+        }
+    }
+}
+
 impl User {
     /// The users `ids` names, in that order, through the request's loaders
     /// (an id of no user in the organization is left out).
@@ -268,7 +284,12 @@ impl Account {
     /// request's loaders.
     pub async fn of_scope(ctx: &Context<'_>, scope_account_id: Option<&String>) -> Result<Option<Self>> {
         let Some(id) = scope_account_id else { return Ok(None) };
-        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Self))
+        Ok(ctx
+            .loaders()?
+            .load_one(AccountById(id.clone()))
+            .await
+            .map_err(to_app)?
+            .map(|a| Self(Arc::unwrap_or_clone(a))))
     }
 }
 
@@ -334,7 +355,14 @@ impl Plain for User {
     }
 }
 
-pub struct Site(pub(crate) sites::Model);
+/// A site, shared with the request's loaders.
+pub struct Site(pub(crate) Arc<sites::Model>);
+
+impl From<sites::Model> for Site {
+    fn from(model: sites::Model) -> Self {
+        Self(Arc::new(model))
+    }
+}
 
 impl Plain for Site {
     fn plain(&self, name: &str) -> Option<Value> {
@@ -392,7 +420,7 @@ impl SiteGroup {
     }
     async fn sites(&self, ctx: &Context<'_>) -> Result<Vec<Site>> {
         let sites = read::sites_of_group(ctx.reads()?, ctx.principal()?, &self.0.id).await?;
-        Ok(sites.into_iter().map(Site).collect())
+        Ok(sites.into_iter().map(Site::from).collect())
     }
 }
 
@@ -414,7 +442,7 @@ impl RoleBinding {
                 return Ok(None);
             }
             let principal = ctx.principal()?;
-            Ok(read::site(ctx.reads()?, &principal.organization_id, &self.0.scope_target).await?.map(Site))
+            Ok(read::site(ctx.reads()?, &principal.organization_id, &self.0.scope_target).await?.map(Site::from))
         })
         .await
     }

@@ -194,7 +194,7 @@ impl OrgMutation {
         )
         .await?;
         txn.commit().await.map_err(AppError::from)?;
-        Ok(Site(site))
+        Ok(Site::from(site))
     }
 
     /// ADMIN or PLANNER over every member site's account.

@@ -1,6 +1,8 @@
 //! The `Vendor` type. Its configuration (contact e-mails, approvers,
 //! conditions) is read by ADMIN and PLANNER only.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object, Result, Value};
 use entity::vendors;
@@ -12,7 +14,14 @@ use crate::graphql::{ContextExt, nullable};
 use crate::org::graphql::{Account, User};
 use crate::policy;
 
-pub struct Vendor(pub vendors::Model);
+/// A vendor, shared with the request's loaders.
+pub struct Vendor(pub Arc<vendors::Model>);
+
+impl From<vendors::Model> for Vendor {
+    fn from(model: vendors::Model) -> Self {
+        Self(Arc::new(model))
+    }
+}
 
 impl Plain for Vendor {
     fn plain(&self, name: &str) -> Option<Value> {

@@ -141,7 +141,7 @@ impl VendorQuery {
             .all(db)
             .await
             .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(Vendor).collect())
+        Ok(rows.into_iter().map(Vendor::from).collect())
     }
 
     /// The rules the caller sees, by approval position and name. ADMIN and
@@ -181,7 +181,7 @@ impl VendorMutation {
             service::create_vendor(&txn, AuditActor::Principal(principal), &principal.organization_id, scope, spec)
                 .await?;
         txn.commit().await.map_err(AppError::from)?;
-        Ok(Vendor(vendor))
+        Ok(Vendor::from(vendor))
     }
 
     /// Replaces the vendor's configuration (see `VendorInput`). The caller
@@ -198,7 +198,7 @@ impl VendorMutation {
         vendor_name_free(&txn, &principal.organization_id, &spec.name, Some(&current.id)).await?;
         let vendor = service::update_vendor(&txn, AuditActor::Principal(principal), current, scope, spec).await?;
         txn.commit().await.map_err(AppError::from)?;
-        Ok(Vendor(vendor))
+        Ok(Vendor::from(vendor))
     }
 
     /// A disabled vendor is kept but never selected automatically.
@@ -209,7 +209,7 @@ impl VendorMutation {
         let txn = crate::db::write_txn(db).await.map_err(AppError::from)?;
         let vendor = service::set_vendor_enabled(&txn, AuditActor::Principal(principal), current, enabled).await?;
         txn.commit().await.map_err(AppError::from)?;
-        Ok(Vendor(vendor))
+        Ok(Vendor::from(vendor))
     }
 
     /// Only while no order references the vendor (INVALID_TRANSITION

@@ -106,7 +106,7 @@ pub struct RuleAssignment {
 #[Object]
 impl RuleAssignment {
     async fn vendor(&self) -> Vendor {
-        Vendor(self.vendor.clone())
+        Vendor::from(self.vendor.clone())
     }
     async fn kind(&self) -> OrderKind {
         self.kind

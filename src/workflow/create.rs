@@ -533,7 +533,7 @@ impl PreviewQuery {
             .filter(rules::Column::Id.is_in(rule_ids))
             .all(db)
             .await?;
-        let vendor = |id: &str| vendor_rows.iter().find(|v| v.id == id).cloned().map(Vendor);
+        let vendor = |id: &str| vendor_rows.iter().find(|v| v.id == id).cloned().map(Vendor::from);
         let candidates = resolution
             .candidates
             .iter()
