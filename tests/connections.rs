@@ -9,7 +9,10 @@
 //! one while its next change waited for another, or a query that kept its
 //! connection past its end (into the next operation of a batch) would wait
 //! for the pool's timeout and answer INTERNAL; each of those is asked for
-//! below, and every answer must be complete and free of errors.
+//! below, and every answer must be complete and free of errors. So is an
+//! API token's first use in a query of a document seen before: its
+//! credential is read on the query's held connection, and its last use is
+//! written there too (through the pool, it would wait for the one held).
 
 mod common;
 
@@ -96,6 +99,31 @@ async fn every_kind_of_operation_answers_on_a_pool_of_one(backend: Backend) {
     let queries = (0..8).map(|_| app.graphql(Some(&admin), DETAIL, variables.clone()));
     for answer in join_all(queries).await {
         answer.assert_ok();
+    }
+
+    // Fresh API tokens (never used: their first use is written) on a
+    // document seen before, one after another and all at once.
+    let page = "query Page { orders(first: 10) { edges { node { id title } } } }";
+    app.graphql(Some(&admin), page, json!({})).await.assert_ok();
+    let create = "mutation { createApiToken(name: \"erp\", capabilities: [\"orders:read\"]) { secret token { id } } }";
+    let mut tokens = Vec::new();
+    for _ in 0..5 {
+        let created = app.graphql(Some(&admin), create, json!({})).await;
+        let created = created.assert_ok()["createApiToken"].clone();
+        tokens.push((created["secret"].as_str().expect("secret").to_owned(), created["token"]["id"].clone()));
+    }
+    let read = app.graphql(Some(&tokens[0].0), page, json!({})).await;
+    assert_eq!(read.assert_ok()["orders"]["edges"].as_array().map(Vec::len), Some(2));
+    let reads = tokens[1..].iter().map(|(secret, _)| app.graphql(Some(secret), page, json!({})));
+    for answer in join_all(reads).await {
+        assert_eq!(answer.assert_ok()["orders"]["edges"].as_array().map(Vec::len), Some(2));
+    }
+    let used = "{ apiTokens { id lastUsedAt } }";
+    let listed = app.graphql(Some(&admin), used, json!({})).await;
+    let listed = listed.assert_ok()["apiTokens"].as_array().expect("tokens").clone();
+    for (_, id) in &tokens {
+        let token = listed.iter().find(|t| t["id"] == *id).expect("listed");
+        assert!(token["lastUsedAt"].is_string(), "last use recorded: {token}");
     }
 
     // The connection is back in the pool once the queries have ended.

@@ -41,23 +41,42 @@ impl Authenticator {
     /// `Ok(None)` (anonymous); a present but unusable credential is
     /// `UNAUTHENTICATED`.
     pub async fn authenticate(&self, authorization: Option<&str>) -> AppResult<Option<Principal>> {
-        Ok(self.authenticate_until(authorization).await?.map(|(principal, _)| principal))
+        self.authenticate_on(&self.db, authorization).await
+    }
+
+    /// [`Self::authenticate`] through `conn` (a query's held connection:
+    /// the request's first statement, without a round trip of its own to
+    /// give a pooled connection back).
+    pub async fn authenticate_on(
+        &self,
+        conn: &impl ConnectionTrait,
+        authorization: Option<&str>,
+    ) -> AppResult<Option<Principal>> {
+        Ok(self.credential(conn, authorization).await?.map(|(principal, _)| principal))
     }
 
     /// [`Self::authenticate`], with when the credential expires (microseconds
     /// since the epoch; None for a credential that does not): a WebSocket
     /// connection ends then.
     pub async fn authenticate_until(&self, authorization: Option<&str>) -> AppResult<Option<(Principal, Option<i64>)>> {
+        self.credential(&self.db, authorization).await
+    }
+
+    async fn credential(
+        &self,
+        conn: &impl ConnectionTrait,
+        authorization: Option<&str>,
+    ) -> AppResult<Option<(Principal, Option<i64>)>> {
         let Some(header) = authorization else {
             return Ok(None);
         };
         let token = bearer_token(header).ok_or_else(|| refuse("not a bearer credential"))?;
         Ok(Some(if token.starts_with(api_token::PREFIX) {
-            self.api_token(token).await?
+            self.api_token(conn, token).await?
         } else {
             let claims = self.jwt.verify(token).map_err(|e| refuse(&e.to_string()))?;
             let expires = i64::try_from(claims.exp).ok().map(|secs| secs.saturating_mul(1_000_000));
-            (self.user(&claims.sub).await?, expires)
+            (user_principal(conn, &claims.sub).await?, expires)
         }))
     }
 
@@ -67,7 +86,10 @@ impl Authenticator {
         user_principal(&self.db, user_id).await
     }
 
-    async fn api_token(&self, secret: &str) -> AppResult<(Principal, Option<i64>)> {
+    /// The token `secret`, read through `conn`, and its last use written
+    /// through it too: a query holding a connection must not wait for
+    /// another (every pooled one could be held that way).
+    async fn api_token(&self, conn: &impl ConnectionTrait, secret: &str) -> AppResult<(Principal, Option<i64>)> {
         if !api_token::is_well_formed(secret) {
             return Err(refuse("malformed API token"));
         }
@@ -82,8 +104,8 @@ impl Authenticator {
             .and_where(Expr::col((api_tokens::Entity, api_tokens::Column::SecretHash)).eq(api_token::hash(secret)))
             .take();
         let TokenStanding { token, account } =
-            TokenStanding::find_by_statement(self.db.get_database_backend().build(&query))
-                .one(&self.db)
+            TokenStanding::find_by_statement(conn.get_database_backend().build(&query))
+                .one(conn)
                 .await?
                 .ok_or_else(|| refuse("unknown API token"))?;
         let now = crate::time::now_micros();
@@ -105,7 +127,7 @@ impl Authenticator {
                         .add(api_tokens::Column::LastUsedAt.is_null())
                         .add(api_tokens::Column::LastUsedAt.lt(stale)),
                 )
-                .exec(&self.db)
+                .exec(conn)
                 .await?;
         }
         let capabilities = serde_json::from_str(&token.capabilities)

@@ -14,7 +14,10 @@
 //! their own (write transactions); an operation holding one connection
 //! while it waits for another could, once every pooled connection were held
 //! that way, wait until the pool's timeout. Subscriptions live for hours,
-//! so they read from the pool.
+//! so they read from the pool. A single query of a document seen before
+//! takes its connection before it runs, to authenticate its caller
+//! (`Engine::reads_ahead`); an API token's last use is written through it
+//! then (one statement, no transaction), for the same reason.
 
 use std::sync::Arc;
 

@@ -38,7 +38,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::parser;
-use async_graphql::parser::types::{BaseType, ExecutableDocument, OperationDefinition};
+use async_graphql::parser::types::{BaseType, ExecutableDocument, OperationDefinition, OperationType};
 use async_graphql::{Name, Value, Variables};
 use lru::LruCache;
 use serde::Serialize;
@@ -89,6 +89,17 @@ impl Documents {
         let kept = Arc::new(Kept { document: document.clone(), passed: Mutex::new(LruCache::new(VALIDATIONS)) });
         self.0.lock().unwrap_or_else(PoisonError::into_inner).put(query.to_owned(), kept.clone());
         Ok(Parsed { document, kept: Some(kept) })
+    }
+
+    /// The type of the operation `operation_name` picks from `query`, if
+    /// `query` is kept (`None` for a document not seen before: it is not
+    /// parsed here).
+    pub fn kept_operation_type(&self, query: &str, operation_name: Option<&str>) -> Option<OperationType> {
+        if query.len() > LONGEST {
+            return None;
+        }
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner).get(query).cloned()?;
+        super::engine::operation_type(&kept.document, operation_name)
     }
 }
 

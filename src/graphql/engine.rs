@@ -148,12 +148,28 @@ impl Engine {
         self.finish(notes, response).await
     }
 
+    /// Where a request read before it runs, when it is a query of a
+    /// document seen before: a held connection ([`crate::db::Reads`]),
+    /// through which the caller is authenticated and which the query then
+    /// goes on reading through (given to [`Self::execute`] in the
+    /// request's data). `None`: the request is authenticated through the
+    /// pool, and gets where it reads when it runs.
+    pub fn reads_ahead(&self, request: &Request) -> Option<Reads> {
+        let kind = self.documents.kept_operation_type(&request.query, request.operation_name.as_deref());
+        (kind == Some(OperationType::Query)).then(|| Reads::new(&self.state.db, &self.state.statements, true))
+    }
+
     /// A caller's operation gets its own loaders and the connection they
     /// and its resolvers read through: one held connection for a query
-    /// (see [`crate::db::Reads`]), the pool for anything else.
+    /// (see [`crate::db::Reads`]; the one [`Self::reads_ahead`] gave, if
+    /// any), the pool for anything else.
     fn reads_for(&self, request: &mut Request, query: bool) -> Option<Reads> {
         let organization_id = principal(request)?.organization_id.clone();
-        let reads = Reads::new(&self.state.db, &self.state.statements, query);
+        let ahead = request.data.get(&TypeId::of::<Reads>()).and_then(|data| data.downcast_ref::<Reads>());
+        let reads = match ahead {
+            Some(reads) if query => reads.clone(),
+            _ => Reads::new(&self.state.db, &self.state.statements, query),
+        };
         request.data.insert(super::loaders::for_request(reads.clone(), organization_id));
         request.data.insert(reads.clone());
         Some(reads)

@@ -195,7 +195,17 @@ async fn execute(
         Ok(value) => value,
         Err(_) => return unauthorized(media, crate::auth::REFUSED),
     };
-    let principal = match http.state.auth.authenticate(authorization).await {
+    // A single query of a document seen before reads on one held
+    // connection from its caller's credential on (`Engine::reads_ahead`).
+    let ahead = match &batch {
+        BatchRequest::Single(request) => http.engine.reads_ahead(request),
+        BatchRequest::Batch(_) => None,
+    };
+    let authenticated = match &ahead {
+        Some(reads) => http.state.auth.authenticate_on(reads, authorization).await,
+        None => http.state.auth.authenticate(authorization).await,
+    };
+    let principal = match authenticated {
         Ok(principal) => principal,
         // Refused credentials count against the address: guessing is slow.
         Err(AppError::Unauthenticated(message)) => {
@@ -226,8 +236,17 @@ async fn execute(
         Some(principal) => batch.data(principal),
         None => batch,
     };
+    let batch = match ahead.clone() {
+        Some(reads) => batch.data(reads),
+        None => batch,
+    };
     let limit = http.state.config.request_timeout;
-    let Ok(responses) = tokio::time::timeout(limit, http.engine.execute_batch(batch)).await else {
+    let executed = tokio::time::timeout(limit, http.engine.execute_batch(batch)).await;
+    if let Some(reads) = ahead {
+        // Given back by the operation as it ended, unless it never read.
+        reads.release().await;
+    }
+    let Ok(responses) = executed else {
         let message = format!(
             "the request ran longer than {} and was stopped (a mutation it was running was rolled back); ask for less",
             humantime::format_duration(limit)
