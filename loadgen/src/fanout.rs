@@ -52,6 +52,7 @@ pub async fn run(
     let watched: Vec<String> = orders.iter().take(WATCHED).cloned().collect();
     let seen: Seen = Arc::default();
     let subscribed_before = server.metric("workgate_hub_subscribers").await?;
+    let connected_before = server.metric("workgate_ws_connections").await?;
     let rss_before = server.rss();
     let mut sockets = Vec::with_capacity(subscribers);
     for i in 0..subscribers {
@@ -59,10 +60,10 @@ pub async fn run(
             (server.host.clone(), token.to_owned(), watched[i % watched.len()].clone(), seen.clone());
         sockets.push(tokio::spawn(subscriber(host, token, order, seen)));
         if i % 250 == 249 {
-            wait_for(server, "workgate_hub_subscribers", subscribed_before + (i + 1) as f64).await?;
+            wait_for(server, "workgate_hub_subscribers", |n| n >= subscribed_before + (i + 1) as f64).await?;
         }
     }
-    wait_for(server, "workgate_hub_subscribers", subscribed_before + subscribers as f64).await?;
+    wait_for(server, "workgate_hub_subscribers", |n| n >= subscribed_before + subscribers as f64).await?;
     let bytes_per_idle_subscriber = server.rss().saturating_sub(rss_before) as f64 / subscribers.max(1) as f64;
 
     // Events at a fixed rate, open loop, each on a connection of its own
@@ -102,6 +103,11 @@ pub async fn run(
     for socket in sockets {
         socket.abort();
     }
+    // The next run is measured once the server has let these go: closing
+    // 10,000 connections takes it a while, and a run measured meanwhile
+    // was a third slower.
+    wait_for(server, "workgate_ws_connections", |n| n <= connected_before).await?;
+    wait_for(server, "workgate_hub_subscribers", |n| n <= subscribed_before).await?;
     let mut latencies = histogram();
     let arrived = std::mem::take(&mut *seen.lock().unwrap_or_else(PoisonError::into_inner));
     for micros in &arrived {
@@ -123,11 +129,16 @@ fn delivered(seen: &Seen) -> usize {
     seen.lock().unwrap_or_else(PoisonError::into_inner).len()
 }
 
-async fn wait_for(server: &Server, metric: &str, at_least: f64) -> anyhow::Result<()> {
+/// Waits, up to two minutes, until the server's `metric` passes `test`.
+async fn wait_for(server: &Server, metric: &str, test: impl Fn(f64) -> bool) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
-    while server.metric(metric).await? < at_least {
+    loop {
+        let value = server.metric(metric).await?;
+        if test(value) {
+            break;
+        }
         if Instant::now() > deadline {
-            bail!("{metric} did not reach {at_least}");
+            bail!("{metric} stayed at {value}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
