@@ -5,6 +5,7 @@
 //! to those orders at a fixed rate. Latency is from the event's `at` (taken
 //! in the change's transaction) to its arrival here.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -51,14 +52,17 @@ pub async fn run(
 ) -> anyhow::Result<Fanout> {
     let watched: Vec<String> = orders.iter().take(WATCHED).cloned().collect();
     let seen: Seen = Arc::default();
+    // Changes made before the run's first write (a previous run's last
+    // writes, still arriving) are not the run's events.
+    let since = Arc::new(AtomicI64::new(i64::MAX));
     let subscribed_before = server.metric("workgate_hub_subscribers").await?;
     let connected_before = server.metric("workgate_ws_connections").await?;
     let rss_before = server.rss();
     let mut sockets = Vec::with_capacity(subscribers);
     for i in 0..subscribers {
-        let (host, token, order, seen) =
-            (server.host.clone(), token.to_owned(), watched[i % watched.len()].clone(), seen.clone());
-        sockets.push(tokio::spawn(subscriber(host, token, order, seen)));
+        let (host, token, order, seen, since) =
+            (server.host.clone(), token.to_owned(), watched[i % watched.len()].clone(), seen.clone(), since.clone());
+        sockets.push(tokio::spawn(subscriber(host, token, order, seen, since)));
         if i % 250 == 249 {
             wait_for(server, "workgate_hub_subscribers", |n| n >= subscribed_before + (i + 1) as f64).await?;
         }
@@ -76,6 +80,7 @@ pub async fn run(
     let writers: Vec<_> = writers.into_iter().map(|c| Arc::new(tokio::sync::Mutex::new(c))).collect();
     let cpu_before = server.cpu();
     let started = Instant::now();
+    since.store(workgate::time::now_micros(), Ordering::SeqCst);
     let mut writes = Vec::with_capacity(events);
     for e in 0..events {
         tokio::time::sleep_until(started + Duration::from_secs_f64(e as f64 / event_rate)).await;
@@ -146,7 +151,14 @@ async fn wait_for(server: &Server, metric: &str, test: impl Fn(f64) -> bool) -> 
 }
 
 /// One subscriber: connects, subscribes, records each event's latency.
-async fn subscriber(host: String, token: String, order: String, seen: Seen) -> anyhow::Result<()> {
+/// Only changes at or after `since` count.
+async fn subscriber(
+    host: String,
+    token: String,
+    order: String,
+    seen: Seen,
+    since: Arc<AtomicI64>,
+) -> anyhow::Result<()> {
     let mut request = format!("ws://{host}/graphql/ws").into_client_request()?;
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("upgrade")?;
@@ -164,7 +176,9 @@ async fn subscriber(host: String, token: String, order: String, seen: Seen) -> a
             Some("next") => {
                 let at = message["payload"]["data"]["orderChanged"]["at"].as_str().context("at")?;
                 let at = chrono::DateTime::parse_from_rfc3339(at)?.timestamp_micros();
-                seen.lock().unwrap_or_else(PoisonError::into_inner).push(arrived - at);
+                if at >= since.load(Ordering::SeqCst) {
+                    seen.lock().unwrap_or_else(PoisonError::into_inner).push(arrived - at);
+                }
             }
             Some("ping") => socket.send(Message::text(json!({ "type": "pong" }).to_string())).await?,
             Some("connection_ack") => {}
