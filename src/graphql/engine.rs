@@ -166,6 +166,9 @@ impl Engine {
     fn reads_for(&self, request: &mut Request, query: bool) -> Option<Reads> {
         let organization_id = principal(request)?.organization_id.clone();
         let ahead = request.data.get(&TypeId::of::<Reads>()).and_then(|data| data.downcast_ref::<Reads>());
+        // `reads_ahead` and `prepare` pick the operation alike, so a
+        // connection taken ahead is a query's.
+        debug_assert!(ahead.is_none() || query, "a connection held ahead for an operation that is not a query");
         let reads = match ahead {
             Some(reads) if query => reads.clone(),
             _ => Reads::new(&self.state.db, &self.state.statements, query),

@@ -197,9 +197,9 @@ async fn execute(
     };
     // A single query of a document seen before reads on one held
     // connection from its caller's credential on (`Engine::reads_ahead`).
-    let ahead = match &batch {
-        BatchRequest::Single(request) => http.engine.reads_ahead(request),
-        BatchRequest::Batch(_) => None,
+    let ahead = match (&batch, authorization) {
+        (BatchRequest::Single(request), Some(_)) => http.engine.reads_ahead(request),
+        _ => None,
     };
     let authenticated = match &ahead {
         Some(reads) => http.state.auth.authenticate_on(reads, authorization).await,
@@ -232,18 +232,17 @@ async fn execute(
     } else {
         batch.disable_introspection()
     };
-    let batch = match principal {
-        Some(principal) => batch.data(principal),
-        None => batch,
-    };
-    let batch = match ahead.clone() {
-        Some(reads) => batch.data(reads),
-        None => batch,
+    let batch = match (principal, ahead.clone()) {
+        (Some(principal), Some(reads)) => batch.data(principal).data(reads),
+        (Some(principal), None) => batch.data(principal),
+        (None, _) => batch,
     };
     let limit = http.state.config.request_timeout;
     let executed = tokio::time::timeout(limit, http.engine.execute_batch(batch)).await;
-    if let Some(reads) = ahead {
-        // Given back by the operation as it ended, unless it never read.
+    if let (Some(reads), Ok(_)) = (ahead, &executed) {
+        // Given back as the operation ended, unless it never ran. (A
+        // request stopped by the timeout is not waited for: a load it
+        // left running holds the connection until it ends, then drops it.)
         reads.release().await;
     }
     let Ok(responses) = executed else {
@@ -370,13 +369,19 @@ enum Wires {
 /// What a response body is written into at first: a dashboard page of 50
 /// orders is 20–50 kB, which a vector grown from empty copies a dozen
 /// times as it doubles (2–3% of the page's instructions, BENCHMARKS.md).
-/// The buffer is handed to hyper as it is and freed once sent.
+/// A body using less than a quarter of it (most answers: a mutation's, an
+/// error) is copied into one its size, so that a response waiting on a
+/// slow reader holds at most four times its size, and a small one only
+/// its own.
 const RESPONSE_BUFFER: usize = 64 * 1024;
 
 fn respond(status: StatusCode, media: ResponseMedia, body: &impl serde::Serialize) -> Response {
     let mut bytes = Vec::with_capacity(RESPONSE_BUFFER);
     if serde_json::to_writer(&mut bytes, body).is_err() {
         bytes.clear();
+    }
+    if bytes.len() < bytes.capacity() / 4 {
+        bytes.shrink_to_fit();
     }
     (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
 }

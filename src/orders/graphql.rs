@@ -206,7 +206,7 @@ impl Order {
                 .load_one(AssetById(id.clone()))
                 .await
                 .map_err(to_app)?
-                .map(|a| Asset(Arc::unwrap_or_clone(a))))
+                .map(|asset| Asset((*asset).clone())))
         })
         .await
     }

@@ -186,7 +186,9 @@ impl Cursor {
         // Sized for the longest (a sort's name, a key and an id), so that
         // the page's fifty are written without growing.
         let mut json = Vec::with_capacity(96);
-        let _ = serde_json::to_writer(&mut json, self);
+        if serde_json::to_writer(&mut json, self).is_err() {
+            json.clear();
+        }
         URL_SAFE_NO_PAD.encode(json)
     }
 

@@ -289,7 +289,7 @@ impl Account {
             .load_one(AccountById(id.clone()))
             .await
             .map_err(to_app)?
-            .map(|a| Self(Arc::unwrap_or_clone(a))))
+            .map(|account| Self((*account).clone())))
     }
 }
 
