@@ -66,13 +66,13 @@ async fn load(ctx: &Context<'_>, id: &str) -> Result<Node, AppError> {
             .filter(assets::Column::Id.eq(id))
             .one(db)
             .await?
-            .map(|a| Node::Asset(Asset(a))),
+            .map(|a| Node::Asset(Asset::from(a))),
         Some(IdKind::Account) => accounts::Entity::find_by_id(id)
             .filter(accounts::Column::OrganizationId.eq(org))
             .one(db)
             .await?
             .filter(|a| policy::account_visible(principal, &a.id, a.parent_id.is_none()).allowed)
-            .map(|a| Node::Account(Account(a))),
+            .map(|a| Node::Account(Account::from(a))),
         Some(IdKind::SiteGroup) => site_groups::Entity::find_by_id(id)
             .filter(site_groups::Column::OrganizationId.eq(org))
             .one(db)

@@ -201,12 +201,7 @@ impl Order {
         nullable(ctx, async {
             self.guard(ctx, "asset")?;
             let Some(id) = &self.0.model.asset_id else { return Ok(None) };
-            Ok(ctx
-                .loaders()?
-                .load_one(AssetById(id.clone()))
-                .await
-                .map_err(to_app)?
-                .map(|asset| Asset((*asset).clone())))
+            Ok(ctx.loaders()?.load_one(AssetById(id.clone())).await.map_err(to_app)?.map(Asset))
         })
         .await
     }
@@ -386,7 +381,14 @@ pub struct ViewerCan {
     delete: bool,
 }
 
-pub struct Asset(pub assets::Model);
+/// An asset, shared with the request's loaders.
+pub struct Asset(pub Arc<assets::Model>);
+
+impl From<assets::Model> for Asset {
+    fn from(model: assets::Model) -> Self {
+        Self(Arc::new(model))
+    }
+}
 
 #[Object]
 impl Asset {

@@ -77,7 +77,7 @@ impl OrgQuery {
             .all(ctx.reads()?)
             .await
             .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(Asset).collect())
+        Ok(rows.into_iter().map(Asset::from).collect())
     }
 
     /// API tokens of the accounts the caller administers (ADMIN).
@@ -250,7 +250,7 @@ impl User {
             read::account(ctx.reads()?, &principal.organization_id, &self.account_id).await?.ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("account {} of user {} is missing", self.account_id, self.id))
             })?;
-        Ok(Account(account))
+        Ok(Account::from(account))
     }
     async fn active(&self) -> bool {
         self.active
@@ -277,19 +277,21 @@ impl User {
     }
 }
 
-pub struct Account(pub(crate) accounts::Model);
+/// An account, shared with the request's loaders.
+pub struct Account(pub(crate) Arc<accounts::Model>);
+
+impl From<accounts::Model> for Account {
+    fn from(model: accounts::Model) -> Self {
+        Self(Arc::new(model))
+    }
+}
 
 impl Account {
     /// The account of a scope (`None`: organization-wide), through the
     /// request's loaders.
     pub async fn of_scope(ctx: &Context<'_>, scope_account_id: Option<&String>) -> Result<Option<Self>> {
         let Some(id) = scope_account_id else { return Ok(None) };
-        Ok(ctx
-            .loaders()?
-            .load_one(AccountById(id.clone()))
-            .await
-            .map_err(to_app)?
-            .map(|account| Self((*account).clone())))
+        Ok(ctx.loaders()?.load_one(AccountById(id.clone())).await.map_err(to_app)?.map(Self))
     }
 }
 
@@ -308,7 +310,9 @@ impl Account {
             };
             let principal = ctx.principal()?;
             let parent = read::account(ctx.reads()?, &principal.organization_id, parent_id).await?;
-            Ok(parent.filter(|a| policy::account_visible(principal, &a.id, a.parent_id.is_none()).allowed).map(Account))
+            Ok(parent
+                .filter(|a| policy::account_visible(principal, &a.id, a.parent_id.is_none()).allowed)
+                .map(Account::from))
         })
         .await
     }
@@ -339,7 +343,7 @@ impl Account {
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
         let principal = ctx.principal()?;
         let children = read::child_accounts(ctx.reads()?, principal, &self.0.id).await?;
-        Ok(children.into_iter().map(Account).collect())
+        Ok(children.into_iter().map(Account::from).collect())
     }
 }
 
@@ -400,7 +404,7 @@ impl Site {
         let account = read::account(ctx.reads()?, &principal.organization_id, &self.0.account_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("account of site {} is missing", self.0.id)))?;
-        Ok(Account(account))
+        Ok(Account::from(account))
     }
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         Self::guard(ctx, "tags")?;

@@ -139,7 +139,7 @@ impl OrgMutation {
         )
         .await?;
         txn.commit().await.map_err(AppError::from)?;
-        Ok(Account(account))
+        Ok(Account::from(account))
     }
 
     /// Changes the given switches of an account. ADMIN over the account.
@@ -167,7 +167,7 @@ impl OrgMutation {
         )
         .await?;
         txn.commit().await.map_err(AppError::from)?;
-        Ok(Account(account))
+        Ok(Account::from(account))
     }
 
     /// ADMIN or PLANNER over the account.
@@ -254,7 +254,7 @@ impl OrgMutation {
         )
         .await?;
         txn.commit().await.map_err(AppError::from)?;
-        Ok(Asset(asset))
+        Ok(Asset::from(asset))
     }
 
     /// ADMIN over the account. `canLogin: false` makes a worker who can be
