@@ -14,10 +14,12 @@ use std::collections::HashMap;
 use entity::{account_settings, accounts, api_tokens, role_bindings, site_group_members, users};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, Iterable, QueryFilter,
-    QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, Iterable,
+    QueryFilter, QueryOrder, QueryResult, Value,
 };
 
+use crate::db::rows::{self, ApiTokenRow};
+use crate::db::texts::Texts;
 use crate::error::{AppError, AppResult};
 use crate::org::model::{Role, ScopeKind};
 pub use principal::{AccountSwitches, Actor, BindingScope, Principal, RoleBinding, TokenActor, UserActor};
@@ -93,21 +95,24 @@ impl Authenticator {
         if !api_token::is_well_formed(secret) {
             return Err(refuse("malformed API token"));
         }
-        // The token with its account's standing, in one statement.
-        let query = account_standing()
-            .columns(api_tokens::Column::iter().map(|column| (api_tokens::Entity, column)))
-            .inner_join(
-                api_tokens::Entity,
-                Expr::col((api_tokens::Entity, api_tokens::Column::AccountId))
-                    .equals((accounts::Entity, accounts::Column::Id)),
-            )
-            .and_where(Expr::col((api_tokens::Entity, api_tokens::Column::SecretHash)).eq(api_token::hash(secret)))
-            .take();
-        let TokenStanding { token, account } =
-            TokenStanding::find_by_statement(conn.get_database_backend().build(&query))
-                .one(conn)
-                .await?
-                .ok_or_else(|| refuse("unknown API token"))?;
+        // The token with its account's standing, in one statement, whose
+        // text is always the same (kept: `Texts`).
+        static LOOKUP: Texts = Texts::new();
+        let backend = conn.get_database_backend();
+        let statement = LOOKUP.statement(backend, 0, vec![Value::from(api_token::hash(secret))], |values| {
+            let query = account_standing()
+                .columns(api_tokens::Column::iter().map(|column| (api_tokens::Entity, column)))
+                .inner_join(
+                    api_tokens::Entity,
+                    Expr::col((api_tokens::Entity, api_tokens::Column::AccountId))
+                        .equals((accounts::Entity, accounts::Column::Id)),
+                )
+                .and_where(Expr::col((api_tokens::Entity, api_tokens::Column::SecretHash)).eq(values[0].clone()))
+                .take();
+            backend.build(&query)
+        });
+        let row = conn.query_one_raw(statement).await?.ok_or_else(|| refuse("unknown API token"))?;
+        let TokenStanding { token, account } = TokenStanding::read(&row)?;
         let now = crate::time::now_micros();
         if token.revoked_at.is_some() {
             return Err(refuse("revoked API token"));
@@ -238,15 +243,28 @@ struct BindingRow {
     scope_target: String,
 }
 
-#[derive(Debug, FromQueryResult)]
+/// An API token with its account's standing.
 struct TokenStanding {
-    #[sea_orm(nested)]
     token: api_tokens::Model,
-    #[sea_orm(nested)]
     account: AccountStanding,
 }
 
-/// `accounts` with their settings: [`AccountStanding`]'s columns.
+impl TokenStanding {
+    /// Read by position: the standing's columns ([`account_standing`]'s,
+    /// in its order), then the token's.
+    fn read(row: &QueryResult) -> Result<Self, DbErr> {
+        let account = AccountStanding {
+            parent_id: rows::at(row, 0)?,
+            requester_sees_asset_orders: rows::at(row, 1)?,
+            non_admin_vendor_override: rows::at(row, 2)?,
+            planner_may_delete: rows::at(row, 3)?,
+        };
+        Ok(Self { account, token: ApiTokenRow::read(row, 4)? })
+    }
+}
+
+/// `accounts` with their settings: [`AccountStanding`]'s columns, in its
+/// fields' order ([`TokenStanding::read`] reads them by position).
 fn account_standing() -> SelectStatement {
     use account_settings::Column as S;
     Query::select()

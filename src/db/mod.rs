@@ -19,6 +19,7 @@ use crate::config::Config;
 
 mod reads;
 pub mod rows;
+pub mod texts;
 
 pub use reads::Reads;
 
@@ -120,14 +121,35 @@ pub async fn connect_url(url: &str, pool: u32) -> anyhow::Result<DatabaseConnect
 /// encode rather than fifty. SQLite has no arrays: an `IN` list there
 /// ([`in_list`]). One value (an order's detail) is `column = $1` on both,
 /// which PostgreSQL executes a little faster than a one-element array.
-pub fn one_of(backend: DbBackend, column: impl IntoColumnRef, mut values: Vec<String>) -> Expr {
+pub fn one_of(backend: DbBackend, column: impl IntoColumnRef, values: Vec<String>) -> Expr {
+    let (form, values) = one_of_values(backend, values);
+    one_of_bound(column, form, values)
+}
+
+/// [`one_of`]'s form (a [`texts::Texts`] form: the text of the statement
+/// differs between forms and only between them) and the values it binds:
+/// 0 is PostgreSQL's array of them, 1 one value, and `n + 2` an `IN` list
+/// of `n` places.
+pub fn one_of_values(backend: DbBackend, mut values: Vec<String>) -> (usize, Vec<Value>) {
     match backend {
-        _ if values.len() == 1 => Expr::col(column).eq(values.swap_remove(0)),
+        _ if values.len() == 1 => (1, vec![Value::from(values.swap_remove(0))]),
         DbBackend::Postgres => {
             let array = Value::Array(ArrayType::String, Some(Box::new(values.into_iter().map(Value::from).collect())));
-            Expr::col(column).eq(PgFunc::any(Expr::val(array)))
+            (0, vec![array])
         }
-        _ => Expr::col(column).is_in(in_list(values)),
+        _ => {
+            let list = in_list(values);
+            (list.len() + 2, list.into_iter().map(Value::from).collect())
+        }
+    }
+}
+
+/// `column` is one of the values that [`one_of_values`] gave, in `form`.
+pub fn one_of_bound(column: impl IntoColumnRef, form: usize, mut values: Vec<Value>) -> Expr {
+    match form {
+        1 => Expr::col(column).eq(values.swap_remove(0)),
+        0 => Expr::col(column).eq(PgFunc::any(Expr::val(values.swap_remove(0)))),
+        _ => Expr::col(column).is_in(values),
     }
 }
 

@@ -12,12 +12,33 @@
 //! field: sea-orm selects an entity's columns in the order of its `Column`
 //! enum, the order of the model's fields, and
 //! `tests::rows_read_the_columns_in_the_order_sea_orm_selects_them` holds
-//! each row type's fields to it. Select with `into_model::<XRow>()`, from
-//! the entity alone, or with further columns only after its own.
+//! each row type's fields to it. Read a select's models with [`all`] (or
+//! select with `into_model::<XRow>()`), from the entity alone, or with
+//! further columns only after its own.
 
-use entity::{accounts, approval_steps, assets, orders, sites, users, vendors};
+use entity::{accounts, api_tokens, approval_steps, assets, orders, sites, users, vendors};
 use sea_orm::sqlx::{self, Postgres, Sqlite};
-use sea_orm::{DbErr, QueryResult, TryGetable};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult, Statement, TryGetable};
+
+/// A row type of [`positional!`]: its entity's model, decoded by position.
+pub trait Positional: FromQueryResult {
+    type Model;
+
+    fn into_model(self) -> Self::Model;
+}
+
+/// The models of the rows `statement` reads, decoded as `R`, in a vector
+/// of their number (sea-orm's `all` collects `Result`s, whose number it
+/// does not know, and moves a page's fifty models again each time its
+/// vector grows).
+pub async fn all<R: Positional>(conn: &impl ConnectionTrait, statement: Statement) -> Result<Vec<R::Model>, DbErr> {
+    let rows = conn.query_all_raw(statement).await?;
+    let mut models = Vec::with_capacity(rows.len());
+    for row in &rows {
+        models.push(R::from_query_result(row, "")?.into_model());
+    }
+    Ok(models)
+}
 
 /// Column `index` of `row`: a NULL is `None` for an `Option` and an error
 /// for anything else, as sea-orm reads it.
@@ -90,22 +111,38 @@ macro_rules! positional {
             pub const FIELDS: &[&str] = &[$(stringify!($field)),+];
         }
 
+        impl Positional for $row {
+            type Model = $entity::Model;
+
+            fn into_model(self) -> Self::Model {
+                self.0
+            }
+        }
+
+        impl $row {
+            /// The model from the row's columns `first` onwards (a select
+            /// that has other columns before the entity's).
+            pub fn read(row: &QueryResult, first: usize) -> Result<$entity::Model, DbErr> {
+                // The fields are read in the order written (a struct
+                // expression evaluates its fields in source order), each
+                // from the next column; an error names the field.
+                let mut next = first;
+                let mut column = || {
+                    next += 1;
+                    next - 1
+                };
+                Ok($entity::Model {
+                    $($field: at(row, column()).map_err(|e| in_field(stringify!($field), e))?),+
+                })
+            }
+        }
+
         impl sea_orm::FromQueryResult for $row {
             fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
                 if !pre.is_empty() {
                     return <$entity::Model as sea_orm::FromQueryResult>::from_query_result(row, pre).map(Self);
                 }
-                // The fields are read in the order written (a struct
-                // expression evaluates its fields in source order), each
-                // from the next column; an error names the field.
-                let mut next = 0;
-                let mut column = || {
-                    next += 1;
-                    next - 1
-                };
-                Ok(Self($entity::Model {
-                    $($field: at(row, column()).map_err(|e| in_field(stringify!($field), e))?),+
-                }))
+                Self::read(row, 0).map(Self)
             }
         }
     };
@@ -146,6 +183,13 @@ positional!(
     /// An account.
     AccountRow(accounts) { id, organization_id, parent_id, name, created_at }
 );
+positional!(
+    /// An API token: every request of a partner's program reads one.
+    ApiTokenRow(api_tokens) {
+        id, organization_id, account_id, name, secret_hash, capabilities, partner_vendor_id, created_by, created_at,
+        expires_at, last_used_at, revoked_at,
+    }
+);
 
 #[cfg(test)]
 mod tests {
@@ -167,5 +211,6 @@ mod tests {
         assert_eq!(AssetRow::FIELDS, selected::<assets::Entity>());
         assert_eq!(VendorRow::FIELDS, selected::<vendors::Entity>());
         assert_eq!(AccountRow::FIELDS, selected::<accounts::Entity>());
+        assert_eq!(ApiTokenRow::FIELDS, selected::<api_tokens::Entity>());
     }
 }

@@ -22,10 +22,11 @@ use entity::{
     sites, time_entries, users, vendor_approvers, vendor_sends, vendors,
 };
 use sea_orm::sea_query::{Expr, Func, Query, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Value};
 
 use crate::db::rows::{self, AccountRow, AssetRow, SiteRow, UserRow, VendorRow};
-use crate::db::{Reads, one_of};
+use crate::db::texts::Texts;
+use crate::db::{Reads, one_of, one_of_bound, one_of_values};
 use crate::error::AppError;
 
 /// What a loader fails with (`DataLoader` needs a `Clone` error).
@@ -89,15 +90,20 @@ macro_rules! by_id {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
-                let ids = keys.iter().map(|k| k.0.clone()).collect();
-                let rows = $entity::Entity::find()
-                    .filter(one_of(self.backend(), ($entity::Entity, $entity::Column::Id), ids))
-                    .filter($entity::Column::OrganizationId.eq(self.organization_id.as_str()))
-                    .into_model::<$row>()
-                    .all(&self.conn)
-                    .await
-                    .map_err(fail)?;
-                Ok(by_key(rows.into_iter().map(|$row(model)| Arc::new(model)).collect(), |r| $key(r.id.clone())))
+                // Its text is one of a few: kept (`Texts`).
+                static TEXTS: Texts = Texts::new();
+                let backend = self.backend();
+                let (form, mut values) = one_of_values(backend, keys.iter().map(|k| k.0.clone()).collect());
+                values.push(Value::from(self.organization_id.as_str()));
+                let statement = TEXTS.statement(backend, form, values, |values| {
+                    let (ids, organization) = values.split_at(values.len() - 1);
+                    $entity::Entity::find()
+                        .filter(one_of_bound(($entity::Entity, $entity::Column::Id), form, ids.to_vec()))
+                        .filter($entity::Column::OrganizationId.eq(organization[0].clone()))
+                        .build(backend)
+                });
+                let rows = rows::all::<$row>(&self.conn, statement).await.map_err(fail)?;
+                Ok(by_key(rows.into_iter().map(Arc::new).collect(), |r| $key(r.id.clone())))
             }
         }
     };

@@ -10,12 +10,13 @@ use entity::{order_assignees, order_tags, orders};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use serde::{Deserialize, Serialize};
 
 use super::model::{OrderKind, OrderStatus};
 use crate::auth::Principal;
-use crate::db::rows::OrderRow;
+use crate::db::rows::{self, OrderRow};
 use crate::error::{AppError, AppResult};
 use crate::org::input::Tag;
 use crate::policy::filter::visible_orders_for_page;
@@ -305,17 +306,12 @@ pub async fn page<C: ConnectionTrait>(
         Query::select().column(Alias::new("id")).from_subquery(first, Alias::new("first_rows")).take()
     };
     let visible = visible_orders_for_page(principal, &first_rows);
-    let mut rows = orders::Entity::find()
+    let select = orders::Entity::find()
         .filter(visible.add(condition))
         .order_by(key, walk.clone())
         .order_by(orders::Column::Id, walk)
-        .limit(limit + 1)
-        .into_model::<OrderRow>()
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|OrderRow(model)| model)
-        .collect::<Vec<_>>();
+        .limit(limit + 1);
+    let mut rows = rows::all::<OrderRow>(conn, select.build(conn.get_database_backend())).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backwards {

@@ -138,7 +138,7 @@ pub async fn load_for<C: ConnectionTrait>(
     if policy::order::depends_on_related(principal) {
         load(conn, models).await
     } else {
-        models.into_iter().map(|model| OrderRecord::new(model, Related::default(), Steps::default())).collect()
+        records(models, |_| (Related::default(), Steps::default()))
     }
 }
 
@@ -152,15 +152,23 @@ pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> A
     let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
     let mut related = related(conn, &ids).await?;
     let mut steps = steps(conn, &ids).await?;
+    records(models, |id| (related.remove(id).unwrap_or_default(), steps.remove(id).unwrap_or_default()))
+}
 
-    models
-        .into_iter()
-        .map(|model| {
-            let related = related.remove(&model.id).unwrap_or_default();
-            let steps = steps.remove(&model.id).unwrap_or_default();
-            OrderRecord::new(model, related, steps)
-        })
-        .collect()
+/// The records of `models`, in their order, each with its facts from
+/// `facts_of` (given its id). Collected into a vector of its final size: a
+/// collect of `Result`s cannot know it, and would move a page's records
+/// again each time the vector grew.
+fn records(
+    models: Vec<orders::Model>,
+    mut facts_of: impl FnMut(&str) -> (Related, Steps),
+) -> AppResult<Vec<OrderRecord>> {
+    let mut records = Vec::with_capacity(models.len());
+    for model in models {
+        let (related, steps) = facts_of(&model.id);
+        records.push(OrderRecord::new(model, related, steps)?);
+    }
+    Ok(records)
 }
 
 impl OrderRecord {
