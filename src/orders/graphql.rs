@@ -6,7 +6,7 @@
 //! who may not read them. A guarded field the caller may not read is `null`
 //! with a FORBIDDEN error at its path; the rest of the response stands.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -823,7 +823,16 @@ fn keys<K>(wanted: bool, keys: impl Iterator<Item = K>) -> Vec<K> {
     if wanted { keys.collect() } else { Vec::new() }
 }
 
-/// Loads `keys` as one batch (nothing when there are none).
+/// Loads `keys` as one batch (nothing when there are none), and leaves
+/// what it found in the loaders' cache, where the resolvers of anything
+/// not built whole look for it.
+///
+/// Straight from the loader, not through the `DataLoader`'s batching:
+/// every key is in hand already, and the batching spawned a task per
+/// relation that waited out the batching delay (a millisecond) and handed
+/// its rows back across a channel, often from the other worker thread.
+/// Keys in the cache already (a second page in the same request) are not
+/// read again, as `load_many` would not.
 async fn batch<K>(loaders: &Loaders, keys: Vec<K>) -> Result<HashMap<K, <Db as Loader<K>>::Value>, AppError>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
@@ -832,7 +841,19 @@ where
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    loaders.load_many(keys).await.map_err(to_app)
+    let mut found = loaders.get_cached_values::<K>();
+    let keys: HashSet<K, foldhash::fast::RandomState> = keys.into_iter().filter(|k| !found.contains_key(k)).collect();
+    if keys.is_empty() {
+        return Ok(found);
+    }
+    let keys: Vec<K> = keys.into_iter().collect();
+    let loaded = loaders.loader().load(&keys).await.map_err(to_app)?;
+    loaders.feed_many(loaded.iter().map(|(key, value)| (key.clone(), value.clone()))).await;
+    if found.is_empty() {
+        return Ok(loaded);
+    }
+    found.extend(loaded);
+    Ok(found)
 }
 
 /// The order `id` if the caller may see it. Anything else, whether it does
