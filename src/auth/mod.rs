@@ -18,7 +18,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QueryResult, Value,
 };
 
-use crate::db::rows::{self, ApiTokenRow};
+use crate::db::rows::{self, ApiTokenRow, Positional};
 use crate::db::texts::Texts;
 use crate::error::{AppError, AppResult};
 use crate::org::model::{Role, ScopeKind};

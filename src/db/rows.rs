@@ -18,13 +18,15 @@
 
 use entity::{accounts, api_tokens, approval_steps, assets, orders, sites, users, vendors};
 use sea_orm::sqlx::{self, Postgres, Sqlite};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult, Statement, TryGetable};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, TryGetable};
 
 /// A row type of [`positional!`]: its entity's model, decoded by position.
-pub trait Positional: FromQueryResult {
+pub trait Positional {
     type Model;
 
-    fn into_model(self) -> Self::Model;
+    /// The model from the row's columns `first` onwards (`first` > 0: a
+    /// select that has other columns before the entity's).
+    fn read(row: &QueryResult, first: usize) -> Result<Self::Model, DbErr>;
 }
 
 /// The models of the rows `statement` reads, decoded as `R`, in a vector
@@ -35,7 +37,7 @@ pub async fn all<R: Positional>(conn: &impl ConnectionTrait, statement: Statemen
     let rows = conn.query_all_raw(statement).await?;
     let mut models = Vec::with_capacity(rows.len());
     for row in &rows {
-        models.push(R::from_query_result(row, "")?.into_model());
+        models.push(R::read(row, 0)?);
     }
     Ok(models)
 }
@@ -114,15 +116,7 @@ macro_rules! positional {
         impl Positional for $row {
             type Model = $entity::Model;
 
-            fn into_model(self) -> Self::Model {
-                self.0
-            }
-        }
-
-        impl $row {
-            /// The model from the row's columns `first` onwards (a select
-            /// that has other columns before the entity's).
-            pub fn read(row: &QueryResult, first: usize) -> Result<$entity::Model, DbErr> {
+            fn read(row: &QueryResult, first: usize) -> Result<$entity::Model, DbErr> {
                 // The fields are read in the order written (a struct
                 // expression evaluates its fields in source order), each
                 // from the next column; an error names the field.

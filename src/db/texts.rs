@@ -3,8 +3,8 @@
 //!
 //! sea-query renders a statement's text afresh each time it is built: for
 //! the API token lookup that authenticates a partner's request, and for
-//! the loaders' reads of people, sites and vendors by id, that was a
-//! twentieth of a partner's dashboard page in gateway instructions
+//! the loaders' reads of people, sites and vendors by id, that was about
+//! 3% of a partner's dashboard page in gateway instructions
 //! (BENCHMARKS.md). Their text depends only on the backend and on the
 //! statement's *form* (on PostgreSQL, one id or an array of them; on
 //! SQLite, how many places an `IN` list has), and their values are known
