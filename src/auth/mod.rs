@@ -259,9 +259,15 @@ impl TokenStanding {
             non_admin_vendor_override: rows::at(row, 2)?,
             planner_may_delete: rows::at(row, 3)?,
         };
-        Ok(Self { account, token: ApiTokenRow::read(row, 4)? })
+        Ok(Self { account, token: ApiTokenRow::read(row, STANDING_COLUMNS)? })
     }
 }
+
+/// How many columns [`account_standing`] selects. [`TokenStanding::read`]
+/// reads them by position and the token's after them: a column added there
+/// must be added to both (`tests/security_authentication.rs` reads revoked
+/// and expired tokens, whose columns a shift would misplace).
+const STANDING_COLUMNS: usize = 4;
 
 /// `accounts` with their settings: [`AccountStanding`]'s columns, in its
 /// fields' order ([`TokenStanding::read`] reads them by position).

@@ -146,6 +146,7 @@ pub fn one_of_values(backend: DbBackend, mut values: Vec<String>) -> (usize, Vec
 
 /// `column` is one of the values that [`one_of_values`] gave, in `form`.
 pub fn one_of_bound(column: impl IntoColumnRef, form: usize, mut values: Vec<Value>) -> Expr {
+    debug_assert!(form > 1 || values.len() == 1, "form {form} binds one value, not {}", values.len());
     match form {
         1 => Expr::col(column).eq(values.swap_remove(0)),
         0 => Expr::col(column).eq(PgFunc::any(Expr::val(values.swap_remove(0)))),

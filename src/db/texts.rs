@@ -14,6 +14,11 @@
 //! A use's values must be those the statement it describes would bind, in
 //! order. Debug builds (every test) render the statement on every use and
 //! compare its text and values with the kept text and the values given.
+//! Two more conditions the form must carry, since release builds do not
+//! check them: a value that may be NULL changes the text (sea-query writes
+//! `IS NULL`, binding nothing), so it must be part of the form or never
+//! NULL; and a `static` [`Texts`] serves one statement, so it must not sit
+//! in a generic function, whose instances would share it.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -38,12 +43,12 @@ impl Texts {
         values: Vec<Value>,
         build: impl FnOnce(Vec<Value>) -> Statement,
     ) -> Statement {
-        let kept = self.kept(backend, form);
-        if let Some(sql) = &kept
-            && !cfg!(debug_assertions)
-        {
-            return Statement { sql: sql.clone(), values: Some(Values(values)), db_backend: backend };
-        }
+        let kept = match self.kept(backend, form) {
+            Some(sql) if !cfg!(debug_assertions) => {
+                return Statement { sql, values: Some(Values(values)), db_backend: backend };
+            }
+            kept => kept,
+        };
         // Rendered: the first use of this form, or any use in a debug
         // build, which holds the kept text and the values given to it.
         let built = build(values.clone());

@@ -832,7 +832,9 @@ fn keys<K>(wanted: bool, keys: impl Iterator<Item = K>) -> Vec<K> {
 /// relation that waited out the batching delay (a millisecond) and handed
 /// its rows back across a channel, often from the other worker thread.
 /// Keys in the cache already (a second page in the same request) are not
-/// read again, as `load_many` would not.
+/// read again, as `load_many` would not; but two pages primed at the same
+/// moment no longer share one statement per relation, as `load_many`'s
+/// window let them: each reads its own.
 async fn batch<K>(loaders: &Loaders, keys: Vec<K>) -> Result<HashMap<K, <Db as Loader<K>>::Value>, AppError>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
@@ -841,13 +843,26 @@ where
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut found = loaders.get_cached_values::<K>();
-    let keys: HashSet<K, foldhash::fast::RandomState> = keys.into_iter().filter(|k| !found.contains_key(k)).collect();
-    if keys.is_empty() {
+    // Empty unless this request loaded keys of this kind before.
+    let mut cached = loaders.get_cached_values::<K>();
+    let mut found = HashMap::new();
+    let mut missing: HashSet<K, foldhash::fast::RandomState> = HashSet::default();
+    for key in keys {
+        match cached.remove(&key) {
+            Some(value) => {
+                found.insert(key, value);
+            }
+            None if !found.contains_key(&key) => {
+                missing.insert(key);
+            }
+            None => {}
+        }
+    }
+    if missing.is_empty() {
         return Ok(found);
     }
-    let keys: Vec<K> = keys.into_iter().collect();
-    let loaded = loaders.loader().load(&keys).await.map_err(to_app)?;
+    let missing: Vec<K> = missing.into_iter().collect();
+    let loaded = loaders.loader().load(&missing).await.map_err(to_app)?;
     loaders.feed_many(loaded.iter().map(|(key, value)| (key.clone(), value.clone()))).await;
     if found.is_empty() {
         return Ok(loaded);
