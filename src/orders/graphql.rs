@@ -843,25 +843,22 @@ where
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
+    let keys: HashSet<K, foldhash::fast::RandomState> = keys.into_iter().collect();
     // Empty unless this request loaded keys of this kind before.
     let mut cached = loaders.get_cached_values::<K>();
     let mut found = HashMap::new();
-    let mut missing: HashSet<K, foldhash::fast::RandomState> = HashSet::default();
+    let mut missing = Vec::new();
     for key in keys {
         match cached.remove(&key) {
             Some(value) => {
                 found.insert(key, value);
             }
-            None if !found.contains_key(&key) => {
-                missing.insert(key);
-            }
-            None => {}
+            None => missing.push(key),
         }
     }
     if missing.is_empty() {
         return Ok(found);
     }
-    let missing: Vec<K> = missing.into_iter().collect();
     let loaded = loaders.loader().load(&missing).await.map_err(to_app)?;
     loaders.feed_many(loaded.iter().map(|(key, value)| (key.clone(), value.clone()))).await;
     if found.is_empty() {

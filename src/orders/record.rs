@@ -7,12 +7,12 @@ use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter};
 
 use super::model::{OrderKind, OrderStatus, SendState};
 use crate::auth::Principal;
 use crate::db::one_of;
-use crate::db::rows::{self, OrderRow, StepRow};
+use crate::db::rows::{self, OrderRow, Positional, StepRow};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, OrderFacts, PendingStep, filter::visible_order};
 
@@ -330,10 +330,7 @@ async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMa
         .query_all(&query)
         .await?
         .iter()
-        .map(|row| {
-            let StepRow(step) = StepRow::from_query_result(row, "")?;
-            Ok((step, rows::at::<Option<String>>(row, StepRow::FIELDS.len())?))
-        })
+        .map(|row| Ok((StepRow::read(row, 0)?, rows::at::<Option<String>>(row, StepRow::FIELDS.len())?)))
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
     rows.sort_by(|(a, a_approver), (b, b_approver)| {
         (&a.order_id, a.position, &a.id, a_approver).cmp(&(&b.order_id, b.position, &b.id, b_approver))
