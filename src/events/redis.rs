@@ -12,8 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use futures::StreamExt;
-use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
+use redis::io::tcp::TcpSettings;
+use redis::{AsyncCommands, IntoConnectionInfo};
 use tokio::sync::{Mutex, broadcast};
 use tokio::task::JoinHandle;
 
@@ -34,7 +35,14 @@ impl RedisBus {
     /// Validates the URL and starts the listener task; does not wait for
     /// Redis to answer.
     pub fn start(url: &str, channel: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url).context("WORKGATE_REDIS_URL is not a valid Redis URL")?;
+        // Commands and replies are small writes: without TCP_NODELAY, one
+        // written while the last is unacknowledged waits for the peer's
+        // delayed ACK (up to 40 ms on Linux).
+        let info = url
+            .into_connection_info()
+            .context("WORKGATE_REDIS_URL is not a valid Redis URL")?
+            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info).context("WORKGATE_REDIS_URL is not a valid Redis URL")?;
         let sender = broadcast::channel(LOCAL_BUFFER).0;
         let listener = tokio::spawn(listen(client.clone(), channel.to_owned(), sender.clone()));
         Ok(Self { client, channel: channel.to_owned(), publisher: Mutex::new(None), sender, listener })
