@@ -8,9 +8,12 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::world::{Bind, OrderSpec};
 use common::{Backend, TestApp, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 use workgate::graphql::limits::{MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_DIRECTIVES};
 use workgate::org::model::Role;
@@ -216,23 +219,35 @@ async fn batches_and_bodies_are_capped(backend: Backend) {
 }
 
 async fn a_request_that_runs_too_long_is_stopped(backend: Backend) {
-    let app = spawn_app_with(backend, |raw| raw.request_timeout = Some("1ms".into())).await;
+    let app = spawn_app_with(backend, |raw| raw.request_timeout = Some("100ms".into())).await;
     let (token, boot) = admin(&app).await;
     let site = app.site(&boot.organization_id, &boot.account_id, "North").await;
-    for n in 0..100 {
-        let mut spec = OrderSpec::new(&boot.organization_id, &boot.admin_user_id);
-        spec.site = Some(site.clone());
-        spec.title = format!("Order {n}");
-        let id = app.order(&spec).await;
-        app.note(&id, &boot.admin_user_id, "A note", false).await;
-    }
-    let query = "{ orders(first: 100) { edges { node { id site { name } owner { name } notes { body author { name } }
-        history { action } viewerCan { assign delete } } } } }";
-    let response = app.graphql(Some(&token), query, json!({})).await;
+    let mut spec = OrderSpec::new(&boot.organization_id, &boot.admin_user_id);
+    spec.site = Some(site);
+    let order = app.order(&spec).await;
+    // Another writer holds the order's row (SQLite: the database's write
+    // lock) until the request has been answered, so the note's transaction
+    // cannot finish however fast the machine is.
+    let blocker = app.db.begin().await.expect("begin");
+    blocker
+        .execute_unprepared(&format!("UPDATE orders SET title = title WHERE id = '{order}'"))
+        .await
+        .expect("the order's row held");
+    let note = "mutation($id: ID!) { addNote(orderId: $id, body: \"Parts on order\") { id } }";
+    // A deadline of the test's own, so a timeout that did not fire fails
+    // the test rather than waiting on the held row for ever.
+    let response =
+        tokio::time::timeout(Duration::from_secs(30), app.graphql(Some(&token), note, json!({ "id": order })))
+            .await
+            .expect("the request was stopped, not left waiting on the held row");
+    blocker.rollback().await.expect("released");
     assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE, "{}", response.body);
     let (code, message) = refusal(&response);
     assert_eq!(code, "QUERY_TOO_COMPLEX", "{}", response.body);
-    assert!(message.contains("ran longer than 1ms"), "{message}");
+    assert!(message.contains("ran longer than 100ms"), "{message}");
+    // The stopped mutation wrote nothing.
+    let read = app.graphql(Some(&token), "query($id: ID!) { order(id: $id) { notes { id } } }", json!({ "id": order }));
+    assert_eq!(read.await.assert_ok()["order"]["notes"], json!([]));
 }
 
 const INTROSPECT: &str = "{ __schema { queryType { name } } }";
