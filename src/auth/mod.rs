@@ -99,7 +99,7 @@ impl Authenticator {
         // text is always the same (kept: `Texts`).
         static LOOKUP: Texts = Texts::new();
         let backend = conn.get_database_backend();
-        let statement = LOOKUP.statement(backend, 0, vec![Value::from(api_token::hash(secret))], |values| {
+        let statement = LOOKUP.statement(backend, (), vec![Value::from(api_token::hash(secret))], |values| {
             let query = account_standing()
                 .columns(api_tokens::Column::iter().map(|column| (api_tokens::Entity, column)))
                 .inner_join(

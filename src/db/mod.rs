@@ -126,31 +126,46 @@ pub fn one_of(backend: DbBackend, column: impl IntoColumnRef, values: Vec<String
     one_of_bound(column, form, values)
 }
 
-/// [`one_of`]'s form (a [`texts::Texts`] form: the text of the statement
-/// differs between forms and only between them) and the values it binds:
-/// 0 is PostgreSQL's array of them, 1 one value, and `n + 2` an `IN` list
-/// of `n` places.
-pub fn one_of_values(backend: DbBackend, mut values: Vec<String>) -> (usize, Vec<Value>) {
+/// How [`one_of`] selects its values; the statement's text differs between
+/// forms and only between them, so it is a [`texts::Texts`] form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OneOf {
+    /// `column = $1`.
+    One,
+    /// PostgreSQL's `column = ANY($1)`, one array parameter.
+    Array,
+    /// SQLite's `column IN ($1, …)` with this many places.
+    List(usize),
+}
+
+/// [`one_of`]'s form for `values` on `backend`, and the values it binds.
+pub fn one_of_values(backend: DbBackend, mut values: Vec<String>) -> (OneOf, Vec<Value>) {
     match backend {
-        _ if values.len() == 1 => (1, vec![Value::from(values.swap_remove(0))]),
+        _ if values.len() == 1 => (OneOf::One, vec![Value::from(values.swap_remove(0))]),
         DbBackend::Postgres => {
             let array = Value::Array(ArrayType::String, Some(Box::new(values.into_iter().map(Value::from).collect())));
-            (0, vec![array])
+            (OneOf::Array, vec![array])
         }
         _ => {
             let list = in_list(values);
-            (list.len() + 2, list.into_iter().map(Value::from).collect())
+            (OneOf::List(list.len()), list.into_iter().map(Value::from).collect())
         }
     }
 }
 
 /// `column` is one of the values that [`one_of_values`] gave, in `form`.
-pub fn one_of_bound(column: impl IntoColumnRef, form: usize, mut values: Vec<Value>) -> Expr {
-    debug_assert!(form > 1 || values.len() == 1, "form {form} binds one value, not {}", values.len());
+pub fn one_of_bound(column: impl IntoColumnRef, form: OneOf, mut values: Vec<Value>) -> Expr {
+    let mut only = || {
+        debug_assert_eq!(values.len(), 1, "{form:?} binds one value");
+        values.swap_remove(0)
+    };
     match form {
-        1 => Expr::col(column).eq(values.swap_remove(0)),
-        0 => Expr::col(column).eq(PgFunc::any(Expr::val(values.swap_remove(0)))),
-        _ => Expr::col(column).is_in(values),
+        OneOf::One => Expr::col(column).eq(only()),
+        OneOf::Array => Expr::col(column).eq(PgFunc::any(Expr::val(only()))),
+        OneOf::List(places) => {
+            debug_assert_eq!(values.len(), places, "{form:?} binds {places} values");
+            Expr::col(column).is_in(values)
+        }
     }
 }
 

@@ -24,11 +24,11 @@ use std::sync::{Mutex, PoisonError};
 
 use sea_orm::{DbBackend, Statement, Value, Values};
 
-/// The texts of one statement, by backend and form.
-#[derive(Default)]
-pub struct Texts(Mutex<Vec<(DbBackend, usize, String)>>);
+/// The texts of one statement, by backend and form (`()` for a statement
+/// of one form).
+pub struct Texts<F = ()>(Mutex<Vec<(DbBackend, F, String)>>);
 
-impl Texts {
+impl<F: Copy + PartialEq> Texts<F> {
     pub const fn new() -> Self {
         Self(Mutex::new(Vec::new()))
     }
@@ -39,7 +39,7 @@ impl Texts {
     pub fn statement(
         &self,
         backend: DbBackend,
-        form: usize,
+        form: F,
         values: Vec<Value>,
         build: impl FnOnce(Vec<Value>) -> Statement,
     ) -> Statement {
@@ -61,12 +61,12 @@ impl Texts {
         built
     }
 
-    fn kept(&self, backend: DbBackend, form: usize) -> Option<String> {
+    fn kept(&self, backend: DbBackend, form: F) -> Option<String> {
         let texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         texts.iter().find(|(b, f, _)| *b == backend && *f == form).map(|(_, _, sql)| sql.clone())
     }
 
-    fn keep(&self, backend: DbBackend, form: usize, sql: &str) {
+    fn keep(&self, backend: DbBackend, form: F, sql: &str) {
         let mut texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if !texts.iter().any(|(b, f, _)| *b == backend && *f == form) {
             texts.push((backend, form, sql.to_owned()));

@@ -26,7 +26,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 
 use crate::db::rows::{self, AccountRow, AssetRow, SiteRow, UserRow, VendorRow};
 use crate::db::texts::Texts;
-use crate::db::{Reads, one_of, one_of_bound, one_of_values};
+use crate::db::{OneOf, Reads, one_of, one_of_bound, one_of_values};
 use crate::error::AppError;
 
 /// What a loader fails with (`DataLoader` needs a `Clone` error).
@@ -91,7 +91,7 @@ macro_rules! by_id {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 // Its text is one of a few: kept (`Texts`).
-                static TEXTS: Texts = Texts::new();
+                static TEXTS: Texts<OneOf> = Texts::new();
                 let backend = self.backend();
                 let (form, mut values) = one_of_values(backend, keys.iter().map(|k| k.0.clone()).collect());
                 values.push(Value::from(self.organization_id.as_str()));
