@@ -28,6 +28,12 @@ use sea_orm::{DbBackend, Statement, Value, Values};
 /// of one form).
 pub struct Texts<F = ()>(Mutex<Vec<(DbBackend, F, String)>>);
 
+impl<F: Copy + PartialEq> Default for Texts<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<F: Copy + PartialEq> Texts<F> {
     pub const fn new() -> Self {
         Self(Mutex::new(Vec::new()))
