@@ -11,9 +11,9 @@ mod common;
 use std::time::Duration;
 
 use common::world::{Bind, OrderSpec};
-use common::{Backend, TestApp, spawn_app, spawn_app_with};
+use common::{Backend, TestApp, eventually, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use workgate::graphql::limits::{MAX_ALIASES, MAX_BATCH, MAX_DEPTH, MAX_DIRECTIVES};
 use workgate::org::model::Role;
@@ -225,19 +225,21 @@ async fn a_request_that_runs_too_long_is_stopped(backend: Backend) {
     let mut spec = OrderSpec::new(&boot.organization_id, &boot.admin_user_id);
     spec.site = Some(site);
     let order = app.order(&spec).await;
-    // Another writer holds the order's row (SQLite: the database's write
-    // lock) until the request has been answered, so the note's transaction
-    // cannot finish however fast the machine is.
-    let blocker = app.db.begin().await.expect("begin");
+    let state = "query($id: ID!) { order(id: $id) { version notes { id } history { action } } }";
+    let before = app.graphql(Some(&token), state, json!({ "id": order })).await.assert_ok().clone();
+    // Another writer holds the order's row (on SQLite, the database's
+    // write lock, taken at BEGIN) until the request has been answered, so
+    // the note's transaction cannot finish however fast the machine is.
+    let blocker = workgate::db::write_txn(&app.db).await.expect("begin");
     blocker
         .execute_unprepared(&format!("UPDATE orders SET title = title WHERE id = '{order}'"))
         .await
         .expect("the order's row held");
     let note = "mutation($id: ID!) { addNote(orderId: $id, body: \"Parts on order\") { id } }";
-    // A deadline of the test's own, so a timeout that did not fire fails
-    // the test rather than waiting on the held row for ever.
+    // A deadline of the test's own, well inside the HTTP client's and
+    // SQLite's busy timeout, so a timeout that did not fire fails here.
     let response =
-        tokio::time::timeout(Duration::from_secs(30), app.graphql(Some(&token), note, json!({ "id": order })))
+        tokio::time::timeout(Duration::from_secs(5), app.graphql(Some(&token), note, json!({ "id": order })))
             .await
             .expect("the request was stopped, not left waiting on the held row");
     blocker.rollback().await.expect("released");
@@ -245,9 +247,15 @@ async fn a_request_that_runs_too_long_is_stopped(backend: Backend) {
     let (code, message) = refusal(&response);
     assert_eq!(code, "QUERY_TOO_COMPLEX", "{}", response.body);
     assert!(message.contains("ran longer than 100ms"), "{message}");
-    // The stopped mutation wrote nothing.
-    let read = app.graphql(Some(&token), "query($id: ID!) { order(id: $id) { notes { id } } }", json!({ "id": order }));
-    assert_eq!(read.await.assert_ok()["order"]["notes"], json!([]));
+    // Once every connection is back in the pool, whatever the stopped
+    // request left running has ended; it wrote nothing.
+    eventually("the stopped request's connection back in the pool", Duration::from_secs(5), || async {
+        let (open, idle, _) = workgate::db::pool_state(&app.db);
+        (open as usize == idle).then_some(())
+    })
+    .await;
+    let after = app.graphql(Some(&token), state, json!({ "id": order })).await.assert_ok().clone();
+    assert_eq!(after, before, "the stopped note left the order as it was");
 }
 
 const INTROSPECT: &str = "{ __schema { queryType { name } } }";
