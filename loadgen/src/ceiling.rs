@@ -1,12 +1,13 @@
-//! The database's own ceiling for a dashboard request's work: the SQL the
-//! requests run, captured from a gateway in this process (its request pool
-//! records the statements, parameters and all; one request per view the
-//! load cycles through), then issued directly against the database by the
-//! same number of connections, each running one request's statements after
-//! another as the gateway would (through the gateway's own
-//! [`workgate::db::Reads`]: one connection held for the
-//! request), the views in turn, with no HTTP, GraphQL, policy or JSON in
-//! between. The gateway's throughput divided by this is its efficiency.
+//! The database's own ceiling for a request's work (a dashboard page, an
+//! order's detail): the SQL the requests run, captured from a gateway in
+//! this process (its request pool records the statements, parameters and
+//! all; one request per dashboard view, or per order, that the load cycles
+//! through), then issued directly against the database by the same number
+//! of connections, each running one request's statements after another as
+//! the gateway would (through the gateway's own [`workgate::db::Reads`]:
+//! one connection held for the request), the requests in turn, with no
+//! HTTP, GraphQL, policy or JSON in between. The gateway's throughput
+//! divided by this is its efficiency.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,9 +24,9 @@ use crate::server::JWT_SECRET;
 
 #[derive(Debug, Serialize)]
 pub struct Ceiling {
-    /// Statements one dashboard request runs (the views' average).
+    /// Statements one request runs (the requests' average).
     pub statements: f64,
-    /// Dashboard requests' worth of SQL per second.
+    /// Requests' worth of SQL per second.
     pub throughput: f64,
     pub latency_ms: Latency,
 }

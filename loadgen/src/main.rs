@@ -2,9 +2,10 @@
 //! database, seeds it (`workgate::seed::synthetic`), starts `workgate
 //! serve` as a child process, and runs each scenario for each principal:
 //! closed-loop at a fixed number of connections, open-loop at a fixed
-//! arrival rate, the dashboard's SQL directly against the database (the
-//! ceiling), and WebSocket fan-out. It prints a table and writes every
-//! figure as JSON. BENCHMARKS.md has the commands and the results.
+//! arrival rate, the dashboard's and the detail's SQL directly against the
+//! database (their ceilings), and WebSocket fan-out. It prints a table
+//! and writes every figure as JSON. BENCHMARKS.md has the commands and the
+//! results.
 
 mod ceiling;
 mod drive;
@@ -72,20 +73,20 @@ struct Args {
     /// Events per second of the fan-out scenario.
     #[arg(long, default_value_t = 50.0)]
     event_rate: f64,
-    /// Pairs of runs the dashboard's ratio to its ceiling is taken from,
-    /// each a closed-loop dashboard run and then a ceiling run; the ratio
-    /// is the pairs' median. On a shared machine throughput drifts by a
-    /// fifth from one minute to the next, and the two runs of a pair see
-    /// the same drift. With 1: the scenario's closed-loop run against one
-    /// ceiling run.
+    /// Pairs of runs the dashboard's and the detail's ratios to their
+    /// ceilings are taken from, each a closed-loop run of the scenario and
+    /// then a ceiling run; the ratio is the pairs' median. On a shared
+    /// machine throughput drifts by a fifth from one minute to the next,
+    /// and the two runs of a pair see the same drift. With 1: the
+    /// scenario's closed-loop run against one ceiling run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pairs: u32,
     #[arg(long, value_delimiter = ',', default_value = "dashboard,detail,mixed,fanout")]
     scenarios: Vec<Scenario>,
     #[arg(long, value_delimiter = ',', default_value = "technician,planner,child-admin,partner")]
     principals: Vec<Principal>,
-    /// Print the SQL of each principal's dashboard request (what the
-    /// ceiling replays) and of one detail request.
+    /// Print the SQL of each principal's dashboard requests (each view)
+    /// and of one detail request, as the ceilings replay them.
     #[arg(long)]
     show_sql: bool,
     /// Where to write the JSON result.
@@ -142,12 +143,13 @@ struct Run {
 
 #[derive(Debug, Serialize)]
 struct CeilingRun {
+    scenario: Scenario,
     principal: Principal,
     #[serde(flatten)]
     ceiling: ceiling::Ceiling,
-    /// The gateway's closed-loop dashboard throughput over the ceiling's:
-    /// the median of `pairs` (the lower middle one of an even number),
-    /// whose ceiling `ceiling` is.
+    /// The gateway's closed-loop throughput in the scenario over the
+    /// ceiling's: the median of `pairs` (the lower middle one of an even
+    /// number), whose ceiling `ceiling` is.
     gateway_ratio: f64,
     /// Each pair's gateway and ceiling throughput, in the order run.
     pairs: Vec<Pair>,
@@ -319,90 +321,90 @@ async fn measure(args: &Args, binary: &std::path::Path, database: &Database) -> 
                 );
             }
         }
-        if args.show_sql && args.scenarios.contains(&Scenario::Detail) {
-            let (query, variables) = subject.detail_query();
-            for statement in ceiling::capture(&database.url, &subject.token, &query, &[variables]).await?.concat() {
-                eprintln!("{principal:?} detail SQL: {statement}");
+        // Statements by page size.
+        if args.scenarios.contains(&Scenario::Dashboard) && principal == Principal::Planner {
+            for first in [10, PAGE, 100] {
+                let quick = Duration::from_secs_f64(args.seconds.min(2.0));
+                let run = timed(
+                    &server,
+                    Scenario::Dashboard,
+                    principal,
+                    4,
+                    Arrivals::Closed,
+                    Duration::ZERO,
+                    quick,
+                    subject.dashboard(first),
+                )
+                .await?;
+                report.statements_by_page_size.push((first, run.statements_per_request));
             }
         }
-        if args.scenarios.contains(&Scenario::Dashboard) {
-            // Statements by page size, and the ceiling.
-            if principal == Principal::Planner {
-                for first in [10, PAGE, 100] {
-                    let quick = Duration::from_secs_f64(args.seconds.min(2.0));
-                    let run = timed(
-                        &server,
-                        Scenario::Dashboard,
-                        principal,
-                        4,
-                        Arrivals::Closed,
-                        Duration::ZERO,
-                        quick,
-                        subject.dashboard(first),
-                    )
-                    .await?;
-                    report.statements_by_page_size.push((first, run.statements_per_request));
-                }
+        for scenario in [Scenario::Dashboard, Scenario::Detail] {
+            if args.scenarios.contains(&scenario) {
+                let run = ceiling_run(args, &server, &database.url, &report, &subject, scenario, pool).await?;
+                report.ceilings.push(run);
             }
-            // Each of the dashboard's views (sorts and filters), as the
-            // gateway was asked them in turn.
-            let variables: Vec<_> = (0..scenarios::VIEWS).map(|n| scenarios::dashboard_variables(n, PAGE)).collect();
-            let requests =
-                ceiling::capture(&database.url, &subject.token, subject.dashboard_query(), &variables).await?;
-            if args.show_sql {
-                for statement in requests.iter().flatten() {
-                    eprintln!("{principal:?} dashboard SQL: {statement}");
-                }
-            }
-            let mut pairs = Vec::new();
-            for pair in 0..args.pairs {
-                let gateway = if args.pairs == 1 {
-                    report
-                        .runs
-                        .iter()
-                        .find(|r| {
-                            r.principal == principal
-                                && r.scenario == Scenario::Dashboard
-                                && matches!(r.arrivals, Arrivals::Closed)
-                        })
-                        .context("the dashboard's closed-loop run")?
-                        .measured
-                        .throughput
-                } else {
-                    let workload = subject.dashboard(PAGE);
-                    let run = timed(
-                        &server,
-                        Scenario::Dashboard,
-                        principal,
-                        args.connections,
-                        Arrivals::Closed,
-                        warmup,
-                        seconds,
-                        workload,
-                    )
-                    .await?;
-                    if run.measured.errors > 0 {
-                        bail!("pair {pair}: the dashboard run had {} errors", run.measured.errors);
-                    }
-                    run.measured.throughput
-                };
-                let ceiling =
-                    ceiling::replay(&database.url, requests.clone(), args.connections, pool, warmup, seconds).await?;
-                eprintln!("{principal:?} ceiling: {ceiling:?}");
-                let ratio = gateway / ceiling.throughput;
-                pairs.push((Pair { gateway, ceiling: ceiling.throughput, ratio }, ceiling));
-            }
-            let mut by_ratio: Vec<usize> = (0..pairs.len()).collect();
-            by_ratio.sort_by(|&a, &b| pairs[a].0.ratio.total_cmp(&pairs[b].0.ratio));
-            let median = by_ratio[(by_ratio.len() - 1) / 2];
-            let gateway_ratio = pairs[median].0.ratio;
-            let figures = pairs.iter().map(|(pair, _)| *pair).collect();
-            let ceiling = pairs.swap_remove(median).1;
-            report.ceilings.push(CeilingRun { principal, ceiling, gateway_ratio, pairs: figures });
         }
     }
     server.stop();
     Ok(report)
+}
+
+/// The direct-SQL ceiling of `scenario` for `subject`, and the gateway's
+/// throughput as a ratio of it: the same requests as the scenario's run
+/// sends (each of the dashboard's views, each of the detail's orders),
+/// their SQL captured, then replayed against the database.
+async fn ceiling_run(
+    args: &Args,
+    server: &Server,
+    database_url: &str,
+    report: &Report,
+    subject: &Subject,
+    scenario: Scenario,
+    pool: u32,
+) -> anyhow::Result<CeilingRun> {
+    let (warmup, seconds) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.seconds));
+    let principal = subject.principal;
+    let (query, variables) = subject.requests(scenario)?;
+    let requests = ceiling::capture(database_url, &subject.token, &query, &variables).await?;
+    if args.show_sql {
+        // Every view of the dashboard; one order of the detail.
+        let shown = if scenario == Scenario::Dashboard { requests.len() } else { 1 };
+        for statement in requests.iter().take(shown).flatten() {
+            eprintln!("{principal:?} {scenario:?} SQL: {statement}");
+        }
+    }
+    let mut pairs = Vec::new();
+    for pair in 0..args.pairs {
+        let gateway = if args.pairs == 1 {
+            report
+                .runs
+                .iter()
+                .find(|r| r.principal == principal && r.scenario == scenario && matches!(r.arrivals, Arrivals::Closed))
+                .context("the scenario's closed-loop run")?
+                .measured
+                .throughput
+        } else {
+            let workload = subject.workload(scenario)?;
+            let run = timed(server, scenario, principal, args.connections, Arrivals::Closed, warmup, seconds, workload)
+                .await?;
+            if run.measured.errors > 0 {
+                bail!("pair {pair}: the {scenario:?} run had {} errors", run.measured.errors);
+            }
+            run.measured.throughput
+        };
+        let ceiling = ceiling::replay(database_url, requests.clone(), args.connections, pool, warmup, seconds).await?;
+        eprintln!("{principal:?} {scenario:?} ceiling: {ceiling:?}");
+        let ratio = gateway / ceiling.throughput;
+        pairs.push((Pair { gateway, ceiling: ceiling.throughput, ratio }, ceiling));
+    }
+    let mut by_ratio: Vec<usize> = (0..pairs.len()).collect();
+    by_ratio.sort_by(|&a, &b| pairs[a].0.ratio.total_cmp(&pairs[b].0.ratio));
+    let median = by_ratio[(by_ratio.len() - 1) / 2];
+    let gateway_ratio = pairs[median].0.ratio;
+    let figures = pairs.iter().map(|(pair, _)| *pair).collect();
+    let ceiling = pairs.swap_remove(median).1;
+    Ok(CeilingRun { scenario, principal, ceiling, gateway_ratio, pairs: figures })
 }
 
 /// One measured run, with the server's side of it.
@@ -525,14 +527,15 @@ fn print_table(report: &Report) {
     }
     if !report.ceilings.is_empty() {
         println!(
-            "\n| direct SQL ceiling | statements | req/s | p99 ms | gateway / ceiling | pairs (gateway/ceiling) |"
+            "\n| direct SQL ceiling | principal | statements | req/s | p99 ms | gateway / ceiling | pairs (gateway/ceiling) |"
         );
-        println!("|---|---:|---:|---:|---:|---|");
+        println!("|---|---|---:|---:|---:|---:|---|");
         for c in &report.ceilings {
             let pairs: Vec<String> =
                 c.pairs.iter().map(|p| format!("{:.0}/{:.0} = {:.2}", p.gateway, p.ceiling, p.ratio)).collect();
             println!(
-                "| {:?} | {:.1} | {:.0} | {:.2} | {:.2} | {} |",
+                "| {:?} | {:?} | {:.1} | {:.0} | {:.2} | {:.2} | {} |",
+                c.scenario,
                 c.principal,
                 c.ceiling.statements,
                 c.ceiling.throughput,

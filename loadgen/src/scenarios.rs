@@ -118,6 +118,12 @@ pub fn document(scenario: Scenario, principal: Principal) -> anyhow::Result<Stri
     }
 }
 
+/// How many of a principal's orders the detail's ceiling replays. Their
+/// statements are captured through a gateway one request at a time, so
+/// not all thousand; the rows any of them reads stay in the database's
+/// cache either way.
+pub const DETAIL_SAMPLE: usize = 200;
+
 /// The dashboard's views: request `n` shows view `n % VIEWS`.
 pub const VIEWS: u64 = 12;
 
@@ -190,14 +196,30 @@ impl Subject {
         Ok(subject)
     }
 
-    /// The dashboard's query.
-    pub fn dashboard_query(&self) -> &'static str {
-        self.principal.dashboard()
+    /// The document `scenario` sends and the variables of the requests it
+    /// cycles through: each of the dashboard's views, or up to
+    /// [`DETAIL_SAMPLE`] of the orders the detail asks for, spread evenly
+    /// over them.
+    pub fn requests(&self, scenario: Scenario) -> anyhow::Result<(String, Vec<Value>)> {
+        Ok(match scenario {
+            Scenario::Dashboard => {
+                (self.principal.dashboard().to_owned(), (0..VIEWS).map(|n| dashboard_variables(n, PAGE)).collect())
+            }
+            Scenario::Detail => {
+                let step = self.orders.len().div_ceil(DETAIL_SAMPLE);
+                (self.principal.detail(), self.orders.iter().step_by(step).map(|id| json!({ "id": id })).collect())
+            }
+            Scenario::Mixed | Scenario::Fanout => bail!("{scenario:?} has no one document"),
+        })
     }
 
-    /// The detail query and the variables of its first request.
-    pub fn detail_query(&self) -> (String, Value) {
-        (self.principal.detail(), json!({ "id": self.orders[0] }))
+    /// The closed-loop workload of `scenario` (dashboard or detail).
+    pub fn workload(&self, scenario: Scenario) -> anyhow::Result<Workload> {
+        match scenario {
+            Scenario::Dashboard => Ok(self.dashboard(PAGE)),
+            Scenario::Detail => Ok(self.detail()),
+            Scenario::Mixed | Scenario::Fanout => bail!("{scenario:?} is not one document"),
+        }
     }
 
     /// The dashboard at page size `first`.
