@@ -731,14 +731,18 @@ async fn my_work_and_my_requests(backend: Backend) {
 /// another.
 async fn rows_decode_as_sea_orm_does(backend: Backend) {
     use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
-    use workgate::db::rows::{AccountRow, AssetRow, OrderRow, SiteRow, StepRow, UserRow, VendorRow};
+    use workgate::db::rows::{
+        AccountRow, AssetRow, AttachmentRow, AuditEventRow, CostLineRow, NoteRow, OrderRow, PartUsageRow,
+        ProcedureStepRow, SiteRow, StepRow, TimeEntryRow, UserRow, VendorRow, VendorSendRow,
+    };
 
     let app = spawn_app(backend).await;
     let w = world(&app).await;
     let bare = app.order(&OrderSpec::new(&w.org, &w.creator)).await;
     let mut spec = w.spec(&w.n1, &w.north);
     spec.asset = Some(app.asset(&w.org, &w.n1, "Chiller", &["hvac"]).await);
-    spec.vendor = Some(app.vendor(&w.org, None, "CoolCo").await);
+    let vendor = app.vendor(&w.org, None, "CoolCo").await;
+    spec.vendor = Some(vendor.clone());
     spec.scope = Some(w.north.clone());
     spec.estimated_cost_cents = Some(12_345);
     spec.due_at = Some(1_700_000_000_000_000);
@@ -856,6 +860,86 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
     both(vendors.iter().map(|m| m.scope_account_id.is_some() && m.deleted_at.is_some()).collect(), "vendors");
     same!(SiteRow, sites);
     same!(AssetRow, assets);
+
+    // An order's children, each table with a row whose nullable columns
+    // are null and one with them set (and a note and a cost line, which
+    // have none).
+    let (org, order, user) = (&w.org, &full.id, &w.admin);
+    for insert in [
+        format!(
+            "INSERT INTO notes (id, order_id, author_id, body, visibility, created_at) \
+             VALUES ('note_1', '{order}', '{user}', 'Checked', 'PUBLIC', 1)"
+        ),
+        format!(
+            "INSERT INTO time_entries (id, order_id, user_id, hours, note, cost_cents, logged_at) \
+             VALUES ('time_1', '{order}', '{user}', 1.5, NULL, NULL, 2), \
+             ('time_2', '{order}', '{user}', 0.25, 'Travel', 1050, 3)"
+        ),
+        format!(
+            "INSERT INTO cost_lines (id, order_id, category, description, amount_cents, added_by, created_at) \
+             VALUES ('cost_1', '{order}', 'PARTS', 'Valve', 4200, '{user}', 4)"
+        ),
+        format!(
+            "INSERT INTO audit_events (id, organization_id, at, actor_id, token_id, token_name, action, \
+             entity_type, entity_id, order_id, changes, reason) \
+             VALUES ('aud_0001', '{org}', 5, NULL, NULL, NULL, 'TEST', 'order', '{order}', NULL, '{{}}', NULL), \
+             ('aud_0002', '{org}', 6, '{user}', 'tok_1', 'erp', 'TEST', 'order', '{order}', '{order}', '{{}}', 'why')"
+        ),
+        "INSERT INTO attachment_blobs (sha256, size_bytes, content) VALUES ('ab', 1, '\\x00')".to_owned(),
+        format!(
+            "INSERT INTO attachments (id, order_id, filename, content_type, size_bytes, sha256, uploaded_by, \
+             created_at) VALUES ('att_1', '{order}', 'a.pdf', 'application/pdf', 10, 'ab', '{user}', 7)"
+        ),
+        format!(
+            "INSERT INTO part_usages (id, order_id, part_number, description, quantity, added_by, created_at) \
+             VALUES ('part_1', '{order}', 'P-1', NULL, 2.0, '{user}', 8), \
+             ('part_2', '{order}', 'P-2', 'Gasket', 0.5, '{user}', 9)"
+        ),
+        format!(
+            "INSERT INTO procedure_steps (id, order_id, position, text, done, done_by, done_at) \
+             VALUES ('step_1', '{order}', 0, 'Isolate', FALSE, NULL, NULL), \
+             ('step_2', '{order}', 1, 'Replace', TRUE, '{user}', 10)"
+        ),
+        format!(
+            "INSERT INTO vendor_sends (id, organization_id, order_id, vendor_id, trigger, requested_by, state, \
+             attempts, next_attempt_at, lease_until, recipients, last_error, message_id, created_at, finished_at) \
+             VALUES ('send_1', '{org}', '{order}', '{vendor}', 'AUTO', NULL, 'SENT', 1, 11, NULL, '[]', NULL, \
+             'm1', 12, NULL), \
+             ('send_2', '{org}', '{order}', '{vendor}', 'MANUAL', '{user}', 'FAILED', 3, 13, 14, '[]', 'refused', \
+             'm2', 15, 16)"
+        ),
+    ] {
+        app.db.execute_unprepared(&insert).await.expect("insert an order's children");
+    }
+    same!(NoteRow, notes);
+    same!(CostLineRow, cost_lines);
+    let time = same!(TimeEntryRow, time_entries);
+    both(time.iter().map(|m| m.note.is_some() && m.cost_cents.is_some()).collect(), "time entries");
+    let events = same!(AuditEventRow, audit_events);
+    let set = |m: &entity::audit_events::Model| {
+        m.actor_id.is_some()
+            && m.token_id.is_some()
+            && m.token_name.is_some()
+            && m.order_id.is_some()
+            && m.reason.is_some()
+    };
+    both(events.iter().filter(|m| m.action == "TEST").map(set).collect(), "audit events");
+    same!(AttachmentRow, attachments);
+    let parts = same!(PartUsageRow, part_usages);
+    both(parts.iter().map(|m| m.description.is_some()).collect(), "parts");
+    let steps = same!(ProcedureStepRow, procedure_steps);
+    both(steps.iter().map(|m| m.done_by.is_some() && m.done_at.is_some()).collect(), "procedure steps");
+    let sends = same!(VendorSendRow, vendor_sends);
+    both(
+        sends
+            .iter()
+            .filter(|m| m.id.starts_with("send_"))
+            .map(|m| {
+                m.requested_by.is_some() && m.lease_until.is_some() && m.last_error.is_some() && m.finished_at.is_some()
+            })
+            .collect(),
+        "vendor sends",
+    );
 
     // A NULL is read into an Option, and refused for anything else.
     let row = app

@@ -16,7 +16,10 @@
 //! select with `into_model::<XRow>()`), from the entity alone, or with
 //! further columns only after its own.
 
-use entity::{accounts, api_tokens, approval_steps, assets, orders, sites, users, vendors};
+use entity::{
+    accounts, api_tokens, approval_steps, assets, attachments, audit_events, cost_lines, notes, orders, part_usages,
+    procedure_steps, sites, time_entries, users, vendor_sends, vendors,
+};
 use sea_orm::sqlx::{self, Postgres, Sqlite};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, TryGetable};
 
@@ -67,7 +70,7 @@ macro_rules! columns {
         }
     )+};
 }
-columns!(String, i32, i64, bool);
+columns!(String, i32, i64, f64, bool);
 
 /// `error`, naming the field it was read for.
 fn in_field(field: &str, error: DbErr) -> DbErr {
@@ -178,6 +181,44 @@ positional!(
     AccountRow(accounts) { id, organization_id, parent_id, name, created_at }
 );
 positional!(
+    /// A note on an order.
+    NoteRow(notes) { id, order_id, author_id, body, visibility, created_at }
+);
+positional!(
+    /// Time logged on an order.
+    TimeEntryRow(time_entries) { id, order_id, user_id, hours, note, cost_cents, logged_at }
+);
+positional!(
+    /// A cost line of an order.
+    CostLineRow(cost_lines) { id, order_id, category, description, amount_cents, added_by, created_at }
+);
+positional!(
+    /// An entry of the audit log.
+    AuditEventRow(audit_events) {
+        id, organization_id, at, actor_id, token_id, token_name, action, entity_type, entity_id, order_id, changes,
+        reason,
+    }
+);
+positional!(
+    /// An order's attachment.
+    AttachmentRow(attachments) { id, order_id, filename, content_type, size_bytes, sha256, uploaded_by, created_at }
+);
+positional!(
+    /// A part used on an order.
+    PartUsageRow(part_usages) { id, order_id, part_number, description, quantity, added_by, created_at }
+);
+positional!(
+    /// A step of an order's procedure.
+    ProcedureStepRow(procedure_steps) { id, order_id, position, text, done, done_by, done_at }
+);
+positional!(
+    /// A send of an order to its vendor.
+    VendorSendRow(vendor_sends) {
+        id, organization_id, order_id, vendor_id, trigger, requested_by, state, attempts, next_attempt_at,
+        lease_until, recipients, last_error, message_id, created_at, finished_at,
+    }
+);
+positional!(
     /// An API token: every request of a partner's program reads one.
     ApiTokenRow(api_tokens) {
         id, organization_id, account_id, name, secret_hash, capabilities, partner_vendor_id, created_by, created_at,
@@ -206,5 +247,13 @@ mod tests {
         assert_eq!(VendorRow::FIELDS, selected::<vendors::Entity>());
         assert_eq!(AccountRow::FIELDS, selected::<accounts::Entity>());
         assert_eq!(ApiTokenRow::FIELDS, selected::<api_tokens::Entity>());
+        assert_eq!(NoteRow::FIELDS, selected::<notes::Entity>());
+        assert_eq!(TimeEntryRow::FIELDS, selected::<time_entries::Entity>());
+        assert_eq!(CostLineRow::FIELDS, selected::<cost_lines::Entity>());
+        assert_eq!(AuditEventRow::FIELDS, selected::<audit_events::Entity>());
+        assert_eq!(AttachmentRow::FIELDS, selected::<attachments::Entity>());
+        assert_eq!(PartUsageRow::FIELDS, selected::<part_usages::Entity>());
+        assert_eq!(ProcedureStepRow::FIELDS, selected::<procedure_steps::Entity>());
+        assert_eq!(VendorSendRow::FIELDS, selected::<vendor_sends::Entity>());
     }
 }

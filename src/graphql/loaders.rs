@@ -24,7 +24,10 @@ use entity::{
 use sea_orm::sea_query::{Expr, Func, Query, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Value};
 
-use crate::db::rows::{self, AccountRow, AssetRow, SiteRow, UserRow, VendorRow};
+use crate::db::rows::{
+    self, AccountRow, AssetRow, AttachmentRow, AuditEventRow, CostLineRow, NoteRow, PartUsageRow, ProcedureStepRow,
+    SiteRow, TimeEntryRow, UserRow, VendorRow, VendorSendRow,
+};
 use crate::db::texts::Texts;
 use crate::db::{OneOf, Reads, one_of, one_of_bound, one_of_values};
 use crate::error::AppError;
@@ -130,9 +133,10 @@ by_id!(
     AccountById => accounts as AccountRow
 );
 
-/// Defines a key type whose value is every `$entity` row of one order.
+/// Defines a key type whose value is every `$entity` row of one order,
+/// decoded as `$row`, one statement per batch (its text kept: `Texts`).
 macro_rules! children_of_order {
-    ($(#[$doc:meta])* $key:ident => $entity:ident ordered $order:ident) => {
+    ($(#[$doc:meta])* $key:ident => $entity:ident as $row:ident ordered $order:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub struct $key(pub String);
@@ -142,14 +146,17 @@ macro_rules! children_of_order {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
-                let ids = keys.iter().map(|k| k.0.clone()).collect();
-                let rows = $entity::Entity::find()
-                    .filter(one_of(self.backend(), ($entity::Entity, $entity::Column::OrderId), ids))
-                    .order_by_asc($entity::Column::$order)
-                    .order_by_asc($entity::Column::Id)
-                    .all(&self.conn)
-                    .await
-                    .map_err(fail)?;
+                static TEXTS: Texts<OneOf> = Texts::new();
+                let backend = self.backend();
+                let (form, values) = one_of_values(backend, keys.iter().map(|k| k.0.clone()).collect());
+                let statement = TEXTS.statement(backend, form, values, |ids| {
+                    $entity::Entity::find()
+                        .filter(one_of_bound(($entity::Entity, $entity::Column::OrderId), form, ids))
+                        .order_by_asc($entity::Column::$order)
+                        .order_by_asc($entity::Column::Id)
+                        .build(backend)
+                });
+                let rows = rows::all::<$row>(&self.conn, statement).await.map_err(fail)?;
                 Ok(grouped(keys, rows, |r| $key(r.order_id.clone())))
             }
         }
@@ -158,23 +165,23 @@ macro_rules! children_of_order {
 
 children_of_order!(
     /// An order's attachments, oldest first.
-    AttachmentsOf => attachments ordered CreatedAt
+    AttachmentsOf => attachments as AttachmentRow ordered CreatedAt
 );
 children_of_order!(
     /// An order's time entries, oldest first.
-    TimeEntriesOf => time_entries ordered LoggedAt
+    TimeEntriesOf => time_entries as TimeEntryRow ordered LoggedAt
 );
 children_of_order!(
     /// The parts used on an order, oldest first.
-    PartsOf => part_usages ordered CreatedAt
+    PartsOf => part_usages as PartUsageRow ordered CreatedAt
 );
 children_of_order!(
     /// An order's procedure, in order.
-    StepsOf => procedure_steps ordered Position
+    StepsOf => procedure_steps as ProcedureStepRow ordered Position
 );
 children_of_order!(
     /// An order's sends to its vendor, oldest first.
-    SendsOf => vendor_sends ordered CreatedAt
+    SendsOf => vendor_sends as VendorSendRow ordered CreatedAt
 );
 
 /// An order's notes; `internal: false` leaves INTERNAL ones out (in SQL).
@@ -190,22 +197,29 @@ impl Loader<NotesOf> for Db {
 
     async fn load(&self, keys: &[NotesOf]) -> Result<HashMap<NotesOf, Self::Value>, Self::Error> {
         let mut out: HashMap<NotesOf, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        // Kept texts (`Texts`), by form and by whether INTERNAL notes are in.
+        static TEXTS: Texts<(OneOf, bool)> = Texts::new();
+        let backend = self.backend();
         for internal in [false, true] {
             let ids: Vec<String> = keys.iter().filter(|k| k.internal == internal).map(|k| k.order_id.clone()).collect();
             if ids.is_empty() {
                 continue;
             }
-            let mut query =
-                notes::Entity::find().filter(one_of(self.backend(), (notes::Entity, notes::Column::OrderId), ids));
+            let (form, mut values) = one_of_values(backend, ids);
+            let ids = values.len();
             if !internal {
-                query = query.filter(notes::Column::Visibility.eq("PUBLIC"));
+                values.push(Value::from("PUBLIC"));
             }
-            let rows = query
-                .order_by_asc(notes::Column::CreatedAt)
-                .order_by_asc(notes::Column::Id)
-                .all(&self.conn)
-                .await
-                .map_err(fail)?;
+            let statement = TEXTS.statement(backend, (form, internal), values, |mut values| {
+                let public = values.split_off(ids);
+                let mut query =
+                    notes::Entity::find().filter(one_of_bound((notes::Entity, notes::Column::OrderId), form, values));
+                if let Some(public) = public.into_iter().next() {
+                    query = query.filter(notes::Column::Visibility.eq(public));
+                }
+                query.order_by_asc(notes::Column::CreatedAt).order_by_asc(notes::Column::Id).build(backend)
+            });
+            let rows = rows::all::<NoteRow>(&self.conn, statement).await.map_err(fail)?;
             for note in rows {
                 out.entry(NotesOf { order_id: note.order_id.clone(), internal }).or_default().push(note);
             }
@@ -231,21 +245,26 @@ impl Loader<CostLinesOf> for Db {
             by_filter.entry(key.added_by.clone()).or_default().push(key.order_id.clone());
         }
         let mut out: HashMap<CostLinesOf, Self::Value> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        // Kept texts (`Texts`), by form and by whether one user's lines only.
+        static TEXTS: Texts<(OneOf, bool)> = Texts::new();
+        let backend = self.backend();
         for (added_by, ids) in by_filter {
-            let mut query = cost_lines::Entity::find().filter(one_of(
-                self.backend(),
-                (cost_lines::Entity, cost_lines::Column::OrderId),
-                ids,
-            ));
-            if let Some(user) = &added_by {
-                query = query.filter(cost_lines::Column::AddedBy.eq(user.as_str()));
-            }
-            let rows = query
-                .order_by_asc(cost_lines::Column::CreatedAt)
-                .order_by_asc(cost_lines::Column::Id)
-                .all(&self.conn)
-                .await
-                .map_err(fail)?;
+            let (form, mut values) = one_of_values(backend, ids);
+            let ids = values.len();
+            values.extend(added_by.iter().map(|user| Value::from(user.as_str())));
+            let statement = TEXTS.statement(backend, (form, added_by.is_some()), values, |mut values| {
+                let user = values.split_off(ids);
+                let mut query = cost_lines::Entity::find().filter(one_of_bound(
+                    (cost_lines::Entity, cost_lines::Column::OrderId),
+                    form,
+                    values,
+                ));
+                if let Some(user) = user.into_iter().next() {
+                    query = query.filter(cost_lines::Column::AddedBy.eq(user));
+                }
+                query.order_by_asc(cost_lines::Column::CreatedAt).order_by_asc(cost_lines::Column::Id).build(backend)
+            });
+            let rows = rows::all::<CostLineRow>(&self.conn, statement).await.map_err(fail)?;
             for line in rows {
                 out.entry(CostLinesOf { order_id: line.order_id.clone(), added_by: added_by.clone() })
                     .or_default()
@@ -265,27 +284,35 @@ impl Loader<ActualCostOf> for Db {
     type Error = LoadError;
 
     async fn load(&self, keys: &[ActualCostOf]) -> Result<HashMap<ActualCostOf, i64>, Self::Error> {
-        // Both sums in one statement: an order's cost lines, then its time.
-        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let mut query = Query::select()
-            .column(cost_lines::Column::OrderId)
-            .expr_as(sum_as_bigint(cost_lines::Column::AmountCents), "total")
-            .from(cost_lines::Entity)
-            .and_where(one_of(self.backend(), (cost_lines::Entity, cost_lines::Column::OrderId), ids.clone()))
-            .group_by_col(cost_lines::Column::OrderId)
-            .take();
-        query.union(
-            UnionType::All,
-            Query::select()
-                .column(time_entries::Column::OrderId)
-                .expr_as(sum_as_bigint(time_entries::Column::CostCents), "total")
-                .from(time_entries::Entity)
-                .and_where(one_of(self.backend(), (time_entries::Entity, time_entries::Column::OrderId), ids))
-                .group_by_col(time_entries::Column::OrderId)
-                .take(),
-        );
+        // Both sums in one statement: an order's cost lines, then its time,
+        // each selecting the same ids. Its text is kept (`Texts`).
+        static TEXTS: Texts<OneOf> = Texts::new();
+        let backend = self.backend();
+        let (form, mut values) = one_of_values(backend, keys.iter().map(|k| k.0.clone()).collect());
+        values.extend_from_within(..);
+        let statement = TEXTS.statement(backend, form, values, |mut lines| {
+            let time = lines.split_off(lines.len() / 2);
+            let mut query = Query::select()
+                .column(cost_lines::Column::OrderId)
+                .expr_as(sum_as_bigint(cost_lines::Column::AmountCents), "total")
+                .from(cost_lines::Entity)
+                .and_where(one_of_bound((cost_lines::Entity, cost_lines::Column::OrderId), form, lines))
+                .group_by_col(cost_lines::Column::OrderId)
+                .take();
+            query.union(
+                UnionType::All,
+                Query::select()
+                    .column(time_entries::Column::OrderId)
+                    .expr_as(sum_as_bigint(time_entries::Column::CostCents), "total")
+                    .from(time_entries::Entity)
+                    .and_where(one_of_bound((time_entries::Entity, time_entries::Column::OrderId), form, time))
+                    .group_by_col(time_entries::Column::OrderId)
+                    .take(),
+            );
+            backend.build(&query)
+        });
         let mut out: HashMap<ActualCostOf, i64> = keys.iter().map(|k| (k.clone(), 0)).collect();
-        for row in self.conn.query_all(&query).await.map_err(fail)? {
+        for row in self.conn.query_all_raw(statement).await.map_err(fail)? {
             let order_id: String = rows::at(&row, 0).map_err(fail)?;
             let total: Option<i64> = rows::at(&row, 1).map_err(fail)?;
             *out.entry(ActualCostOf(order_id)).or_default() += total.unwrap_or(0);
@@ -348,15 +375,21 @@ impl Loader<HistoryOf> for Db {
     type Error = LoadError;
 
     async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Self::Value>, Self::Error> {
-        let ids = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = audit_events::Entity::find()
-            .filter(audit_events::Column::OrganizationId.eq(self.organization_id.as_str()))
-            .filter(one_of(self.backend(), (audit_events::Entity, audit_events::Column::OrderId), ids))
-            .order_by_asc(audit_events::Column::At)
-            .order_by_asc(audit_events::Column::Id)
-            .all(&self.conn)
-            .await
-            .map_err(fail)?;
+        // Its text is kept (`Texts`): the organization, then the orders.
+        static TEXTS: Texts<OneOf> = Texts::new();
+        let backend = self.backend();
+        let (form, ids) = one_of_values(backend, keys.iter().map(|k| k.0.clone()).collect());
+        let values = std::iter::once(Value::from(self.organization_id.as_str())).chain(ids).collect();
+        let statement = TEXTS.statement(backend, form, values, |mut ids| {
+            let organization = ids.remove(0);
+            audit_events::Entity::find()
+                .filter(audit_events::Column::OrganizationId.eq(organization))
+                .filter(one_of_bound((audit_events::Entity, audit_events::Column::OrderId), form, ids))
+                .order_by_asc(audit_events::Column::At)
+                .order_by_asc(audit_events::Column::Id)
+                .build(backend)
+        });
+        let rows = rows::all::<AuditEventRow>(&self.conn, statement).await.map_err(fail)?;
         Ok(grouped(keys, rows, |r| HistoryOf(r.order_id.clone().unwrap_or_default())))
     }
 }
