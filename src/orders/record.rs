@@ -7,12 +7,13 @@ use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, Value};
 
 use super::model::{OrderKind, OrderStatus, SendState};
 use crate::auth::Principal;
-use crate::db::one_of;
 use crate::db::rows::{self, OrderRow, Positional, StepRow};
+use crate::db::texts::Texts;
+use crate::db::{OneOf, one_of_bound, one_of_values};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, OrderFacts, PendingStep, filter::visible_order};
 
@@ -210,19 +211,25 @@ struct Related {
 /// Tags, assignees and work loggers of each order, in one statement: a
 /// `UNION` of one select per table, each row saying which it is (`what`),
 /// and for assignees when they were assigned (`UNION` also drops the
-/// repeated loggers).
+/// repeated loggers). Its text is kept (`Texts`, by `OneOf`).
 async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Related>> {
     const TAG: i32 = 0;
     const ASSIGNEE: i32 = 1;
     const LOGGER: i32 = 2;
+    /// An arm's values, in the order it binds them: `what`, `at` unless
+    /// it is a column, then the orders'.
+    fn values(what: i32, dated: bool, ids: &[Value]) -> impl Iterator<Item = Value> {
+        let at = (!dated).then(|| Value::from(0i64));
+        std::iter::once(Value::from(what)).chain(at).chain(ids.iter().cloned())
+    }
     fn arm<T: EntityTrait>(
         table: T,
         order: impl ColumnTrait,
         value: impl ColumnTrait,
         what: i32,
         at: Option<impl ColumnTrait>,
-        ids: &[String],
-        backend: DbBackend,
+        form: OneOf,
+        ids: &[Value],
     ) -> SelectStatement {
         let at = match at {
             Some(column) => Expr::col(column),
@@ -234,48 +241,57 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
             .expr_as(Expr::col(value), "value")
             .expr_as(at, "at")
             .from(table)
-            .and_where(one_of(backend, order, ids.to_vec()))
+            .and_where(one_of_bound(order, form, ids.to_vec()))
             .take()
     }
+    static TEXTS: Texts<OneOf> = Texts::new();
     let backend = conn.get_database_backend();
-    let none = None::<order_tags::Column>;
-    let mut query =
-        arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, ids, backend);
-    let arms = [
-        arm(
-            order_assignees::Entity,
-            order_assignees::Column::OrderId,
-            order_assignees::Column::UserId,
-            ASSIGNEE,
-            Some(order_assignees::Column::AssignedAt),
-            ids,
-            backend,
-        ),
-        arm(
-            time_entries::Entity,
-            time_entries::Column::OrderId,
-            time_entries::Column::UserId,
-            LOGGER,
-            none,
-            ids,
-            backend,
-        ),
-        arm(cost_lines::Entity, cost_lines::Column::OrderId, cost_lines::Column::AddedBy, LOGGER, none, ids, backend),
-        arm(
-            part_usages::Entity,
-            part_usages::Column::OrderId,
-            part_usages::Column::AddedBy,
-            LOGGER,
-            none,
-            ids,
-            backend,
-        ),
-    ];
-    for arm in arms {
-        query.union(UnionType::Distinct, arm);
-    }
+    let (form, ids) = one_of_values(backend, ids.to_vec());
+    let bound = [(TAG, false), (ASSIGNEE, true), (LOGGER, false), (LOGGER, false), (LOGGER, false)]
+        .into_iter()
+        .flat_map(|(what, dated)| values(what, dated, &ids))
+        .collect();
+    let statement = TEXTS.statement(backend, form, bound, |_| {
+        let none = None::<order_tags::Column>;
+        let mut query =
+            arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, form, &ids);
+        let arms = [
+            arm(
+                order_assignees::Entity,
+                order_assignees::Column::OrderId,
+                order_assignees::Column::UserId,
+                ASSIGNEE,
+                Some(order_assignees::Column::AssignedAt),
+                form,
+                &ids,
+            ),
+            arm(
+                time_entries::Entity,
+                time_entries::Column::OrderId,
+                time_entries::Column::UserId,
+                LOGGER,
+                none,
+                form,
+                &ids,
+            ),
+            arm(cost_lines::Entity, cost_lines::Column::OrderId, cost_lines::Column::AddedBy, LOGGER, none, form, &ids),
+            arm(
+                part_usages::Entity,
+                part_usages::Column::OrderId,
+                part_usages::Column::AddedBy,
+                LOGGER,
+                none,
+                form,
+                &ids,
+            ),
+        ];
+        for arm in arms {
+            query.union(UnionType::Distinct, arm);
+        }
+        backend.build(&query)
+    });
     let mut rows = conn
-        .query_all(&query)
+        .query_all_raw(statement)
         .await?
         .iter()
         .map(|row| {
@@ -312,22 +328,29 @@ struct Steps {
     steps: Vec<StepRecord>,
 }
 
-/// Every approval step of each order with its approvers, in one statement.
+/// Every approval step of each order with its approvers, in one statement
+/// (its text kept: `Texts`, by `OneOf`).
 async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Steps>> {
     use approval_step_approvers as approvers;
     use approval_steps as steps;
-    let query = Query::select()
-        .columns(steps::Column::iter().map(|column| (steps::Entity, column)))
-        .expr_as(Expr::col((approvers::Entity, approvers::Column::UserId)), "approver_id")
-        .from(steps::Entity)
-        .left_join(
-            approvers::Entity,
-            Expr::col((approvers::Entity, approvers::Column::StepId)).equals((steps::Entity, steps::Column::Id)),
-        )
-        .and_where(one_of(conn.get_database_backend(), (steps::Entity, steps::Column::OrderId), ids.to_vec()))
-        .take();
+    static TEXTS: Texts<OneOf> = Texts::new();
+    let backend = conn.get_database_backend();
+    let (form, values) = one_of_values(backend, ids.to_vec());
+    let statement = TEXTS.statement(backend, form, values, |ids| {
+        let query = Query::select()
+            .columns(steps::Column::iter().map(|column| (steps::Entity, column)))
+            .expr_as(Expr::col((approvers::Entity, approvers::Column::UserId)), "approver_id")
+            .from(steps::Entity)
+            .left_join(
+                approvers::Entity,
+                Expr::col((approvers::Entity, approvers::Column::StepId)).equals((steps::Entity, steps::Column::Id)),
+            )
+            .and_where(one_of_bound((steps::Entity, steps::Column::OrderId), form, ids))
+            .take();
+        backend.build(&query)
+    });
     let mut rows = conn
-        .query_all(&query)
+        .query_all_raw(statement)
         .await?
         .iter()
         .map(|row| Ok((StepRow::read(row, 0)?, rows::at::<Option<String>>(row, StepRow::FIELDS.len())?)))
