@@ -108,7 +108,8 @@ pub async fn replay(
     Ok(Ceiling { statements, throughput: requests as f64 / measure.as_secs_f64(), latency_ms: Latency::of(&latencies) })
 }
 
-/// Connection `n` of the replay: the views in turn, starting at its own.
+/// Connection `n` of the replay: the requests in turn, starting at its
+/// own.
 async fn worker(
     db: &DatabaseConnection,
     views: &[Vec<Statement>],

@@ -208,10 +208,16 @@ struct Related {
     loggers: Vec<String>,
 }
 
+/// The texts of [`related`]'s and [`steps`]'s statements, by form: outside
+/// those functions, which are generic over the connection (`Texts` says
+/// why).
+static RELATED: Texts<OneOf> = Texts::new();
+static STEPS: Texts<OneOf> = Texts::new();
+
 /// Tags, assignees and work loggers of each order, in one statement: a
 /// `UNION` of one select per table, each row saying which it is (`what`),
 /// and for assignees when they were assigned (`UNION` also drops the
-/// repeated loggers). Its text is kept (`Texts`, by `OneOf`).
+/// repeated loggers). Its text is kept ([`RELATED`]).
 async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Related>> {
     const TAG: i32 = 0;
     const ASSIGNEE: i32 = 1;
@@ -244,14 +250,13 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
             .and_where(one_of_bound(order, form, ids.to_vec()))
             .take()
     }
-    static TEXTS: Texts<OneOf> = Texts::new();
     let backend = conn.get_database_backend();
     let (form, ids) = one_of_values(backend, ids.to_vec());
     let bound = [(TAG, false), (ASSIGNEE, true), (LOGGER, false), (LOGGER, false), (LOGGER, false)]
         .into_iter()
         .flat_map(|(what, dated)| values(what, dated, &ids))
         .collect();
-    let statement = TEXTS.statement(backend, form, bound, |_| {
+    let statement = RELATED.statement(backend, form, bound, |_| {
         let none = None::<order_tags::Column>;
         let mut query =
             arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, form, &ids);
@@ -329,14 +334,13 @@ struct Steps {
 }
 
 /// Every approval step of each order with its approvers, in one statement
-/// (its text kept: `Texts`, by `OneOf`).
+/// (its text kept: [`STEPS`]).
 async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Steps>> {
     use approval_step_approvers as approvers;
     use approval_steps as steps;
-    static TEXTS: Texts<OneOf> = Texts::new();
     let backend = conn.get_database_backend();
     let (form, values) = one_of_values(backend, ids.to_vec());
-    let statement = TEXTS.statement(backend, form, values, |ids| {
+    let statement = STEPS.statement(backend, form, values, |ids| {
         let query = Query::select()
             .columns(steps::Column::iter().map(|column| (steps::Entity, column)))
             .expr_as(Expr::col((approvers::Entity, approvers::Column::UserId)), "approver_id")
