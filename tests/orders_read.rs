@@ -25,6 +25,7 @@ backend_tests!(
     partner_tokens_read_their_vendors_orders_and_few_fields,
     my_work_and_my_requests,
     rows_decode_as_sea_orm_does,
+    an_orders_children_come_in_one_statement_as_a_page_reads_them,
 );
 
 /// One organization with two child accounts and people in several roles.
@@ -950,4 +951,142 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
         .expect("a row");
     assert_eq!(workgate::db::rows::at::<Option<String>>(&row, 0).expect("an Option"), None);
     assert!(workgate::db::rows::at::<String>(&row, 0).is_err(), "NULL is no String");
+}
+
+/// An order asked alone reads its children of every kind (notes, time,
+/// cost lines, actual cost, history, attachments, parts) in one statement
+/// (`graphql::loaders::Children`): its statements do not grow with the
+/// kinds asked. What it answers is, to the text, what a page of orders
+/// answers for the same order, where each kind is its own loader's
+/// statement; for the ADMIN, who reads everything, and for an assigned
+/// TECHNICIAN, whose notes leave out INTERNAL ones and who reads only their
+/// own cost lines, with rows whose nullable columns are null and set.
+async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let tech = app.user(&w.org, &w.north, "Tom Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.assignees = vec![tech.clone()];
+    spec.status = OrderStatus::InProgress;
+    // Its requester only created it: INTERNAL notes are the owner's and the staff's.
+    spec.owner = Some(w.admin.clone());
+    let order = app.order(&spec).await;
+    let other = app.order(&spec).await;
+    let (org, admin) = (&w.org, &w.admin);
+    for insert in [
+        format!(
+            "INSERT INTO notes (id, order_id, author_id, body, visibility, created_at) VALUES \
+             ('note_1', '{order}', '{admin}', 'Checked', 'PUBLIC', 1), \
+             ('note_2', '{order}', '{admin}', 'Quote is high', 'INTERNAL', 2), \
+             ('note_3', '{order}', '{tech}', 'On site', 'PUBLIC', 2), \
+             ('note_4', '{other}', '{tech}', 'Elsewhere', 'PUBLIC', 1)"
+        ),
+        format!(
+            "INSERT INTO time_entries (id, order_id, user_id, hours, note, cost_cents, logged_at) VALUES \
+             ('time_1', '{order}', '{tech}', 1.5, NULL, NULL, 2), \
+             ('time_2', '{order}', '{admin}', 0.25, 'Travel', 1050, 3), \
+             ('time_3', '{other}', '{tech}', 4.0, NULL, 9999, 3)"
+        ),
+        format!(
+            "INSERT INTO cost_lines (id, order_id, category, description, amount_cents, added_by, created_at) VALUES \
+             ('cost_1', '{order}', 'PARTS', 'Valve', 4200, '{admin}', 4), \
+             ('cost_2', '{order}', 'LABOR', 'Call-out', 3000, '{tech}', 4), \
+             ('cost_3', '{other}', 'PARTS', 'Pump', 70000, '{tech}', 4)"
+        ),
+        format!(
+            "INSERT INTO audit_events (id, organization_id, at, actor_id, token_id, token_name, action, \
+             entity_type, entity_id, order_id, changes, reason) VALUES \
+             ('aud_0001', '{org}', 5, NULL, NULL, NULL, 'TEST', 'order', '{order}', '{order}', '{{}}', NULL), \
+             ('aud_0002', '{org}', 6, '{admin}', 'tok_1', 'erp', 'TEST', 'order', '{order}', '{order}', \
+             '{{\"title\":[\"a\",\"b\"]}}', 'why')"
+        ),
+        "INSERT INTO attachment_blobs (sha256, size_bytes, content) VALUES ('ab', 1, '\\x00')".to_owned(),
+        format!(
+            "INSERT INTO attachments (id, order_id, filename, content_type, size_bytes, sha256, uploaded_by, \
+             created_at) VALUES ('att_1', '{order}', 'a.pdf', 'application/pdf', 10, 'ab', '{tech}', 7)"
+        ),
+        format!(
+            "INSERT INTO part_usages (id, order_id, part_number, description, quantity, added_by, created_at) VALUES \
+             ('part_1', '{order}', 'P-1', NULL, 2.0, '{tech}', 8), \
+             ('part_2', '{order}', 'P-2', 'Gasket', 0.5, '{tech}', 9), \
+             ('part_3', '{other}', 'P-3', NULL, 1.0, '{tech}', 9)"
+        ),
+    ] {
+        app.execute_sql(&insert).await;
+    }
+
+    let everything = "fragment Children on Order { id
+        notes { id author { id } body visibility createdAt }
+        timeEntries { id user { id } hours note cost loggedAt }
+        costLines { id category description amount addedBy { id } }
+        actualCost
+        history { id at actor { id } viaToken action orderId changes reason }
+        attachments { id filename contentType sizeBytes sha256 uploadedBy { id } createdAt }
+        parts { id partNumber description quantity } }";
+    // A technician reads INTERNAL notes and, assigned, their own cost
+    // lines; the requester who created the order (not its owner), PUBLIC
+    // notes and no costs.
+    let technicians = "fragment Children on Order { id
+        notes { id author { id } body visibility createdAt }
+        timeEntries { id user { id } hours note loggedAt }
+        costLines { id category description amount addedBy { id } }
+        attachments { id filename contentType sizeBytes sha256 uploadedBy { id } createdAt }
+        parts { id partNumber description quantity } }";
+    let requesters = "fragment Children on Order { id
+        notes { id author { id } body visibility createdAt }
+        timeEntries { id user { id } hours note loggedAt }
+        attachments { id filename contentType sizeBytes sha256 uploadedBy { id } createdAt }
+        parts { id partNumber description quantity } }";
+    let (admin, tech, requester) = (app.token_for(admin), app.token_for(&tech), app.token_for(&w.creator));
+    for (token, fragment, notes, cost_lines) in [
+        (&admin, everything, &["note_1", "note_2", "note_3"][..], &["cost_1", "cost_2"][..]),
+        (&tech, technicians, &["note_1", "note_2", "note_3"], &["cost_2"]),
+        (&requester, requesters, &["note_1", "note_3"], &[]),
+    ] {
+        let detail = format!("query($id: ID!) {{ order(id: $id) {{ ...Children }} }} {fragment}");
+        let one = response_text(&app, token, &detail, json!({ "id": order })).await;
+        let body: Value = serde_json::from_str(&one).expect("JSON");
+        assert!(body.get("errors").is_none(), "{one}");
+        let page = format!("{{ orders(first: 10) {{ edges {{ node {{ ...Children }} }} }} }} {fragment}");
+        let text = response_text(&app, token, &page, json!({})).await;
+        let edges: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(edges["data"]["orders"]["edges"].as_array().map(Vec::len), Some(2), "{text}");
+        let node = one
+            .strip_prefix("{\"data\":{\"order\":")
+            .and_then(|rest| rest.strip_suffix("}}"))
+            .unwrap_or_else(|| panic!("one order: {one}"));
+        assert!(text.contains(node), "{node}\nis not in the page\n{text}");
+
+        let order = &body["data"]["order"];
+        let ids = |list: &str| -> Vec<String> {
+            let rows = order[list].as_array().map(Vec::as_slice).unwrap_or_default();
+            rows.iter().map(|row| row["id"].as_str().expect("id").to_owned()).collect()
+        };
+        assert_eq!(ids("timeEntries"), ["time_1", "time_2"]);
+        assert_eq!(ids("attachments"), ["att_1"]);
+        assert_eq!(ids("parts"), ["part_1", "part_2"]);
+        assert_eq!(ids("notes"), notes, "{one}");
+        assert_eq!(ids("costLines"), cost_lines, "{one}");
+        if token == &admin {
+            assert_eq!(order["actualCost"], json!("82.50"), "10.50 of time and 72.00 of cost lines: {one}");
+            assert_eq!(ids("history"), ["aud_0001", "aud_0002"], "{one}");
+        }
+    }
+
+    // The statements of an order alone: the same for one kind of child
+    // as for all seven.
+    let mut costs = Vec::new();
+    for children in [
+        "notes { id }",
+        "notes { id } timeEntries { id } costLines { id } actualCost history { id } \
+                      attachments { id } parts { id }",
+    ] {
+        let query = format!("query($id: ID!) {{ order(id: $id) {{ id {children} }} }}");
+        app.graphql(Some(&admin), "{ me { id } }", json!({})).await.assert_ok();
+        let before = app.statements.get();
+        app.graphql(Some(&admin), &query, json!({ "id": order })).await.assert_ok();
+        costs.push(app.statements.get() - before);
+    }
+    assert_eq!(costs[0], costs[1], "an order's statements with one kind of child and with seven: {costs:?}");
 }

@@ -29,7 +29,14 @@ pub trait Positional {
 
     /// The model from the row's columns `first` onwards (`first` > 0: a
     /// select that has other columns before the entity's).
-    fn read(row: &QueryResult, first: usize) -> Result<Self::Model, DbErr>;
+    fn read(row: &QueryResult, first: usize) -> Result<Self::Model, DbErr> {
+        Self::read_at(row, first..)
+    }
+
+    /// The model's fields, in order, from the row's `columns`: a wide row
+    /// that holds several tables' columns, each where its type has room
+    /// (`graphql::loaders::Children`).
+    fn read_at(row: &QueryResult, columns: impl Iterator<Item = usize>) -> Result<Self::Model, DbErr>;
 }
 
 /// The models of the rows `statement` reads, decoded as `R`, in a vector
@@ -119,17 +126,13 @@ macro_rules! positional {
         impl Positional for $row {
             type Model = $entity::Model;
 
-            fn read(row: &QueryResult, first: usize) -> Result<$entity::Model, DbErr> {
+            fn read_at(row: &QueryResult, mut columns: impl Iterator<Item = usize>) -> Result<$entity::Model, DbErr> {
                 // The fields are read in the order written (a struct
                 // expression evaluates its fields in source order), each
-                // from the next column; an error names the field.
-                let mut next = first;
-                let mut column = || {
-                    next += 1;
-                    next - 1
-                };
+                // from the next of `columns`; an error names the field.
+                let mut column = || columns.next().ok_or_else(|| DbErr::Type("too few columns".to_owned()));
                 Ok($entity::Model {
-                    $($field: at(row, column()).map_err(|e| in_field(stringify!($field), e))?),+
+                    $($field: column().and_then(|c| at(row, c)).map_err(|e| in_field(stringify!($field), e))?),+
                 })
             }
         }

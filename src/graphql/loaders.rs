@@ -32,6 +32,10 @@ use crate::db::texts::Texts;
 use crate::db::{OneOf, Reads, one_of, one_of_bound, one_of_values};
 use crate::error::AppError;
 
+mod children;
+
+pub use children::{Children, prime as prime_children};
+
 /// What a loader fails with (`DataLoader` needs a `Clone` error).
 pub type LoadError = Arc<anyhow::Error>;
 

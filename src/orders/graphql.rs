@@ -25,8 +25,8 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::graphql::answered::{self, Brief, Plain, Shape, brief};
 use crate::graphql::loaders::{
-    AccountById, ActualCostOf, AssetById, AttachmentsOf, CostLinesOf, Db, HistoryOf, LoadError, Loaders, NotesOf,
-    PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
+    self, AccountById, ActualCostOf, AssetById, AttachmentsOf, Children, CostLinesOf, Db, HistoryOf, LoadError,
+    Loaders, NotesOf, PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
 };
 use crate::graphql::scalars::{Cursor, Money};
 use crate::graphql::{ContextExt, nullable};
@@ -775,6 +775,7 @@ type ById<T> = HashMap<String, T, foldhash::fast::RandomState>;
 /// note's author, can be fetched twice, by two batches in flight at once.)
 async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Result<Primed> {
     let wants = |field: &str| node.field(field).exists();
+    let one_order = orders.len() == 1;
     let orders = || orders.iter().copied();
     let models = || orders().map(|o| &o.0.model);
     let (principal, loaders) = (ctx.principal()?, ctx.loaders()?);
@@ -794,22 +795,40 @@ async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Res
     let vendors = keys(wants("vendor"), models().filter_map(|m| m.vendor_id.clone().map(VendorById)));
     let scopes = keys(wants("scope"), models().filter_map(|m| m.scope_account_id.clone().map(AccountById)));
     let ids = |field: &str| if wants(field) { orders().map(Order::key).collect() } else { Vec::new() };
-    let notes = keys(wants("notes"), orders().map(|o| o.notes_key(principal)));
-    let cost_lines = keys(wants("costLines"), orders().filter_map(|o| o.cost_lines_key(principal).ok()));
+    let mut notes = keys(wants("notes"), orders().map(|o| o.notes_key(principal)));
+    let mut cost_lines = keys(wants("costLines"), orders().filter_map(|o| o.cost_lines_key(principal).ok()));
+    let (mut attachments, mut time_entries, mut actual_cost, mut parts, mut history) =
+        (ids("attachments"), ids("timeEntries"), ids("actualCost"), ids("parts"), ids("history"));
+    // One order's children of these kinds: one statement for them all
+    // (`loaders::Children`), left out of the batches below.
+    let children = if one_order {
+        Children {
+            notes: notes.pop(),
+            cost_lines: cost_lines.pop(),
+            time_entries: time_entries.pop().map(TimeEntriesOf),
+            actual_cost: actual_cost.pop().map(ActualCostOf),
+            history: history.pop().map(HistoryOf),
+            attachments: attachments.pop().map(AttachmentsOf),
+            parts: parts.pop().map(PartsOf),
+        }
+    } else {
+        Children::default()
+    };
     let (users, sites, _, vendors, ..) = futures::try_join!(
         batch(loaders, users),
         batch(loaders, sites),
         batch(loaders, assets),
         batch(loaders, vendors),
         batch(loaders, scopes),
+        async { loaders::prime_children(loaders, children).await.map_err(to_app) },
         batch(loaders, notes),
         batch(loaders, cost_lines),
-        batch(loaders, ids("attachments").into_iter().map(AttachmentsOf).collect()),
-        batch(loaders, ids("timeEntries").into_iter().map(TimeEntriesOf).collect()),
-        batch(loaders, ids("actualCost").into_iter().map(ActualCostOf).collect()),
-        batch(loaders, ids("parts").into_iter().map(PartsOf).collect()),
+        batch(loaders, attachments.into_iter().map(AttachmentsOf).collect()),
+        batch(loaders, time_entries.into_iter().map(TimeEntriesOf).collect()),
+        batch(loaders, actual_cost.into_iter().map(ActualCostOf).collect()),
+        batch(loaders, parts.into_iter().map(PartsOf).collect()),
         batch(loaders, ids("procedure").into_iter().map(StepsOf).collect()),
-        batch(loaders, ids("history").into_iter().map(HistoryOf).collect()),
+        batch(loaders, history.into_iter().map(HistoryOf).collect()),
         batch(loaders, ids("sends").into_iter().map(SendsOf).collect()),
     )?;
     Ok(Primed {
