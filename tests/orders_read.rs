@@ -960,7 +960,9 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
 /// answers for the same order, where each kind is its own loader's
 /// statement; for the ADMIN, who reads everything, and for an assigned
 /// TECHNICIAN, whose notes leave out INTERNAL ones and who reads only their
-/// own cost lines, with rows whose nullable columns are null and set.
+/// own cost lines, with rows whose nullable columns are null and set. Its
+/// approval steps (read with the order's facts, `orders::record`) answer
+/// every column, decided and not.
 async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = world(&app).await;
@@ -971,6 +973,9 @@ async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: 
     spec.status = OrderStatus::InProgress;
     // Its requester only created it: INTERNAL notes are the owner's and the staff's.
     spec.owner = Some(w.admin.clone());
+    // Two approval steps, the first decided below.
+    spec.intake = true;
+    spec.designated = vec![w.admin.clone()];
     let order = app.order(&spec).await;
     let other = app.order(&spec).await;
     let (org, admin) = (&w.org, &w.admin);
@@ -1073,6 +1078,26 @@ async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: 
             assert_eq!(ids("history"), ["aud_0001", "aud_0002"], "{one}");
         }
     }
+
+    // The order's approval steps, every column, decided and not.
+    app.execute_sql(&format!(
+        "UPDATE approval_steps SET decision = 'APPROVED', decided_by = '{}', decided_at = 33, reason = 'fine' \
+         WHERE order_id = '{order}' AND position = 0",
+        w.admin
+    ))
+    .await;
+    let steps = "query($id: ID!) { order(id: $id) {
+        approvalSteps { position source approvers { id } decision decidedBy { id } decidedAt reason } } }";
+    let answered = app.graphql(Some(&admin), steps, json!({ "id": order })).await;
+    assert_eq!(
+        answered.assert_ok()["order"]["approvalSteps"],
+        json!([
+            { "position": 0, "source": "intake", "approvers": [], "decision": "APPROVED",
+              "decidedBy": { "id": w.admin }, "decidedAt": "1970-01-01T00:00:00.000033+00:00", "reason": "fine" },
+            { "position": 1, "source": "rule", "approvers": [{ "id": w.admin }], "decision": null,
+              "decidedBy": null, "decidedAt": null, "reason": null },
+        ])
+    );
 
     // The statements of an order alone: the same for one kind of child
     // as for all seven.

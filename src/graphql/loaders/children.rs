@@ -114,6 +114,16 @@ where
 const KIND: &str = "kind";
 const SORT: &str = "sort";
 
+/// The kinds of row (the row's first column), each an arm's.
+const NOTES: i32 = 0;
+const COST_LINES: i32 = 1;
+const TIME_ENTRIES: i32 = 2;
+const COST_TOTAL: i32 = 3;
+const TIME_TOTAL: i32 = 4;
+const HISTORY: i32 = 5;
+const ATTACHMENTS: i32 = 6;
+const PARTS: i32 = 7;
+
 /// One kind's select in the statement, with the key it is read for.
 enum Arm {
     Notes(NotesOf),
@@ -132,14 +142,14 @@ impl Arm {
     /// What the row's first column holds for this arm's rows.
     fn kind(&self) -> i32 {
         match self {
-            Self::Notes(_) => 0,
-            Self::CostLines(_) => 1,
-            Self::TimeEntries(_) => 2,
-            Self::CostTotal(_) => 3,
-            Self::TimeTotal(_) => 4,
-            Self::History(_) => 5,
-            Self::Attachments(_) => 6,
-            Self::Parts(_) => 7,
+            Self::Notes(_) => NOTES,
+            Self::CostLines(_) => COST_LINES,
+            Self::TimeEntries(_) => TIME_ENTRIES,
+            Self::CostTotal(_) => COST_TOTAL,
+            Self::TimeTotal(_) => TIME_TOTAL,
+            Self::History(_) => HISTORY,
+            Self::Attachments(_) => ATTACHMENTS,
+            Self::Parts(_) => PARTS,
         }
     }
 
@@ -402,13 +412,15 @@ impl Read {
             R::read_at(row, layout.columns(&slots::<E>()).into_iter())
         }
         match rows::at::<i32>(row, 0)? {
-            0 => self.notes.push(read::<NoteRow, notes::Entity>(row, layout)?),
-            1 => self.cost_lines.push(read::<CostLineRow, cost_lines::Entity>(row, layout)?),
-            2 => self.time_entries.push(read::<TimeEntryRow, time_entries::Entity>(row, layout)?),
-            3 | 4 => self.total += rows::at::<Option<i64>>(row, layout.first(Slot::Int))?.unwrap_or(0),
-            5 => self.history.push(read::<AuditEventRow, audit_events::Entity>(row, layout)?),
-            6 => self.attachments.push(read::<AttachmentRow, attachments::Entity>(row, layout)?),
-            7 => self.parts.push(read::<PartUsageRow, part_usages::Entity>(row, layout)?),
+            NOTES => self.notes.push(read::<NoteRow, notes::Entity>(row, layout)?),
+            COST_LINES => self.cost_lines.push(read::<CostLineRow, cost_lines::Entity>(row, layout)?),
+            TIME_ENTRIES => self.time_entries.push(read::<TimeEntryRow, time_entries::Entity>(row, layout)?),
+            COST_TOTAL | TIME_TOTAL => {
+                self.total += rows::at::<Option<i64>>(row, layout.first(Slot::Int))?.unwrap_or(0)
+            }
+            HISTORY => self.history.push(read::<AuditEventRow, audit_events::Entity>(row, layout)?),
+            ATTACHMENTS => self.attachments.push(read::<AttachmentRow, attachments::Entity>(row, layout)?),
+            PARTS => self.parts.push(read::<PartUsageRow, part_usages::Entity>(row, layout)?),
             other => return Err(sea_orm::DbErr::Type(format!("no kind of child is {other}"))),
         }
         Ok(())
