@@ -338,6 +338,18 @@ async fn a_page_costs_the_same_statements_whatever_its_size(backend: Backend) {
     }
     assert_eq!(costs[0], costs[1], "statements for a page of 5 vs 50: {costs:?}");
     assert!(costs[1] < 30, "a page costs {} statements", costs[1]);
+
+    // The people, sites, assets, vendors and accounts a page names are
+    // read together: one kind costs what five do.
+    let mut costs = Vec::new();
+    for named in ["creator { name }", "creator { name } site { name } asset { name } vendor { name } scope { name }"] {
+        let query = format!("{{ orders(first: 50) {{ edges {{ node {{ id {named} }} }} }} }}");
+        app.graphql(Some(&token), "{ me { id } }", json!({})).await.assert_ok();
+        let before = app.statements.get();
+        app.graphql(Some(&token), &query, json!({})).await.assert_ok();
+        costs.push(app.statements.get() - before);
+    }
+    assert_eq!(costs[0], costs[1], "a page's statements naming one kind and five: {costs:?}");
 }
 
 async fn guarded_fields_are_null_with_forbidden_and_the_rest_intact(backend: Backend) {
@@ -859,8 +871,42 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
     both(accounts.iter().map(|m| m.parent_id.is_some()).collect(), "accounts");
     let vendors = same!(VendorRow, vendors);
     both(vendors.iter().map(|m| m.scope_account_id.is_some() && m.deleted_at.is_some()).collect(), "vendors");
-    same!(SiteRow, sites);
-    same!(AssetRow, assets);
+    let sites = same!(SiteRow, sites);
+    let assets = same!(AssetRow, assets);
+
+    // The same rows read together as wide rows (`db::wide`), as a page's
+    // or an order's people, sites, assets, vendors and accounts are.
+    {
+        use std::sync::Arc;
+        use workgate::graphql::loaders::{self, AccountById, AssetById, Named, SiteById, UserById, VendorById};
+
+        /// The models, sorted by id.
+        fn sorted<T: Clone>(models: impl IntoIterator<Item = Arc<T>>, id: impl Fn(&T) -> &str) -> Vec<T> {
+            let mut models: Vec<T> = models.into_iter().map(|m| (*m).clone()).collect();
+            models.sort_by(|a, b| id(a).cmp(id(b)));
+            models
+        }
+        let reads = workgate::db::Reads::new(&app.db, &app.statements, true);
+        let loaders = loaders::for_request(reads.clone(), w.org.clone());
+        let named = Named {
+            users: users.iter().map(|m| UserById(m.id.clone())).collect(),
+            sites: sites.iter().map(|m| SiteById(m.id.clone())).collect(),
+            assets: assets.iter().map(|m| AssetById(m.id.clone())).collect(),
+            vendors: vendors.iter().map(|m| VendorById(m.id.clone())).collect(),
+            accounts: accounts.iter().map(|m| AccountById(m.id.clone())).collect(),
+        };
+        let found = loaders::prime_by_id(&loaders, named).await.expect("read together");
+        // Within the caller's organization, as the loaders read.
+        let users_of_org: Vec<_> = users.iter().filter(|m| m.organization_id == w.org).cloned().collect();
+        let accounts_of_org: Vec<_> = accounts.iter().filter(|m| m.organization_id == w.org).cloned().collect();
+        assert!(!users_of_org.is_empty() && !accounts_of_org.is_empty());
+        assert_eq!(sorted(found.users.into_values(), |m| &m.id), users_of_org);
+        assert_eq!(sorted(found.sites.into_values(), |m| &m.id), sites);
+        assert_eq!(sorted(found.vendors.into_values(), |m| &m.id), vendors);
+        assert_eq!(sorted(loaders.get_cached_values::<AssetById>().into_values(), |m| &m.id), assets);
+        assert_eq!(sorted(loaders.get_cached_values::<AccountById>().into_values(), |m| &m.id), accounts_of_org);
+        reads.release().await;
+    }
 
     // An order's children, each table with a row whose nullable columns
     // are null and one with them set (and a note and a cost line, which

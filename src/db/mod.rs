@@ -20,6 +20,7 @@ use crate::config::Config;
 mod reads;
 pub mod rows;
 pub mod texts;
+pub mod wide;
 
 pub use reads::Reads;
 

@@ -32,8 +32,10 @@ use crate::db::texts::Texts;
 use crate::db::{OneOf, Reads, one_of, one_of_bound, one_of_values};
 use crate::error::AppError;
 
+mod by_id;
 mod children;
 
+pub use by_id::{Found, Named, cached_and_missing, prime as prime_by_id};
 pub use children::{Children, prime as prime_children};
 
 /// What a loader fails with (`DataLoader` needs a `Clone` error).

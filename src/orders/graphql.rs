@@ -6,7 +6,7 @@
 //! who may not read them. A guarded field the caller may not read is `null`
 //! with a FORBIDDEN error at its path; the rest of the response stands.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -25,8 +25,8 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::graphql::answered::{self, Brief, Plain, Shape, brief};
 use crate::graphql::loaders::{
-    self, AccountById, ActualCostOf, AssetById, AttachmentsOf, Children, CostLinesOf, Db, HistoryOf, LoadError,
-    Loaders, NotesOf, PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
+    self, AccountById, ActualCostOf, AssetById, AttachmentsOf, Children, CostLinesOf, Db, Found, HistoryOf, LoadError,
+    Loaders, Named, NotesOf, PartsOf, SendsOf, SiteById, StepsOf, TimeEntriesOf, UserById, VendorById, to_app,
 };
 use crate::graphql::scalars::{Cursor, Money};
 use crate::graphql::{ContextExt, nullable};
@@ -814,12 +814,9 @@ async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Res
     } else {
         Children::default()
     };
-    let (users, sites, _, vendors, ..) = futures::try_join!(
-        batch(loaders, users),
-        batch(loaders, sites),
-        batch(loaders, assets),
-        batch(loaders, vendors),
-        batch(loaders, scopes),
+    let named = Named { users, sites, assets, vendors, accounts: scopes };
+    let (Found { users, sites, vendors }, ..) = futures::try_join!(
+        async { loaders::prime_by_id(loaders, named).await.map_err(to_app) },
         async { loaders::prime_children(loaders, children).await.map_err(to_app) },
         batch(loaders, notes),
         batch(loaders, cost_lines),
@@ -859,22 +856,7 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     Db: Loader<K, Error = LoadError>,
 {
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let keys: HashSet<K, foldhash::fast::RandomState> = keys.into_iter().collect();
-    // Empty unless this request loaded keys of this kind before.
-    let mut cached = loaders.get_cached_values::<K>();
-    let mut found = HashMap::new();
-    let mut missing = Vec::new();
-    for key in keys {
-        match cached.remove(&key) {
-            Some(value) => {
-                found.insert(key, value);
-            }
-            None => missing.push(key),
-        }
-    }
+    let (mut found, missing) = loaders::cached_and_missing(loaders, keys);
     if missing.is_empty() {
         return Ok(found);
     }

@@ -4,29 +4,25 @@
 //! history, each its own loader's statement: five round trips to the
 //! database for a few rows each, where the database's and the gateway's
 //! cost is mostly the trip, not the rows. Asked for one order, these
-//! loaders' reads go as one `UNION ALL` instead: each kind's select is an
-//! arm, and every arm's columns are laid out in one wide row, each column
-//! in a place of its type (texts, then integers, then floats), the places
-//! an arm has no column for NULL. The row's first column says which kind
-//! it is, the second is the kind's sort key; the rows come in each kind's
-//! own order, as its loader would read them. What is read is fed into the
-//! loaders' cache, where the resolvers find it, as the loaders themselves
-//! would have left it (empty lists and zero totals included).
+//! loaders' reads go as one `UNION ALL` of wide rows instead
+//! (`db::wide`: each kind's select an arm, its sort key second), in each
+//! kind's own order, as its loader would read them. What is read is fed
+//! into the loaders' cache, where the resolvers find it, as the loaders
+//! themselves would have left it (empty lists and zero totals included).
 //!
 //! Pages of orders keep one statement per kind (`orders::graphql::prime`):
 //! a page's statements do not grow with its size either way.
 
 use entity::{attachments, audit_events, cost_lines, notes, part_usages, time_entries};
 use sea_orm::sea_query::{Alias, Condition, Expr, Func, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ColumnType, ConnectionTrait, EntityTrait, Iterable, Order, QueryResult, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryResult, Value};
 
 use super::{
     ActualCostOf, AttachmentsOf, CostLinesOf, HistoryOf, LoadError, Loaders, NotesOf, PartsOf, TimeEntriesOf, fail,
 };
-use crate::db::rows::{
-    self, AttachmentRow, AuditEventRow, CostLineRow, NoteRow, PartUsageRow, Positional, TimeEntryRow,
-};
+use crate::db::rows::{self, AttachmentRow, AuditEventRow, CostLineRow, NoteRow, PartUsageRow, TimeEntryRow};
 use crate::db::texts::Texts;
+use crate::db::wide::{self, KIND, Layout, SORT, Slot, slots};
 
 /// The children of orders to read in one statement, as the keys their
 /// loaders cache them under (each key its own order's; the detail's are
@@ -92,9 +88,9 @@ pub async fn prime(loaders: &Loaders, children: Children) -> Result<(), LoadErro
     });
     let rows = db.conn.query_all_raw(statement).await.map_err(fail)?;
 
-    let mut read = Read::default();
+    let mut read = Read::new(layout);
     for row in &rows {
-        read.add(row, layout).map_err(fail)?;
+        read.add(row).map_err(fail)?;
     }
     for arm in arms {
         read.feed(loaders, arm).await;
@@ -109,10 +105,6 @@ where
 {
     loaders.get_cached_values::<K>().contains_key(key)
 }
-
-/// The wide row's first two columns.
-const KIND: &str = "kind";
-const SORT: &str = "sort";
 
 /// The kinds of row (the row's first column), each an arm's.
 const NOTES: i32 = 0;
@@ -205,19 +197,19 @@ impl Arm {
                 if !key.internal {
                     filter = filter.add(notes::Column::Visibility.eq(PUBLIC));
                 }
-                rows_of::<notes::Entity>(kind, layout, notes::Column::CreatedAt, filter)
+                wide::arm::<notes::Entity>(kind, layout, Some(notes::Column::CreatedAt), filter)
             }
             Self::CostLines(key) => {
                 let mut filter = Condition::all().add(cost_lines::Column::OrderId.eq(key.order_id.as_str()));
                 if let Some(user) = &key.added_by {
                     filter = filter.add(cost_lines::Column::AddedBy.eq(user.as_str()));
                 }
-                rows_of::<cost_lines::Entity>(kind, layout, cost_lines::Column::CreatedAt, filter)
+                wide::arm::<cost_lines::Entity>(kind, layout, Some(cost_lines::Column::CreatedAt), filter)
             }
-            Self::TimeEntries(TimeEntriesOf(id)) => rows_of::<time_entries::Entity>(
+            Self::TimeEntries(TimeEntriesOf(id)) => wide::arm::<time_entries::Entity>(
                 kind,
                 layout,
-                time_entries::Column::LoggedAt,
+                Some(time_entries::Column::LoggedAt),
                 Condition::all().add(time_entries::Column::OrderId.eq(id.as_str())),
             ),
             Self::CostTotal(ActualCostOf(id)) => total::<cost_lines::Entity>(
@@ -232,24 +224,24 @@ impl Arm {
                 time_entries::Column::CostCents,
                 time_entries::Column::OrderId.eq(id.as_str()),
             ),
-            Self::History(HistoryOf(id)) => rows_of::<audit_events::Entity>(
+            Self::History(HistoryOf(id)) => wide::arm::<audit_events::Entity>(
                 kind,
                 layout,
-                audit_events::Column::At,
+                Some(audit_events::Column::At),
                 Condition::all()
                     .add(audit_events::Column::OrganizationId.eq(organization))
                     .add(audit_events::Column::OrderId.eq(id.as_str())),
             ),
-            Self::Attachments(AttachmentsOf(id)) => rows_of::<attachments::Entity>(
+            Self::Attachments(AttachmentsOf(id)) => wide::arm::<attachments::Entity>(
                 kind,
                 layout,
-                attachments::Column::CreatedAt,
+                Some(attachments::Column::CreatedAt),
                 Condition::all().add(attachments::Column::OrderId.eq(id.as_str())),
             ),
-            Self::Parts(PartsOf(id)) => rows_of::<part_usages::Entity>(
+            Self::Parts(PartsOf(id)) => wide::arm::<part_usages::Entity>(
                 kind,
                 layout,
-                part_usages::Column::CreatedAt,
+                Some(part_usages::Column::CreatedAt),
                 Condition::all().add(part_usages::Column::OrderId.eq(id.as_str())),
             ),
         }
@@ -258,130 +250,6 @@ impl Arm {
 
 /// A note's visibility that every reader of the order sees.
 const PUBLIC: &str = "PUBLIC";
-
-/// What type a column of the wide row has. An order's children's columns
-/// are of these three.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Text,
-    Int,
-    Float,
-}
-
-impl Slot {
-    const ALL: [Self; 3] = [Self::Text, Self::Int, Self::Float];
-
-    fn of(column_type: &ColumnType) -> Self {
-        match column_type {
-            ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) => Self::Text,
-            ColumnType::BigInteger => Self::Int,
-            ColumnType::Double => Self::Float,
-            other => unreachable!("an order's child has a column of type {other:?}, which no slot holds"),
-        }
-    }
-
-    /// A NULL of its type: PostgreSQL types each column of a `UNION` from
-    /// its arms, and a bare NULL in the first arm would be taken as text.
-    fn null(self) -> Expr {
-        Expr::cust(match self {
-            Self::Text => "CAST(NULL AS TEXT)",
-            Self::Int => "CAST(NULL AS BIGINT)",
-            Self::Float => "CAST(NULL AS DOUBLE PRECISION)",
-        })
-    }
-
-    /// Its columns' names: `t0`, `i0`, `f0` ...
-    fn name(self, n: usize) -> String {
-        let prefix = match self {
-            Self::Text => 't',
-            Self::Int => 'i',
-            Self::Float => 'f',
-        };
-        format!("{prefix}{n}")
-    }
-}
-
-/// The types of `E`'s columns, in the order `E::find()` selects them.
-fn slots<E: EntityTrait>() -> Vec<Slot> {
-    E::Column::iter().map(|column| Slot::of(column.def().get_column_type())).collect()
-}
-
-/// How many columns of each type the wide row has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Layout {
-    text: usize,
-    int: usize,
-    float: usize,
-}
-
-impl Layout {
-    fn of(slots: &[Slot]) -> Self {
-        let count = |slot| slots.iter().filter(|s| **s == slot).count();
-        Self { text: count(Slot::Text), int: count(Slot::Int), float: count(Slot::Float) }
-    }
-
-    fn max(self, other: Self) -> Self {
-        Self { text: self.text.max(other.text), int: self.int.max(other.int), float: self.float.max(other.float) }
-    }
-
-    fn count(self, slot: Slot) -> usize {
-        match slot {
-            Slot::Text => self.text,
-            Slot::Int => self.int,
-            Slot::Float => self.float,
-        }
-    }
-
-    /// The first column of `slot`'s type: after the kind and the sort key,
-    /// the texts, then the integers, then the floats.
-    fn first(self, slot: Slot) -> usize {
-        2 + match slot {
-            Slot::Text => 0,
-            Slot::Int => self.text,
-            Slot::Float => self.text + self.int,
-        }
-    }
-
-    /// The row's column of each of `slots` in turn: each type's columns
-    /// fill its places in order.
-    fn columns(self, slots: &[Slot]) -> Vec<usize> {
-        let mut used = Layout::default();
-        slots
-            .iter()
-            .map(|&slot| {
-                let n = used.count(slot);
-                match slot {
-                    Slot::Text => used.text += 1,
-                    Slot::Int => used.int += 1,
-                    Slot::Float => used.float += 1,
-                }
-                self.first(slot) + n
-            })
-            .collect()
-    }
-
-    /// Selects `columns` (typed) in their places, NULL in the rest.
-    fn place(self, select: &mut SelectStatement, columns: Vec<(Slot, Expr)>) {
-        for slot in Slot::ALL {
-            let mut of_type = columns.iter().filter(|(s, _)| *s == slot).map(|(_, expr)| expr.clone());
-            for n in 0..self.count(slot) {
-                select.expr_as(of_type.next().unwrap_or_else(|| slot.null()), Alias::new(slot.name(n)));
-            }
-        }
-    }
-}
-
-/// The rows of `E` that `filter` keeps, every column, in `sort` then id
-/// order (the id is the first text column).
-fn rows_of<E: EntityTrait>(kind: i32, layout: Layout, sort: E::Column, filter: Condition) -> SelectStatement {
-    let columns =
-        E::Column::iter().map(|column| (Slot::of(column.def().get_column_type()), Expr::col((E::default(), column))));
-    let mut select = Query::select();
-    select.expr_as(Expr::cust(kind.to_string()), Alias::new(KIND)).expr_as(Expr::col((E::default(), sort)), SORT);
-    layout.place(&mut select, columns.collect());
-    select.from(E::default()).cond_where(filter);
-    select
-}
 
 /// One row: the sum of `column` over the rows of `E` that `filter` keeps
 /// (NULL when there are none).
@@ -397,6 +265,9 @@ fn total<E: EntityTrait>(kind: i32, layout: Layout, column: E::Column, filter: E
 /// What the statement read, by kind.
 #[derive(Default)]
 struct Read {
+    layout: Layout,
+    /// Where each kind's columns are in the row (`wide::places`), by kind.
+    places: [Vec<usize>; 8],
     notes: Vec<notes::Model>,
     cost_lines: Vec<cost_lines::Model>,
     time_entries: Vec<time_entries::Model>,
@@ -407,20 +278,35 @@ struct Read {
 }
 
 impl Read {
-    fn add(&mut self, row: &QueryResult, layout: Layout) -> Result<(), sea_orm::DbErr> {
-        fn read<R: Positional, E: EntityTrait>(row: &QueryResult, layout: Layout) -> Result<R::Model, sea_orm::DbErr> {
-            R::read_at(row, layout.columns(&slots::<E>()).into_iter())
+    fn new(layout: Layout) -> Self {
+        let mut places: [Vec<usize>; 8] = Default::default();
+        for (kind, at) in [
+            (NOTES, wide::places::<notes::Entity>(layout)),
+            (COST_LINES, wide::places::<cost_lines::Entity>(layout)),
+            (TIME_ENTRIES, wide::places::<time_entries::Entity>(layout)),
+            (HISTORY, wide::places::<audit_events::Entity>(layout)),
+            (ATTACHMENTS, wide::places::<attachments::Entity>(layout)),
+            (PARTS, wide::places::<part_usages::Entity>(layout)),
+        ] {
+            places[kind as usize] = at;
         }
-        match rows::at::<i32>(row, 0)? {
-            NOTES => self.notes.push(read::<NoteRow, notes::Entity>(row, layout)?),
-            COST_LINES => self.cost_lines.push(read::<CostLineRow, cost_lines::Entity>(row, layout)?),
-            TIME_ENTRIES => self.time_entries.push(read::<TimeEntryRow, time_entries::Entity>(row, layout)?),
+        Self { layout, places, ..Self::default() }
+    }
+
+    fn add(&mut self, row: &QueryResult) -> Result<(), sea_orm::DbErr> {
+        use wide::read;
+        let kind = wide::kind(row)?;
+        let places = usize::try_from(kind).ok().and_then(|kind| self.places.get(kind)).map_or(&[][..], Vec::as_slice);
+        match kind {
+            NOTES => self.notes.push(read::<NoteRow>(row, places)?),
+            COST_LINES => self.cost_lines.push(read::<CostLineRow>(row, places)?),
+            TIME_ENTRIES => self.time_entries.push(read::<TimeEntryRow>(row, places)?),
             COST_TOTAL | TIME_TOTAL => {
-                self.total += rows::at::<Option<i64>>(row, layout.first(Slot::Int))?.unwrap_or(0)
+                self.total += rows::at::<Option<i64>>(row, self.layout.first(Slot::Int))?.unwrap_or(0);
             }
-            HISTORY => self.history.push(read::<AuditEventRow, audit_events::Entity>(row, layout)?),
-            ATTACHMENTS => self.attachments.push(read::<AttachmentRow, attachments::Entity>(row, layout)?),
-            PARTS => self.parts.push(read::<PartUsageRow, part_usages::Entity>(row, layout)?),
+            HISTORY => self.history.push(read::<AuditEventRow>(row, places)?),
+            ATTACHMENTS => self.attachments.push(read::<AttachmentRow>(row, places)?),
+            PARTS => self.parts.push(read::<PartUsageRow>(row, places)?),
             other => return Err(sea_orm::DbErr::Type(format!("no kind of child is {other}"))),
         }
         Ok(())
@@ -438,37 +324,6 @@ impl Read {
             Arm::History(key) => loaders.feed_one(key, std::mem::take(&mut self.history)).await,
             Arm::Attachments(key) => loaders.feed_one(key, std::mem::take(&mut self.attachments)).await,
             Arm::Parts(key) => loaders.feed_one(key, std::mem::take(&mut self.parts)).await,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_type_fills_its_own_places() {
-        let slots = [Slot::Text, Slot::Int, Slot::Text, Slot::Float, Slot::Int];
-        let layout = Layout { text: 3, int: 2, float: 1 };
-        assert_eq!(layout.columns(&slots), [2, 5, 3, 7, 6]);
-        assert_eq!(Layout::of(&slots), Layout { text: 2, int: 2, float: 1 });
-    }
-
-    #[test]
-    fn every_child_kind_has_room_in_the_row() {
-        for slots in [
-            slots::<notes::Entity>(),
-            slots::<cost_lines::Entity>(),
-            slots::<time_entries::Entity>(),
-            slots::<audit_events::Entity>(),
-            slots::<attachments::Entity>(),
-            slots::<part_usages::Entity>(),
-        ] {
-            assert_eq!(slots[0], Slot::Text, "the id first: the rows' order ends on it");
-            let layout = Layout::of(&slots);
-            let mut columns = layout.columns(&slots);
-            columns.sort_unstable();
-            assert_eq!(columns, (2..2 + slots.len()).collect::<Vec<_>>(), "each column its own place");
         }
     }
 }
