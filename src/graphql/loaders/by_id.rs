@@ -11,10 +11,10 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use entity::{accounts, assets, sites, users, vendors};
 use sea_orm::sea_query::{Condition, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryResult, Value};
 
 use super::{AccountById, AssetById, Db, LoadError, Loaders, SiteById, UserById, VendorById, fail};
-use crate::db::rows::{AccountRow, AssetRow, SiteRow, UserRow, VendorRow};
+use crate::db::rows::{AccountRow, AssetRow, Positional, SiteRow, UserRow, VendorRow};
 use crate::db::texts::Texts;
 use crate::db::wide::{self, Layout, slots};
 use crate::db::{OneOf, one_of_bound, one_of_values};
@@ -103,28 +103,18 @@ pub async fn prime(loaders: &Loaders, ids: Named) -> Result<Found, LoadError> {
         wide::places::<accounts::Entity>(layout),
     ];
     for row in db.conn.query_all_raw(statement).await.map_err(fail)? {
-        match wide::kind(&row).map_err(fail)? {
-            USERS => {
-                let user = wide::read::<UserRow>(&row, &places[USERS as usize]).map_err(fail)?;
-                users_read.insert(UserById(user.id.clone()), Arc::new(user));
+        let kind = wide::kind(&row).map_err(fail)?;
+        match (kind, usize::try_from(kind).ok().and_then(|kind| places.get(kind))) {
+            (USERS, Some(at)) => read_into::<UserRow, _>(&row, at, &mut users_read, |m| UserById(m.id.clone()))?,
+            (SITES, Some(at)) => read_into::<SiteRow, _>(&row, at, &mut sites_read, |m| SiteById(m.id.clone()))?,
+            (ASSETS, Some(at)) => read_into::<AssetRow, _>(&row, at, &mut assets_read, |m| AssetById(m.id.clone()))?,
+            (VENDORS, Some(at)) => {
+                read_into::<VendorRow, _>(&row, at, &mut vendors_read, |m| VendorById(m.id.clone()))?;
             }
-            SITES => {
-                let site = wide::read::<SiteRow>(&row, &places[SITES as usize]).map_err(fail)?;
-                sites_read.insert(SiteById(site.id.clone()), Arc::new(site));
+            (ACCOUNTS, Some(at)) => {
+                read_into::<AccountRow, _>(&row, at, &mut accounts_read, |m| AccountById(m.id.clone()))?;
             }
-            ASSETS => {
-                let asset = wide::read::<AssetRow>(&row, &places[ASSETS as usize]).map_err(fail)?;
-                assets_read.insert(AssetById(asset.id.clone()), Arc::new(asset));
-            }
-            VENDORS => {
-                let vendor = wide::read::<VendorRow>(&row, &places[VENDORS as usize]).map_err(fail)?;
-                vendors_read.insert(VendorById(vendor.id.clone()), Arc::new(vendor));
-            }
-            ACCOUNTS => {
-                let account = wide::read::<AccountRow>(&row, &places[ACCOUNTS as usize]).map_err(fail)?;
-                accounts_read.insert(AccountById(account.id.clone()), Arc::new(account));
-            }
-            other => return Err(fail(sea_orm::DbErr::Type(format!("no kind of row is {other}")))),
+            (other, _) => return Err(fail(sea_orm::DbErr::Type(format!("no kind of row is {other}")))),
         }
     }
     feed(loaders, &users_read).await;
@@ -136,6 +126,18 @@ pub async fn prime(loaders: &Loaders, ids: Named) -> Result<Found, LoadError> {
     sites.extend(sites_read);
     vendors.extend(vendors_read);
     Ok(Found { users, sites, vendors })
+}
+
+/// `row`, read as `R` from its places `at`, into `read` under its key.
+fn read_into<R: Positional, K: Hash + Eq>(
+    row: &QueryResult,
+    at: &[usize],
+    read: &mut HashMap<K, Arc<R::Model>>,
+    key: impl Fn(&R::Model) -> K,
+) -> Result<(), LoadError> {
+    let model = wide::read::<R>(row, at).map_err(fail)?;
+    read.insert(key(&model), Arc::new(model));
+    Ok(())
 }
 
 /// `keys` (once each) found in the loaders' cache, and those not (all of
