@@ -857,6 +857,12 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
         }};
     }
     let both = |set: BTreeSet<bool>, what: &str| assert_eq!(set, BTreeSet::from([false, true]), "{what}: set and not");
+    // Another organization's person, account, site, asset and vendor: rows
+    // by id are read within the caller's.
+    let other = app.bootstrap("Other").await;
+    let other_site = app.site(&other.organization_id, &other.account_id, "Elsewhere").await;
+    app.asset(&other.organization_id, &other_site, "Boiler", &[]).await;
+    app.vendor(&other.organization_id, None, "OtherCo").await;
     let steps = same!(StepRow, approval_steps);
     both(
         steps
@@ -896,15 +902,21 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
             accounts: accounts.iter().map(|m| AccountById(m.id.clone())).collect(),
         };
         let found = loaders::prime_by_id(&loaders, named).await.expect("read together");
-        // Within the caller's organization, as the loaders read.
-        let users_of_org: Vec<_> = users.iter().filter(|m| m.organization_id == w.org).cloned().collect();
-        let accounts_of_org: Vec<_> = accounts.iter().filter(|m| m.organization_id == w.org).cloned().collect();
-        assert!(!users_of_org.is_empty() && !accounts_of_org.is_empty());
-        assert_eq!(sorted(found.users.into_values(), |m| &m.id), users_of_org);
-        assert_eq!(sorted(found.sites.into_values(), |m| &m.id), sites);
-        assert_eq!(sorted(found.vendors.into_values(), |m| &m.id), vendors);
-        assert_eq!(sorted(loaders.get_cached_values::<AssetById>().into_values(), |m| &m.id), assets);
-        assert_eq!(sorted(loaders.get_cached_values::<AccountById>().into_values(), |m| &m.id), accounts_of_org);
+        // Within the caller's organization, as the loaders read: each
+        // table has rows of the other one, asked and not read.
+        macro_rules! of_org {
+            ($models:expr) => {{
+                let all = &$models;
+                let ours: Vec<_> = all.iter().filter(|m| m.organization_id == w.org).cloned().collect();
+                assert!(!ours.is_empty() && ours.len() < all.len(), "rows of both organizations");
+                ours
+            }};
+        }
+        assert_eq!(sorted(found.users.into_values(), |m| &m.id), of_org!(users));
+        assert_eq!(sorted(found.sites.into_values(), |m| &m.id), of_org!(sites));
+        assert_eq!(sorted(found.vendors.into_values(), |m| &m.id), of_org!(vendors));
+        assert_eq!(sorted(loaders.get_cached_values::<AssetById>().into_values(), |m| &m.id), of_org!(assets));
+        assert_eq!(sorted(loaders.get_cached_values::<AccountById>().into_values(), |m| &m.id), of_org!(accounts));
         reads.release().await;
     }
 
@@ -1124,6 +1136,11 @@ async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: 
             assert_eq!(ids("history"), ["aud_0001", "aud_0002"], "{one}");
         }
     }
+
+    // One kind alone, the totals (no text column of their own).
+    let cost =
+        app.graphql(Some(&admin), "query($id: ID!) { order(id: $id) { actualCost } }", json!({ "id": order })).await;
+    assert_eq!(cost.assert_ok()["order"]["actualCost"], json!("82.50"));
 
     // The order's approval steps, every column, decided and not.
     app.execute_sql(&format!(

@@ -69,7 +69,9 @@ pub async fn prime(loaders: &Loaders, children: Children) -> Result<(), LoadErro
     }
     let db = loaders.loader();
     let backend = db.backend();
-    let layout = arms.iter().fold(Layout::default(), |layout, arm| layout.max(Layout::of(&arm.slots())));
+    // At least one text place: the rows' order ends on it (the id), and
+    // the totals alone have none.
+    let layout = arms.iter().fold(Layout::of(&[Slot::Text]), |layout, arm| layout.max(Layout::of(&arm.slots())));
     let organization = db.organization_id.as_str();
     let values = arms.iter().flat_map(|arm| arm.values(organization)).collect();
     // Its text is kept (`Texts`), by which arms, with which filters.
