@@ -21,7 +21,7 @@ use entity::{
     accounts, assets, attachments, audit_events, cost_lines, notes, part_usages, procedure_steps, rule_approvers,
     sites, time_entries, users, vendor_approvers, vendor_sends, vendors,
 };
-use sea_orm::sea_query::{Expr, Func, Query, UnionType};
+use sea_orm::sea_query::{Condition, Expr, Func, Query, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Value};
 
 use crate::db::rows::{
@@ -214,16 +214,15 @@ impl Loader<NotesOf> for Db {
             let (form, mut values) = one_of_values(backend, ids);
             let ids = values.len();
             if !internal {
-                values.push(Value::from("PUBLIC"));
+                values.push(Value::from(PUBLIC));
             }
             let statement = TEXTS.statement(backend, (form, internal), values, |mut values| {
-                let public = values.split_off(ids);
-                let mut query =
-                    notes::Entity::find().filter(one_of_bound((notes::Entity, notes::Column::OrderId), form, values));
-                if let Some(public) = public.into_iter().next() {
-                    query = query.filter(notes::Column::Visibility.eq(public));
-                }
-                query.order_by_asc(notes::Column::CreatedAt).order_by_asc(notes::Column::Id).build(backend)
+                let public = values.split_off(ids).into_iter().next();
+                notes::Entity::find()
+                    .filter(notes_filter(form, values, public))
+                    .order_by_asc(notes::Column::CreatedAt)
+                    .order_by_asc(notes::Column::Id)
+                    .build(backend)
             });
             let rows = rows::all::<NoteRow>(&self.conn, statement).await.map_err(fail)?;
             for note in rows {
@@ -232,6 +231,40 @@ impl Loader<NotesOf> for Db {
         }
         Ok(out)
     }
+}
+
+/// A note's visibility that every reader of its order sees.
+const PUBLIC: &str = "PUBLIC";
+
+/// The notes of the orders `ids` (bound in `form`) that a reader sees:
+/// with `public` (PUBLIC, bound), not the INTERNAL ones. The notes
+/// loader's filter, and an order's children's (`Children`).
+fn notes_filter(form: OneOf, ids: Vec<Value>, public: Option<Value>) -> Condition {
+    let filter = Condition::all().add(one_of_bound((notes::Entity, notes::Column::OrderId), form, ids));
+    match public {
+        Some(public) => filter.add(notes::Column::Visibility.eq(public)),
+        None => filter,
+    }
+}
+
+/// The cost lines of the orders `ids` (bound in `form`) that a reader
+/// sees: with `user`, only those that user added.
+fn cost_lines_filter(form: OneOf, ids: Vec<Value>, user: Option<Value>) -> Condition {
+    let filter = Condition::all().add(one_of_bound((cost_lines::Entity, cost_lines::Column::OrderId), form, ids));
+    match user {
+        Some(user) => filter.add(cost_lines::Column::AddedBy.eq(user)),
+        None => filter,
+    }
+}
+
+/// The audit events of the orders `ids` (bound in `form`), within the
+/// organization (bound first).
+fn history_filter(form: OneOf, ids: Vec<Value>, organization: Value) -> Condition {
+    Condition::all().add(audit_events::Column::OrganizationId.eq(organization)).add(one_of_bound(
+        (audit_events::Entity, audit_events::Column::OrderId),
+        form,
+        ids,
+    ))
 }
 
 /// An order's cost lines; with `added_by`, only the lines that user added.
@@ -259,16 +292,12 @@ impl Loader<CostLinesOf> for Db {
             let ids = values.len();
             values.extend(added_by.iter().map(|user| Value::from(user.as_str())));
             let statement = TEXTS.statement(backend, (form, added_by.is_some()), values, |mut values| {
-                let user = values.split_off(ids);
-                let mut query = cost_lines::Entity::find().filter(one_of_bound(
-                    (cost_lines::Entity, cost_lines::Column::OrderId),
-                    form,
-                    values,
-                ));
-                if let Some(user) = user.into_iter().next() {
-                    query = query.filter(cost_lines::Column::AddedBy.eq(user));
-                }
-                query.order_by_asc(cost_lines::Column::CreatedAt).order_by_asc(cost_lines::Column::Id).build(backend)
+                let user = values.split_off(ids).into_iter().next();
+                cost_lines::Entity::find()
+                    .filter(cost_lines_filter(form, values, user))
+                    .order_by_asc(cost_lines::Column::CreatedAt)
+                    .order_by_asc(cost_lines::Column::Id)
+                    .build(backend)
             });
             let rows = rows::all::<CostLineRow>(&self.conn, statement).await.map_err(fail)?;
             for line in rows {
@@ -389,8 +418,7 @@ impl Loader<HistoryOf> for Db {
         let statement = TEXTS.statement(backend, form, values, |mut ids| {
             let organization = ids.remove(0);
             audit_events::Entity::find()
-                .filter(audit_events::Column::OrganizationId.eq(organization))
-                .filter(one_of_bound((audit_events::Entity, audit_events::Column::OrderId), form, ids))
+                .filter(history_filter(form, ids, organization))
                 .order_by_asc(audit_events::Column::At)
                 .order_by_asc(audit_events::Column::Id)
                 .build(backend)

@@ -18,8 +18,10 @@ use sea_orm::sea_query::{Alias, Condition, Expr, Func, Query, SelectStatement, U
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryResult, Value};
 
 use super::{
-    ActualCostOf, AttachmentsOf, CostLinesOf, HistoryOf, LoadError, Loaders, NotesOf, PartsOf, TimeEntriesOf, fail,
+    ActualCostOf, AttachmentsOf, CostLinesOf, HistoryOf, LoadError, Loaders, NotesOf, PUBLIC, PartsOf, TimeEntriesOf,
+    cost_lines_filter, fail, history_filter, notes_filter,
 };
+use crate::db::OneOf;
 use crate::db::rows::{self, AttachmentRow, AuditEventRow, CostLineRow, NoteRow, PartUsageRow, TimeEntryRow};
 use crate::db::texts::Texts;
 use crate::db::wide::{self, KIND, Layout, SORT, Slot, slots};
@@ -193,19 +195,16 @@ impl Arm {
     /// way, as its loader's statement (see the loaders).
     fn select(&self, layout: Layout, organization: &str) -> SelectStatement {
         let kind = self.kind();
+        let order = |id: &str| Value::from(id);
         match self {
             Self::Notes(key) => {
-                let mut filter = Condition::all().add(notes::Column::OrderId.eq(key.order_id.as_str()));
-                if !key.internal {
-                    filter = filter.add(notes::Column::Visibility.eq(PUBLIC));
-                }
+                let public = (!key.internal).then(|| Value::from(PUBLIC));
+                let filter = notes_filter(OneOf::One, vec![order(&key.order_id)], public);
                 wide::arm::<notes::Entity>(kind, layout, Some(notes::Column::CreatedAt), filter)
             }
             Self::CostLines(key) => {
-                let mut filter = Condition::all().add(cost_lines::Column::OrderId.eq(key.order_id.as_str()));
-                if let Some(user) = &key.added_by {
-                    filter = filter.add(cost_lines::Column::AddedBy.eq(user.as_str()));
-                }
+                let user = key.added_by.as_deref().map(Value::from);
+                let filter = cost_lines_filter(OneOf::One, vec![order(&key.order_id)], user);
                 wide::arm::<cost_lines::Entity>(kind, layout, Some(cost_lines::Column::CreatedAt), filter)
             }
             Self::TimeEntries(TimeEntriesOf(id)) => wide::arm::<time_entries::Entity>(
@@ -230,9 +229,7 @@ impl Arm {
                 kind,
                 layout,
                 Some(audit_events::Column::At),
-                Condition::all()
-                    .add(audit_events::Column::OrganizationId.eq(organization))
-                    .add(audit_events::Column::OrderId.eq(id.as_str())),
+                history_filter(OneOf::One, vec![order(id)], Value::from(organization)),
             ),
             Self::Attachments(AttachmentsOf(id)) => wide::arm::<attachments::Entity>(
                 kind,
@@ -249,9 +246,6 @@ impl Arm {
         }
     }
 }
-
-/// A note's visibility that every reader of the order sees.
-const PUBLIC: &str = "PUBLIC";
 
 /// One row: the sum of `column` over the rows of `E` that `filter` keeps
 /// (NULL when there are none).
