@@ -18,6 +18,7 @@ backend_tests!(
     get_serves_graphiql_to_browsers,
     batches_run_each_operation,
     large_responses_arrive_whole_with_their_length,
+    texts_of_every_kind_arrive_as_written,
 );
 
 async fn signed_in(app: &TestApp) -> String {
@@ -249,4 +250,61 @@ async fn large_responses_arrive_whole_with_their_length(backend: Backend) {
     assert!(value.get("errors").is_none(), "{text}");
     let types = value["data"]["__schema"]["types"].as_array().expect("types");
     assert!(types.iter().any(|t| t["name"] == "Order"), "{text}");
+}
+
+/// What a response writes of a text is the text: quotes, backslashes, line
+/// breaks, tabs, the other control characters, the last one of ASCII,
+/// accented letters, characters beyond the basic plane and the line
+/// separators JavaScript once rejected, alone and in runs longer than a
+/// vector register, in a single answer and a page alike. The body is valid
+/// JSON with every control character escaped, as RFC 8259 requires.
+async fn texts_of_every_kind_arrive_as_written(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let boot = app.bootstrap("Acme").await;
+    let admin = app.token_for(&boot.admin_user_id);
+    let site = app.create_site(&admin, &boot.account_id, "Plant").await;
+    let awkward: String = [
+        "\"quoted\" \\ back\\slash",
+        "line\nbreak\r\n\ttab",
+        "\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+        "é ü ß 漢字",
+        "🔧🧰",
+        "\u{2028}\u{2029}",
+        "</script>",
+        &"x\"".repeat(40),
+    ]
+    .concat();
+    let create = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { id description } }";
+    let input = json!({ "kind": "WORK", "title": "Valves", "description": awkward, "siteId": site });
+    let created = app.graphql(Some(&admin), create, json!({ "i": input })).await;
+    let order = created.assert_ok()["createOrder"]["id"].as_str().expect("an order").to_owned();
+    assert_eq!(created.data()["createOrder"]["description"], awkward.as_str());
+    let note = "mutation($o: ID!, $b: String!) { addNote(orderId: $o, body: $b, visibility: PUBLIC) { id } }";
+    app.graphql(Some(&admin), note, json!({ "o": order, "b": awkward })).await.assert_ok();
+
+    for (query, variables) in [
+        ("query($o: ID!) { order(id: $o) { description notes { body } } }", json!({ "o": order })),
+        ("{ orders(first: 5) { edges { node { description notes { body } } } } }", json!({})),
+    ] {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&admin)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        let text = response.text().await.expect("a body");
+        assert!(!text.chars().any(|c| c < ' '), "an unescaped control character in {text:?}");
+        let value: Value = serde_json::from_str(&text).expect("a JSON body");
+        let order = if value["data"]["order"].is_null() {
+            &value["data"]["orders"]["edges"][0]["node"]
+        } else {
+            &value["data"]["order"]
+        };
+        assert_eq!(order["description"], awkward.as_str(), "{text}");
+        assert_eq!(order["notes"][0]["body"], awkward.as_str(), "{text}");
+    }
 }

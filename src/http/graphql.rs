@@ -375,9 +375,14 @@ enum Wires {
 /// its own.
 const RESPONSE_BUFFER: usize = 64 * 1024;
 
+/// The body of `body` as JSON. Written by sonic-rs, whose string escaping
+/// looks at many bytes an instruction where serde_json's looks at one: a
+/// page's strings (ids, cursors, names) were serde_json's largest cost, an
+/// eighth of a partner's page (BENCHMARKS.md). Both write the same bytes
+/// for the same value; `tests/http_protocol.rs` holds the texts to it.
 fn respond(status: StatusCode, media: ResponseMedia, body: &impl serde::Serialize) -> Response {
     let mut bytes = Vec::with_capacity(RESPONSE_BUFFER);
-    if serde_json::to_writer(&mut bytes, body).is_err() {
+    if sonic_rs::to_writer(&mut bytes, body).is_err() {
         bytes.clear();
     }
     if bytes.len() < bytes.capacity() / 4 {
