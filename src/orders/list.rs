@@ -18,6 +18,7 @@ use super::model::{OrderKind, OrderStatus};
 use crate::auth::Principal;
 use crate::db::rows::{self, OrderRow};
 use crate::error::{AppError, AppResult};
+use crate::ids::IdKind;
 use crate::org::input::Tag;
 use crate::policy::filter::visible_orders_for_page;
 use crate::time::to_micros;
@@ -205,9 +206,12 @@ impl OrderSort {
     }
 
     fn of_mark(mark: char) -> Option<Self> {
-        [Self::CreatedDesc, Self::CreatedAsc, Self::UpdatedDesc, Self::PriorityDesc, Self::DueAsc]
-            .into_iter()
-            .find(|sort| sort.mark() == mark)
+        Self::all().find(|sort| sort.mark() == mark)
+    }
+
+    /// Every sort, as the schema lists them.
+    fn all() -> impl Iterator<Item = Self> {
+        <Self as async_graphql::resolver_utils::EnumType>::items().iter().map(|item| item.value)
     }
 }
 
@@ -227,10 +231,12 @@ impl Cursor {
         let invalid = || AppError::bad_input(field, "not a cursor of this list");
         let bytes = URL_SAFE_NO_PAD.decode(value).map_err(|_| invalid())?;
         let cursor = if bytes.first() == Some(&b'{') {
-            serde_json::from_slice(&bytes).ok()
+            serde_json::from_slice::<Self>(&bytes).ok()
         } else {
             Self::parse(std::str::from_utf8(&bytes).map_err(|_| invalid())?)
         }
+        // An order's id, or the database would be given whatever it holds.
+        .filter(|cursor| IdKind::of(&cursor.id) == Some(IdKind::Order))
         .ok_or_else(invalid)?;
         if cursor.sort != sort {
             return Err(AppError::bad_input(field, "the cursor belongs to another sort order"));
@@ -382,35 +388,31 @@ mod tests {
     use super::{Cursor, OrderSort, URL_SAFE_NO_PAD};
     use crate::error::AppError;
 
-    const SORTS: [OrderSort; 5] = [
-        OrderSort::CreatedDesc,
-        OrderSort::CreatedAsc,
-        OrderSort::UpdatedDesc,
-        OrderSort::PriorityDesc,
-        OrderSort::DueAsc,
-    ];
+    const ORDER: &str = "ord_01a24e3c3d9a7572aae909355f7e1c52";
 
     #[test]
     fn cursors_read_back_as_written_for_every_sort() {
-        for sort in SORTS {
+        let sorts: Vec<OrderSort> = OrderSort::all().collect();
+        assert_eq!(sorts.len(), 5);
+        for &sort in &sorts {
             for key in [0, 3, -1, 1_796_607_257_756_024, i64::MAX, i64::MIN] {
-                let cursor = Cursor { sort, key, id: "ord_01a24e3c3d9a7572aae909355f7e1c52".into() };
+                let cursor = Cursor { sort, key, id: ORDER.into() };
                 let text = cursor.encode();
                 assert_eq!(Cursor::decode("after", &text, sort).expect("read back"), cursor, "{text}");
-                for other in SORTS.into_iter().filter(|other| *other != sort) {
+                for &other in sorts.iter().filter(|other| **other != sort) {
                     assert!(Cursor::decode("after", &text, other).is_err(), "{sort:?}'s cursor read as {other:?}'s");
                 }
             }
         }
-        let marks: std::collections::BTreeSet<char> = SORTS.into_iter().map(OrderSort::mark).collect();
-        assert_eq!(marks.len(), SORTS.len(), "each sort has its own mark");
+        let marks: std::collections::BTreeSet<char> = sorts.iter().map(|sort| sort.mark()).collect();
+        assert_eq!(marks.len(), sorts.len(), "each sort has its own mark");
     }
 
     #[test]
     fn cursors_of_the_json_form_are_still_read() {
-        let old = URL_SAFE_NO_PAD.encode(r#"{"s":"UPDATED_DESC","k":1796607257756024,"i":"ord_1"}"#);
+        let old = URL_SAFE_NO_PAD.encode(format!(r#"{{"s":"UPDATED_DESC","k":1796607257756024,"i":"{ORDER}"}}"#));
         let cursor = Cursor::decode("after", &old, OrderSort::UpdatedDesc).expect("an old cursor");
-        assert_eq!(cursor, Cursor { sort: OrderSort::UpdatedDesc, key: 1_796_607_257_756_024, id: "ord_1".into() });
+        assert_eq!(cursor, Cursor { sort: OrderSort::UpdatedDesc, key: 1_796_607_257_756_024, id: ORDER.into() });
     }
 
     #[test]
@@ -423,11 +425,18 @@ mod tests {
             encoded("u"),
             encoded("u12"),
             encoded("u12."),
-            encoded("x12.ord_1"),
-            encoded("u.ord_1"),
-            encoded("u1.ord_1") + "@",
-            encoded("u99999999999999999999.ord_1"),
-            encoded("{\"s\":\"UPDATED_DESC\"}"),
+            encoded(&format!("x12.{ORDER}")),
+            encoded(&format!("u.{ORDER}")),
+            encoded(&format!("u1.{ORDER}")) + "@",
+            encoded(&format!("u99999999999999999999.{ORDER}")),
+            encoded(&format!("u 1.{ORDER}")),
+            // Not an order's id: another kind's, a short one, one with a NUL
+            // (which PostgreSQL refuses in a text), in either form.
+            encoded("u1.site_01a24e3c3d9a7572aae909355f7e1c52"),
+            encoded("u1.ord_1"),
+            encoded(&format!("u1.{ORDER}\0")),
+            encoded(r#"{"s":"UPDATED_DESC","k":1,"i":"ord_01a24e3c3d9a7572aae909355f7e1c5\u0000"}"#),
+            encoded(r#"{"s":"UPDATED_DESC"}"#),
             URL_SAFE_NO_PAD.encode([b'u', b'1', b'.', 0xff, 0xfe]),
         ] {
             let error = Cursor::decode("before", &text, OrderSort::UpdatedDesc).expect_err(&text);
