@@ -19,6 +19,7 @@ backend_tests!(
     a_withdrawn_role_closes_the_socket,
     a_client_that_does_not_read_is_closed_as_too_slow,
     metrics_are_served_to_the_bearer_of_the_metrics_token,
+    payloads_keep_the_order_the_selection_asks_for,
 );
 
 const METRICS_TOKEN: &str = "metrics-token-for-tests-0123456789";
@@ -249,4 +250,29 @@ async fn metrics_are_served_to_the_bearer_of_the_metrics_token(backend: Backend)
             .then_some(())
     })
     .await;
+}
+
+/// A `next` message's data has its keys in the order the selection asks
+/// for them, as an HTTP response does (the GraphQL spec's ordering), not
+/// sorted by name; and reads as the HTTP response to the same document.
+async fn payloads_keep_the_order_the_selection_asks_for(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let boot = app.bootstrap("Acme").await;
+    let token = app.token_for(&boot.admin_user_id);
+    let mut client = WsClient::connect(&app.address, &token).await;
+    for (n, (query, keys)) in
+        [("{ me { name id } }", ["name", "id"]), ("{ me { id name } }", ["id", "name"])].into_iter().enumerate()
+    {
+        let id = n.to_string();
+        client.subscribe(&id, query, json!({})).await;
+        let next = client.message().await;
+        assert_eq!(next["type"], "next", "{next}");
+        let text = client.last_text.clone();
+        let payload = &text[text.find("\"payload\":").expect("a payload")..];
+        let at = |key: &str| payload.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("no {key} in {text}"));
+        assert!(at(keys[0]) < at(keys[1]), "{query}: {text}");
+        let over_http = app.graphql(Some(&token), query, json!({})).await;
+        assert_eq!(next["payload"]["data"], *over_http.assert_ok(), "{text}");
+        assert_eq!(client.message().await, json!({ "id": id, "type": "complete" }));
+    }
 }

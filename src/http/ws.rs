@@ -39,6 +39,7 @@ use tokio_stream::StreamMap;
 
 use super::HttpState;
 use crate::auth::Principal;
+use crate::error::ErrorCode;
 use crate::metrics::GaugeGuard;
 use crate::rate_limit::Caller;
 use crate::time::now_micros;
@@ -103,6 +104,25 @@ struct Connection {
 }
 
 /// A running operation of the connection.
+/// A message carrying operation `id`'s `payload`, written straight from
+/// it as an HTTP body is (`graphql::respond`): through a `serde_json::Value`
+/// an object's keys would come out sorted by name, not in the order the
+/// selection asks for them.
+fn frame(id: &str, kind: &str, payload: &impl serde::Serialize) -> String {
+    #[derive(serde::Serialize)]
+    struct Frame<'a, P> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        payload: P,
+    }
+    sonic_rs::to_string(&Frame { id, kind, payload }).unwrap_or_else(|error| {
+        tracing::error!(%error, "a response could not be written");
+        let payload = json!([{ "message": "internal error", "extensions": { "code": ErrorCode::Internal.as_str() } }]);
+        json!({ "id": id, "type": "error", "payload": payload }).to_string()
+    })
+}
+
 struct Running {
     /// The id the client gave it.
     id: String,
@@ -158,10 +178,10 @@ impl Connection {
         if running.first && request_error {
             let id = self.running.remove(&n)?.id;
             self.streams.remove(&n);
-            return Some(json!({ "id": id, "type": "error", "payload": body.errors }).to_string());
+            return Some(frame(&id, "error", &body.errors));
         }
         running.first = false;
-        Some(json!({ "id": running.id, "type": "next", "payload": body }).to_string())
+        Some(frame(&running.id, "next", &body))
     }
 
     /// Serves until the client goes (None) or the connection must close.

@@ -16,6 +16,8 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 
 pub struct WsClient {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The last text message read, as the server wrote it.
+    pub last_text: String,
 }
 
 impl WsClient {
@@ -26,7 +28,7 @@ impl WsClient {
         let mut request = url.into_client_request().expect("request");
         request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
         let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
-        let mut client = Self { socket };
+        let mut client = Self { socket, last_text: String::new() };
         client
             .send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
             .await;
@@ -61,6 +63,7 @@ impl WsClient {
                         self.send(json!({ "type": "pong" })).await;
                         continue;
                     }
+                    self.last_text = text.to_string();
                     return Some(message);
                 }
                 Some(Ok(Message::Close(frame))) => {
