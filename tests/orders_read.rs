@@ -29,6 +29,7 @@ backend_tests!(
     my_work_and_my_requests,
     rows_decode_as_sea_orm_does,
     an_orders_children_come_in_one_statement_as_a_page_reads_them,
+    an_orders_facts_name_each_logger_once,
 );
 
 /// One organization with two child accounts and people in several roles.
@@ -1188,4 +1189,41 @@ async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: 
         costs.push(app.statements.get() - before);
     }
     assert_eq!(costs[0], costs[1], "an order's statements with one kind of child and with seven: {costs:?}");
+}
+
+/// An order's facts, as the policy reads them: its tags by name, its
+/// assignees as assigned, and everyone who logged work on it once each,
+/// however many entries they logged, in the order of their ids; another
+/// order's facts, with the same people, apart.
+async fn an_orders_facts_name_each_logger_once(backend: Backend) {
+    use sea_orm::EntityTrait;
+
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let (ann, bob) = (app.user(&w.org, &w.north, "Ann").await, app.user(&w.org, &w.north, "Bob").await);
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.tags = vec!["pump".into(), "hvac".into()];
+    spec.assignees = vec![bob.clone(), ann.clone()];
+    spec.work_loggers = vec![bob.clone(), ann.clone(), bob.clone(), bob.clone()];
+    let busy = app.order(&spec).await;
+    spec.tags = vec!["hvac".into()];
+    spec.assignees = vec![ann.clone()];
+    spec.work_loggers = vec![ann.clone(), ann.clone()];
+    let other = app.order(&spec).await;
+    let quiet = app.order(&w.spec(&w.n1, &w.north)).await;
+
+    let models = entity::orders::Entity::find().all(&app.db).await.expect("orders");
+    let records = workgate::orders::record::load(&app.db, models).await.expect("facts");
+    let of = |id: &str| records.iter().find(|r| r.model.id == id).expect("a record");
+    let mut both = vec![ann.clone(), bob.clone()];
+    both.sort();
+    let mut assigned = vec![bob.clone(), ann.clone()];
+    assigned.sort();
+    assert_eq!(of(&busy).tags, ["hvac", "pump"]);
+    assert_eq!(of(&busy).assignee_ids, assigned, "assigned at the same moment: by id");
+    assert_eq!(of(&busy).work_logger_ids, both);
+    assert_eq!(of(&other).tags, ["hvac"]);
+    assert_eq!(of(&other).assignee_ids, std::slice::from_ref(&ann));
+    assert_eq!(of(&other).work_logger_ids, std::slice::from_ref(&ann));
+    assert!(of(&quiet).work_logger_ids.is_empty() && of(&quiet).tags.is_empty());
 }

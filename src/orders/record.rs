@@ -215,9 +215,12 @@ static RELATED: Texts<OneOf> = Texts::new();
 static STEPS: Texts<OneOf> = Texts::new();
 
 /// Tags, assignees and work loggers of each order, in one statement: a
-/// `UNION` of one select per table, each row saying which it is (`what`),
-/// and for assignees when they were assigned (`UNION` also drops the
-/// repeated loggers). Its text is kept ([`RELATED`]).
+/// `UNION ALL` of one select per table, each row saying which it is
+/// (`what`), and for assignees when they were assigned. A person who
+/// logged work more than once comes in a row each time, and is kept once
+/// here: a `UNION` would have the database sort every row to find them,
+/// which cost it 5–8% of these statements' throughput (BENCHMARKS.md).
+/// Its text is kept ([`RELATED`]).
 async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Related>> {
     const TAG: i32 = 0;
     const ASSIGNEE: i32 = 1;
@@ -291,7 +294,7 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
             ),
         ];
         for arm in arms {
-            query.union(UnionType::Distinct, arm);
+            query.union(UnionType::All, arm);
         }
         backend.build(&query)
     });
@@ -308,8 +311,10 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
             ))
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
-    // Tags by name, assignees by when, loggers by id.
-    rows.sort_by(|a, b| (a.1, a.3, &a.2).cmp(&(b.1, b.3, &b.2)));
+    // Tags by name, assignees by when, loggers by id; a row repeated (a
+    // logger's) lands beside its twin, and only one is kept.
+    rows.sort_unstable_by(|a, b| (a.1, a.3, &a.2, &a.0).cmp(&(b.1, b.3, &b.2, &b.0)));
+    rows.dedup();
     let mut map: HashMap<String, Related> = HashMap::new();
     for (order_id, what, value, _) in rows {
         let related = map.entry(order_id).or_default();
