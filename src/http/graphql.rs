@@ -432,11 +432,17 @@ fn rate_limited(media: ResponseMedia, wait: std::time::Duration) -> Response {
 }
 
 fn internal_failure(media: ResponseMedia, request_id: &str) -> Response {
-    let body = json!({ "errors": [{
+    let body = json!({ "errors": internal_errors(request_id) });
+    refused(respond(StatusCode::INTERNAL_SERVER_ERROR, media, &body), ErrorCode::Internal)
+}
+
+/// The errors of a request that failed inside: one INTERNAL, naming the
+/// request for the logs and nothing else.
+pub(crate) fn internal_errors(request_id: &str) -> Value {
+    json!([{
         "message": INTERNAL_MESSAGE,
         "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id },
-    }] });
-    refused(respond(StatusCode::INTERNAL_SERVER_ERROR, media, &body), ErrorCode::Internal)
+    }])
 }
 
 fn unauthorized(media: ResponseMedia, message: &str) -> Response {

@@ -39,7 +39,6 @@ use tokio_stream::StreamMap;
 
 use super::HttpState;
 use crate::auth::Principal;
-use crate::error::ErrorCode;
 use crate::metrics::GaugeGuard;
 use crate::rate_limit::Caller;
 use crate::time::now_micros;
@@ -103,12 +102,11 @@ struct Connection {
     _open: GaugeGuard,
 }
 
-/// A running operation of the connection.
-/// A message carrying operation `id`'s `payload`, written straight from
-/// it as an HTTP body is (`graphql::respond`): through a `serde_json::Value`
-/// an object's keys would come out sorted by name, not in the order the
-/// selection asks for them.
-fn frame(id: &str, kind: &str, payload: &impl serde::Serialize) -> String {
+/// A message carrying operation `running`'s `payload`, written straight
+/// from it as an HTTP body is (`graphql::respond`): through a
+/// `serde_json::Value` an object's keys would come out sorted by name, not
+/// in the order the selection asks for them.
+fn frame(running: &Running, kind: &str, payload: &impl serde::Serialize) -> String {
     #[derive(serde::Serialize)]
     struct Frame<'a, P> {
         id: &'a str,
@@ -116,13 +114,15 @@ fn frame(id: &str, kind: &str, payload: &impl serde::Serialize) -> String {
         kind: &'a str,
         payload: P,
     }
+    let id = running.id.as_str();
     sonic_rs::to_string(&Frame { id, kind, payload }).unwrap_or_else(|error| {
-        tracing::error!(%error, "a response could not be written");
-        let payload = json!([{ "message": "internal error", "extensions": { "code": ErrorCode::Internal.as_str() } }]);
+        tracing::error!(%error, request_id = %running.request_id, "a response could not be written");
+        let payload = super::graphql::internal_errors(&running.request_id);
         json!({ "id": id, "type": "error", "payload": payload }).to_string()
     })
 }
 
+/// A running operation of the connection.
 struct Running {
     /// The id the client gave it.
     id: String,
@@ -176,12 +176,12 @@ impl Connection {
         };
         let (body, request_error) = super::graphql::to_wire(response, &running.request_id, &self.http.state.metrics);
         if running.first && request_error {
-            let id = self.running.remove(&n)?.id;
+            let running = self.running.remove(&n)?;
             self.streams.remove(&n);
-            return Some(frame(&id, "error", &body.errors));
+            return Some(frame(&running, "error", &body.errors));
         }
         running.first = false;
-        Some(frame(&running.id, "next", &body))
+        Some(frame(running, "next", &body))
     }
 
     /// Serves until the client goes (None) or the connection must close.
