@@ -7,7 +7,7 @@ use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QuerySelect, QueryTrait, Value};
 
 use super::model::{OrderKind, OrderStatus, SendState};
 use crate::auth::Principal;
@@ -118,13 +118,31 @@ pub async fn load_visible_whole<C: ConnectionTrait>(
     }
 }
 
+/// The text of [`visible_row`]'s statement for a principal who sees every
+/// order of its organization, the same for all of them (outside the
+/// function, which is generic over the connection: `Texts` says why).
+static WHOLE_ORGANIZATION_ROW: Texts = Texts::new();
+
+/// The order `id`'s row, if `principal` may see it. The policy's condition
+/// for a principal who sees the whole organization is always one text
+/// (`policy::filter::whole_organization_order`), which is kept: sea-query
+/// built it afresh for every detail before, a twentieth of a detail's
+/// gateway instructions (BENCHMARKS.md).
 async fn visible_row<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
     id: &str,
 ) -> AppResult<Option<orders::Model>> {
-    let found = orders::Entity::find().filter(visible_order(principal, id)).into_model::<OrderRow>().one(conn).await?;
-    Ok(found.map(|OrderRow(model)| model))
+    let select = || orders::Entity::find().filter(visible_order(principal, id)).limit(1);
+    let backend = conn.get_database_backend();
+    let statement = match policy::filter::whole_organization_order(principal, id) {
+        Some([organization, order]) => {
+            let values = vec![organization, order, Value::from(1u64)];
+            WHOLE_ORGANIZATION_ROW.statement(backend, (), values, |_| select().build(backend))
+        }
+        None => select().build(backend),
+    };
+    Ok(rows::all::<OrderRow>(conn, statement).await?.pop())
 }
 
 /// [`load`] for what `principal` reads: without the facts beyond each

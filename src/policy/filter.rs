@@ -9,7 +9,7 @@ use entity::{
     approval_step_approvers as approvers, order_assignees as assignees, orders, site_group_members, sites, users,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, Value};
 
 use super::order::ORDERS_READ;
 use super::scope::{Reach, reach};
@@ -43,6 +43,26 @@ pub fn visible_order(principal: &Principal, id: &str) -> Condition {
     .add(this())
 }
 
+/// The values [`visible_order`] binds for `principal` and `id` when
+/// `principal` sees every order of its organization: then its condition is
+/// the same text for every such principal (the organization, not deleted,
+/// the order), and only these values differ, so a caller may keep that
+/// text (`orders::record`). `None` for anyone else: their condition's
+/// text follows their roles, scopes and relations.
+pub fn whole_organization_order(principal: &Principal, id: &str) -> Option<[Value; 2]> {
+    sees_whole_organization(principal).then(|| [principal.organization_id.as_str().into(), id.into()])
+}
+
+/// Whether `principal` sees every order of its organization: [`visible`]'s
+/// condition is then [`base`] alone.
+fn sees_whole_organization(principal: &Principal) -> bool {
+    principal.root_account
+        && match &principal.actor {
+            Actor::Token(token) => token.has_capability(ORDERS_READ) && token.partner_vendor_id.is_none(),
+            Actor::User(user) => matches!(reach(user, &VIEWING_ROLES), Reach::Everywhere),
+        }
+}
+
 /// [`visible_orders`] for a query that keeps only the first rows of its
 /// sort (a page): `first_rows` turns a condition on `orders` into the ids of
 /// the first rows the page could take among the orders meeting it (the
@@ -68,6 +88,9 @@ fn base(principal: &Principal) -> Condition {
 /// tables are cut to.
 fn visible(principal: &Principal, only: Option<&str>, arm_ids: &dyn Fn(Condition) -> SelectStatement) -> Condition {
     let base = base(principal);
+    if sees_whole_organization(principal) {
+        return base;
+    }
     match &principal.actor {
         Actor::Token(token) => {
             if !token.has_capability(ORDERS_READ) {
@@ -83,10 +106,6 @@ fn visible(principal: &Principal, only: Option<&str>, arm_ids: &dyn Fn(Condition
             let me = user.user_id.as_str();
             let by_role = reach(user, &VIEWING_ROLES);
             let everywhere = matches!(by_role, Reach::Everywhere);
-            if everywhere && principal.root_account {
-                // A role covers every order of the organization.
-                return base;
-            }
             let mut arms: Vec<Condition> = Vec::new();
             if let Some(covered) = covered(principal, by_role, None) {
                 arms.push(covered);
