@@ -20,7 +20,9 @@
 //! check them: a value that may be NULL changes the text (sea-query writes
 //! `IS NULL`, binding nothing), so it must be part of the form or never
 //! NULL; and a `static` [`Texts`] serves one statement, so it must not sit
-//! in a generic function, whose instances would share it.
+//! in a generic function whose instances build different statements: they
+//! would share it. (One generic only over the connection, which builds the
+//! same statement whatever the connection, may hold it.)
 
 use std::sync::{Mutex, PoisonError};
 

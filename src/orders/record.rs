@@ -119,8 +119,7 @@ pub async fn load_visible_whole<C: ConnectionTrait>(
 }
 
 /// The text of [`visible_row`]'s statement for a principal who sees every
-/// order of its organization, the same for all of them (outside the
-/// function, which is generic over the connection: `Texts` says why).
+/// order of its organization, the same for all of them.
 static WHOLE_ORGANIZATION_ROW: Texts = Texts::new();
 
 /// The order `id`'s row, if `principal` may see it. The policy's condition
