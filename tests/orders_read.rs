@@ -758,7 +758,7 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
     use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
     use workgate::db::rows::{
         AccountRow, AssetRow, AttachmentRow, AuditEventRow, CostLineRow, NoteRow, OrderRow, PartUsageRow,
-        ProcedureStepRow, SiteRow, StepRow, TimeEntryRow, UserRow, VendorRow, VendorSendRow,
+        ProcedureStepRow, SiteRow, TimeEntryRow, UserRow, VendorRow, VendorSendRow,
     };
 
     let app = spawn_app(backend).await;
@@ -875,7 +875,19 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
     let other_site = app.site(&other.organization_id, &other.account_id, "Elsewhere").await;
     app.asset(&other.organization_id, &other_site, "Boiler", &[]).await;
     app.vendor(&other.organization_id, None, "OtherCo").await;
-    let steps = same!(StepRow, approval_steps);
+    // The approval steps as an order's facts read them (one statement with
+    // its tags and people, `orders::record::load`), against sea-orm's.
+    let steps = {
+        use entity::approval_steps as e;
+        let derived = e::Entity::find().order_by_asc(e::Column::Id).all(&app.db).await.expect("derived");
+        let orders = entity::orders::Entity::find().all(&app.db).await.expect("orders");
+        let records = workgate::orders::record::load(&app.db, orders).await.expect("facts");
+        let mut ours: Vec<e::Model> =
+            records.into_iter().flat_map(|record| record.steps).map(|step| step.model).collect();
+        ours.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(ours, derived, "steps");
+        derived
+    };
     both(
         steps
             .iter()

@@ -413,9 +413,9 @@ async fn partner_reads_skip_what_partners_never_read(backend: Backend) {
     }
     let (partner_costs, account_costs) = (costs[0], costs[1]);
     assert_eq!(
-        (partner_costs.0 + 2, partner_costs.1 + 2),
+        (partner_costs.0 + 1, partner_costs.1 + 1),
         account_costs,
-        "the partner's detail and page skip the related facts' two statements: {costs:?}"
+        "the partner's detail and page skip the related facts' statement: {costs:?}"
     );
 
     // What the account-wide token reads from those facts is there...

@@ -17,8 +17,8 @@
 //! further columns only after its own.
 
 use entity::{
-    accounts, api_tokens, approval_steps, assets, attachments, audit_events, cost_lines, notes, orders, part_usages,
-    procedure_steps, sites, time_entries, users, vendor_sends, vendors,
+    accounts, api_tokens, assets, attachments, audit_events, cost_lines, notes, orders, part_usages, procedure_steps,
+    sites, time_entries, users, vendor_sends, vendors,
 };
 use sea_orm::sqlx::{self, Postgres, Sqlite};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, TryGetable};
@@ -157,10 +157,6 @@ positional!(
     }
 );
 positional!(
-    /// An order's approval step.
-    StepRow(approval_steps) { id, order_id, position, source, decision, decided_by, decided_at, reason }
-);
-positional!(
     /// A person an order names.
     UserRow(users) { id, organization_id, account_id, name, email, active, can_login, hourly_rate_cents, created_at }
 );
@@ -243,7 +239,6 @@ mod tests {
     #[test]
     fn rows_read_the_columns_in_the_order_sea_orm_selects_them() {
         assert_eq!(OrderRow::FIELDS, selected::<orders::Entity>());
-        assert_eq!(StepRow::FIELDS, selected::<approval_steps::Entity>());
         assert_eq!(UserRow::FIELDS, selected::<users::Entity>());
         assert_eq!(SiteRow::FIELDS, selected::<sites::Entity>());
         assert_eq!(AssetRow::FIELDS, selected::<assets::Entity>());

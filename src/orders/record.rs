@@ -7,12 +7,13 @@ use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QuerySelect, QueryTrait, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Value};
 
 use super::model::{OrderKind, OrderStatus, SendState};
 use crate::auth::Principal;
-use crate::db::rows::{self, OrderRow, Positional, StepRow};
+use crate::db::rows::{self, OrderRow};
 use crate::db::texts::Texts;
+use crate::db::wide::Slot;
 use crate::db::{OneOf, one_of_bound, one_of_values};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, OrderFacts, PendingStep, filter::visible_order};
@@ -146,7 +147,7 @@ async fn visible_row<C: ConnectionTrait>(
 
 /// [`load`] for what `principal` reads: without the facts beyond each
 /// order's row where the policy says nothing `principal` may decide or read
-/// depends on them (a partner token's reads: two statements fewer). The
+/// depends on them (a partner token's reads: a statement fewer). The
 /// records are for `principal`'s own decisions only.
 pub async fn load_for<C: ConnectionTrait>(
     conn: &C,
@@ -160,16 +161,15 @@ pub async fn load_for<C: ConnectionTrait>(
     }
 }
 
-/// Loads the facts of `models`, in their order, with two statements: the
-/// order's people and tags, and its approval steps with their approvers
-/// (kept whole: `Order.approvalSteps` reads them from here).
+/// Loads the facts of `models`, in their order, with one statement
+/// ([`facts`]): the orders' people and tags, and their approval steps with
+/// their approvers (kept whole: `Order.approvalSteps` reads them from here).
 pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> AppResult<Vec<OrderRecord>> {
     if models.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
-    let mut related = related(conn, &ids).await?;
-    let mut steps = steps(conn, &ids).await?;
+    let (mut related, mut steps) = facts(conn, &ids).await?;
     records(models, |id| (related.remove(id).unwrap_or_default(), steps.remove(id).unwrap_or_default()))
 }
 
@@ -215,7 +215,7 @@ impl OrderRecord {
     }
 }
 
-/// An order's tags and people, as [`related`] reads them.
+/// An order's tags and people, as [`facts`] reads them.
 #[derive(Default)]
 struct Related {
     tags: Vec<String>,
@@ -225,25 +225,38 @@ struct Related {
     loggers: Vec<String>,
 }
 
-/// The texts of [`related`]'s and [`steps`]'s statements, by form: outside
-/// those functions, which are generic over the connection (`Texts` says
-/// why).
-static RELATED: Texts<OneOf> = Texts::new();
-static STEPS: Texts<OneOf> = Texts::new();
+/// The text of [`facts`]'s statement, by form: outside the function,
+/// which is generic over the connection.
+static FACTS: Texts<OneOf> = Texts::new();
 
-/// Tags, assignees and work loggers of each order, in one statement: a
-/// `UNION ALL` of one select per table, each row saying which it is
-/// (`what`), and for assignees when they were assigned. A person who
-/// logged work more than once comes in a row each time, and is kept once
-/// here: a `UNION` would have the database sort every row to find them,
-/// which cost it 5–8% of these statements' throughput (BENCHMARKS.md).
-/// Its text is kept ([`RELATED`]).
-async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Related>> {
-    const TAG: i32 = 0;
-    const ASSIGNEE: i32 = 1;
-    const LOGGER: i32 = 2;
-    /// An arm's values, in the order it binds them: `what`, `at` unless
-    /// it is a column, then the orders'.
+/// What a row of [`facts`] is.
+const TAG: i32 = 0;
+const ASSIGNEE: i32 = 1;
+const LOGGER: i32 = 2;
+const STEP: i32 = 3;
+
+/// The facts of each order, in one statement: a `UNION ALL` of one select
+/// per table, each row saying which it is (`what`). Tags, assignees (with
+/// when they were assigned) and work loggers are `(order, what, value,
+/// at)`, the rest of the row NULL; an approval step is a row per approver
+/// (one with no approver for a step that has none), the step's id as its
+/// value and its position as its `at`. A person who logged work more than
+/// once comes in a row each time, and is kept once here: a `UNION` would
+/// have the database sort every row to find them, which cost it 5–8% of
+/// these statements' throughput. The steps were a statement of their own
+/// before, a round trip more for every detail and every page of a person's
+/// (BENCHMARKS.md). Its text is kept ([`FACTS`]).
+async fn facts<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[String],
+) -> AppResult<(HashMap<String, Related>, HashMap<String, Steps>)> {
+    use approval_step_approvers as approvers;
+    use approval_steps as steps;
+    /// The step's columns after `(order, what, value, at)`, NULL in the
+    /// other arms: source, decision, decided_by, decided_at, reason, approver.
+    const STEP_SLOTS: [Slot; 6] = [Slot::Text, Slot::Text, Slot::Text, Slot::Int, Slot::Text, Slot::Text];
+    /// A related arm's values, in the order it binds them: `what`, `at`
+    /// unless it is a column, then the orders'.
     fn values(what: i32, dated: bool, ids: &[Value]) -> impl Iterator<Item = Value> {
         let at = (!dated).then(|| Value::from(0i64));
         std::iter::once(Value::from(what)).chain(at).chain(ids.iter().cloned())
@@ -261,22 +274,26 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
             Some(column) => Expr::col(column),
             None => Expr::val(0i64),
         };
-        Query::select()
+        let mut query = Query::select()
             .expr_as(Expr::col(order), "order_id")
             .expr_as(Expr::val(what), "what")
             .expr_as(Expr::col(value), "value")
             .expr_as(at, "at")
             .from(table)
             .and_where(one_of_bound(order, form, ids.to_vec()))
-            .take()
+            .take();
+        query.exprs(STEP_SLOTS.map(Slot::null));
+        query
     }
     let backend = conn.get_database_backend();
     let (form, ids) = one_of_values(backend, ids.to_vec());
     let bound = [(TAG, false), (ASSIGNEE, true), (LOGGER, false), (LOGGER, false), (LOGGER, false)]
         .into_iter()
         .flat_map(|(what, dated)| values(what, dated, &ids))
+        .chain(std::iter::once(Value::from(STEP)))
+        .chain(ids.iter().cloned())
         .collect();
-    let statement = RELATED.statement(backend, form, bound, |_| {
+    let statement = FACTS.statement(backend, form, bound, |_| {
         let none = None::<order_tags::Column>;
         let mut query =
             arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, form, &ids);
@@ -313,23 +330,58 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
         for arm in arms {
             query.union(UnionType::All, arm);
         }
+        let step = |column: steps::Column| Expr::col((steps::Entity, column));
+        let steps = Query::select()
+            .expr(step(steps::Column::OrderId))
+            .expr(Expr::val(STEP))
+            .expr(step(steps::Column::Id))
+            .expr(step(steps::Column::Position).cast_as("BIGINT"))
+            .expr(step(steps::Column::Source))
+            .expr(step(steps::Column::Decision))
+            .expr(step(steps::Column::DecidedBy))
+            .expr(step(steps::Column::DecidedAt))
+            .expr(step(steps::Column::Reason))
+            .expr(Expr::col((approvers::Entity, approvers::Column::UserId)))
+            .from(steps::Entity)
+            .left_join(
+                approvers::Entity,
+                Expr::col((approvers::Entity, approvers::Column::StepId)).equals((steps::Entity, steps::Column::Id)),
+            )
+            .and_where(one_of_bound((steps::Entity, steps::Column::OrderId), form, ids.clone()))
+            .take();
+        query.union(UnionType::All, steps);
         backend.build(&query)
     });
-    let mut rows = conn
-        .query_all_raw(statement)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                rows::at::<String>(row, 0)?,
-                rows::at::<i32>(row, 1)?,
-                rows::at::<String>(row, 2)?,
-                rows::at::<i64>(row, 3)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
-    // Tags by name, assignees by when, loggers by id; a row repeated (a
-    // logger's) lands beside its twin, and only one is kept.
+    let mut related = Vec::new();
+    let mut step_rows = Vec::new();
+    for row in conn.query_all_raw(statement).await? {
+        let order_id = rows::at::<String>(&row, 0)?;
+        let what = rows::at::<i32>(&row, 1)?;
+        let value = rows::at::<String>(&row, 2)?;
+        let at = rows::at::<i64>(&row, 3)?;
+        if what != STEP {
+            related.push((order_id, what, value, at));
+            continue;
+        }
+        let position = i32::try_from(at).map_err(|_| sea_orm::DbErr::Type(format!("step {value} at {at}")))?;
+        let step = approval_steps::Model {
+            id: value,
+            order_id,
+            position,
+            source: rows::at(&row, 4)?,
+            decision: rows::at(&row, 5)?,
+            decided_by: rows::at(&row, 6)?,
+            decided_at: rows::at(&row, 7)?,
+            reason: rows::at(&row, 8)?,
+        };
+        step_rows.push((step, rows::at::<Option<String>>(&row, 9)?));
+    }
+    Ok((related_of(related), steps_of(step_rows)))
+}
+
+/// Tags by name, assignees by when, loggers by id, for each order; a row
+/// repeated (a logger's) lands beside its twin, and only one is kept.
+fn related_of(mut rows: Vec<(String, i32, String, i64)>) -> HashMap<String, Related> {
     rows.sort_unstable_by(|a, b| (a.1, a.3, &a.2, &a.0).cmp(&(b.1, b.3, &b.2, &b.0)));
     rows.dedup();
     let mut map: HashMap<String, Related> = HashMap::new();
@@ -341,10 +393,10 @@ async fn related<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<Hash
             _ => related.loggers.push(value),
         }
     }
-    Ok(map)
+    map
 }
 
-/// An order's approval steps, as [`steps`] reads them.
+/// An order's approval steps, as [`facts`] reads them.
 #[derive(Default)]
 struct Steps {
     /// The approvers of every step, sorted, once each.
@@ -355,32 +407,9 @@ struct Steps {
     steps: Vec<StepRecord>,
 }
 
-/// Every approval step of each order with its approvers, in one statement
-/// (its text kept: [`STEPS`]).
-async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMap<String, Steps>> {
-    use approval_step_approvers as approvers;
-    use approval_steps as steps;
-    let backend = conn.get_database_backend();
-    let (form, values) = one_of_values(backend, ids.to_vec());
-    let statement = STEPS.statement(backend, form, values, |ids| {
-        let query = Query::select()
-            .columns(steps::Column::iter().map(|column| (steps::Entity, column)))
-            .expr_as(Expr::col((approvers::Entity, approvers::Column::UserId)), "approver_id")
-            .from(steps::Entity)
-            .left_join(
-                approvers::Entity,
-                Expr::col((approvers::Entity, approvers::Column::StepId)).equals((steps::Entity, steps::Column::Id)),
-            )
-            .and_where(one_of_bound((steps::Entity, steps::Column::OrderId), form, ids))
-            .take();
-        backend.build(&query)
-    });
-    let mut rows = conn
-        .query_all_raw(statement)
-        .await?
-        .iter()
-        .map(|row| Ok((StepRow::read(row, 0)?, rows::at::<Option<String>>(row, StepRow::FIELDS.len())?)))
-        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+/// Each order's steps, by position, with their approvers, from a row per
+/// step and approver.
+fn steps_of(mut rows: Vec<(approval_steps::Model, Option<String>)>) -> HashMap<String, Steps> {
     rows.sort_by(|(a, a_approver), (b, b_approver)| {
         (&a.order_id, a.position, &a.id, a_approver).cmp(&(&b.order_id, b.position, &b.id, b_approver))
     });
@@ -406,5 +435,5 @@ async fn steps<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<HashMa
         order.designated.sort();
         order.designated.dedup();
     }
-    Ok(map)
+    map
 }
