@@ -882,10 +882,26 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
         let derived = e::Entity::find().order_by_asc(e::Column::Id).all(&app.db).await.expect("derived");
         let orders = entity::orders::Entity::find().all(&app.db).await.expect("orders");
         let records = workgate::orders::record::load(&app.db, orders).await.expect("facts");
-        let mut ours: Vec<e::Model> =
-            records.into_iter().flat_map(|record| record.steps).map(|step| step.model).collect();
+        let steps: Vec<_> = records.into_iter().flat_map(|record| record.steps).collect();
+        let mut ours: Vec<e::Model> = steps.iter().map(|step| step.model.clone()).collect();
         ours.sort_by(|a, b| a.id.cmp(&b.id));
         assert_eq!(ours, derived, "steps");
+        // And each step's approvers, the designated one among them.
+        let mut approvers: Vec<(String, String)> = steps
+            .iter()
+            .flat_map(|step| step.approvers.iter().map(|user| (step.model.id.clone(), user.clone())))
+            .collect();
+        approvers.sort();
+        let mut stored: Vec<(String, String)> = entity::approval_step_approvers::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("approvers")
+            .into_iter()
+            .map(|row| (row.step_id, row.user_id))
+            .collect();
+        stored.sort();
+        assert_eq!(approvers, stored, "approvers");
+        assert!(stored.iter().any(|(_, user)| *user == w.admin), "the designated approver: {stored:?}");
         derived
     };
     both(

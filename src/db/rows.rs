@@ -4,7 +4,7 @@
 //! the name into the row's map of columns) and reads a NULL into an
 //! `Option` by formatting an error that names the column and dropping it.
 //! For the rows a read decodes by the dozen (orders, the people, sites and
-//! vendors they name, approval steps) that was about a sixth of a
+//! vendors they name) that was about a sixth of a
 //! dashboard page's gateway instructions (BENCHMARKS.md).
 //!
 //! [`at`] reads one column by position. A row type made by [`positional!`]

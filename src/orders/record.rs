@@ -243,9 +243,9 @@ const STEP: i32 = 3;
 /// value and its position as its `at`. A person who logged work more than
 /// once comes in a row each time, and is kept once here: a `UNION` would
 /// have the database sort every row to find them, which cost it 5–8% of
-/// these statements' throughput. The steps were a statement of their own
-/// before, a round trip more for every detail and every page of a person's
-/// (BENCHMARKS.md). Its text is kept ([`FACTS`]).
+/// these statements' throughput. One statement for all of it saves a
+/// round trip on every detail and every page of a person's (BENCHMARKS.md).
+/// Its text is kept ([`FACTS`]).
 async fn facts<C: ConnectionTrait>(
     conn: &C,
     ids: &[String],
