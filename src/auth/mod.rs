@@ -162,8 +162,8 @@ pub async fn user_principal(db: &impl ConnectionTrait, user_id: &str) -> AppResu
     // same bindings are equal (a WebSocket connection compares them to
     // notice a changed role).
     use role_bindings::Column as B;
-    // Its text is always the same (kept: `Texts`): sea-query built it
-    // afresh for every request before, 2% of a detail's instructions.
+    // Its text is always the same, so it is kept (`Texts`) rather than
+    // built by sea-query for every request: 2% of a detail's instructions.
     static PERSON: Texts = Texts::new();
     let backend = db.get_database_backend();
     let statement = PERSON.statement(backend, (), vec![Value::from(user_id)], |values| {

@@ -125,8 +125,8 @@ static WHOLE_ORGANIZATION_ROW: Texts = Texts::new();
 
 /// The order `id`'s row, if `principal` may see it. The policy's condition
 /// for a principal who sees the whole organization is always one text
-/// (`policy::filter::whole_organization_order`), which is kept: sea-query
-/// built it afresh for every detail before, a twentieth of a detail's
+/// (`policy::filter::whole_organization_order`), which is kept rather than
+/// built by sea-query for every detail: that was a twentieth of a detail's
 /// gateway instructions (BENCHMARKS.md).
 async fn visible_row<C: ConnectionTrait>(
     conn: &C,
