@@ -924,7 +924,9 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
     // or an order's people, sites, assets, vendors and accounts are.
     {
         use std::sync::Arc;
-        use workgate::graphql::loaders::{self, AccountById, AssetById, Named, SiteById, UserById, VendorById};
+        use workgate::graphql::loaders::{
+            self, AccountById, AssetById, Children, Named, SiteById, UserById, VendorById,
+        };
 
         /// The models, sorted by id.
         fn sorted<T: Clone>(models: impl IntoIterator<Item = Arc<T>>, id: impl Fn(&T) -> &str) -> Vec<T> {
@@ -941,7 +943,7 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
             vendors: vendors.iter().map(|m| VendorById(m.id.clone())).collect(),
             accounts: accounts.iter().map(|m| AccountById(m.id.clone())).collect(),
         };
-        let found = loaders::prime_by_id(&loaders, named).await.expect("read together");
+        let found = loaders::prime(&loaders, named, Children::default()).await.expect("read together");
         // Within the caller's organization, as the loaders read: each
         // table has rows of the other one, asked and not read.
         macro_rules! of_org {
@@ -1053,20 +1055,22 @@ async fn rows_decode_as_sea_orm_does(backend: Backend) {
 
 /// An order asked alone reads its children of every kind (notes, time,
 /// cost lines, actual cost, history, attachments, parts) in one statement
-/// (`graphql::loaders::Children`): its statements do not grow with the
-/// kinds asked. What it answers is, to the text, what a page of orders
-/// answers for the same order, where each kind is its own loader's
-/// statement; for the ADMIN, who reads everything, and for an assigned
-/// TECHNICIAN, whose notes leave out INTERNAL ones and who reads only their
-/// own cost lines, with rows whose nullable columns are null and set. Its
-/// approval steps (read with the order's facts, `orders::record`) answer
-/// every column, decided and not.
+/// with the people and places it names (`graphql::loaders::prime`): its
+/// statements do not grow with the kinds asked. What it answers is, to
+/// the text, what a page of orders answers for the same order, where each
+/// kind is its own loader's statement; for the ADMIN, who reads
+/// everything, and for an assigned TECHNICIAN, whose notes leave out
+/// INTERNAL ones and who reads only their own cost lines, with rows whose
+/// nullable columns are null and set. Its approval steps (read with the
+/// order's facts, `orders::record`) answer every column, decided and not.
 async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = world(&app).await;
     let tech = app.user(&w.org, &w.north, "Tom Tech").await;
     app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
     let mut spec = w.spec(&w.n1, &w.north);
+    spec.asset = Some(app.asset(&w.org, &w.n1, "Boiler", &[]).await);
+    spec.vendor = Some(app.vendor(&w.org, None, "HeatCo").await);
     spec.assignees = vec![tech.clone()];
     spec.status = OrderStatus::InProgress;
     // Its requester only created it: INTERNAL notes are the owner's and the staff's.
@@ -1119,7 +1123,10 @@ async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: 
         app.execute_sql(&insert).await;
     }
 
+    // The ADMIN's with what the order names, read with its children.
     let everything = "fragment Children on Order { id
+        site { id name } asset { id name } vendor { id name } scope { id name }
+        creator { id name } owner { id name } assignees { id name email }
         notes { id author { id } body visibility createdAt }
         timeEntries { id user { id } hours note cost loggedAt }
         costLines { id category description amount addedBy { id } }
@@ -1203,12 +1210,18 @@ async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: 
     );
 
     // The statements of an order alone: the same for one kind of child
-    // as for all seven.
+    // as for all seven, and for all seven with the site, asset, vendor,
+    // account and people it names (read with them,
+    // `graphql::loaders::prime`).
     let mut costs = Vec::new();
     for children in [
         "notes { id }",
         "notes { id } timeEntries { id } costLines { id } actualCost history { id } \
                       attachments { id } parts { id }",
+        "notes { id } timeEntries { id } costLines { id } actualCost history { id } \
+                      attachments { id } parts { id } \
+                      site { name } asset { name } vendor { name } scope { name } creator { name } \
+                      owner { name } assignees { name }",
     ] {
         let query = format!("query($id: ID!) {{ order(id: $id) {{ id {children} }} }}");
         app.graphql(Some(&admin), "{ me { id } }", json!({})).await.assert_ok();
@@ -1216,7 +1229,7 @@ async fn an_orders_children_come_in_one_statement_as_a_page_reads_them(backend: 
         app.graphql(Some(&admin), &query, json!({ "id": order })).await.assert_ok();
         costs.push(app.statements.get() - before);
     }
-    assert_eq!(costs[0], costs[1], "an order's statements with one kind of child and with seven: {costs:?}");
+    assert!(costs.iter().all(|cost| *cost == costs[0]), "one kind of child, seven, seven and names: {costs:?}");
 }
 
 /// An order's facts, as the policy reads them: its tags by name, its

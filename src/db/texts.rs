@@ -5,12 +5,12 @@
 //! the API token lookup that authenticates a partner's request, and for
 //! the loaders' reads of people, sites and vendors by id, that was about
 //! 3% of a partner's dashboard page in gateway instructions
-//! (BENCHMARKS.md); the loaders of an order's children (notes, time, cost
-//! lines, history ...) keep theirs too, which an order's detail runs by
-//! the half-dozen. Their text depends only on the backend and on the
-//! statement's *form* (on PostgreSQL, one id or an array of them; on
-//! SQLite, how many places an `IN` list has), and their values are known
-//! without rendering. A [`Texts`] keeps each form's text; a use binds its
+//! (BENCHMARKS.md); the statement that reads an order's children (notes,
+//! time, cost lines, history ...) with what it names keeps its too. Their
+//! text depends only on the backend and on the statement's *form* (on
+//! PostgreSQL, one id or an array of them; on SQLite, how many places an
+//! `IN` list has; for a `UNION ALL`, which arms it has and with which
+//! filters), and their values are known without rendering. A [`Texts`] keeps each form's text; a use binds its
 //! own values to it.
 //!
 //! A use's values must be those the statement it describes would bind, in

@@ -34,9 +34,11 @@ use crate::error::AppError;
 
 mod by_id;
 mod children;
+mod prime;
 
-pub use by_id::{Found, Named, cached_and_missing, prime as prime_by_id};
-pub use children::{Children, prime as prime_children};
+pub use by_id::{Found, Named, cached_and_missing};
+pub use children::Children;
+pub use prime::prime;
 
 /// What a loader fails with (`DataLoader` needs a `Clone` error).
 pub type LoadError = Arc<anyhow::Error>;

@@ -799,8 +799,8 @@ async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Res
     let mut cost_lines = keys(wants("costLines"), orders().filter_map(|o| o.cost_lines_key(principal).ok()));
     let (mut attachments, mut time_entries, mut actual_cost, mut parts, mut history) =
         (ids("attachments"), ids("timeEntries"), ids("actualCost"), ids("parts"), ids("history"));
-    // One order's children of these kinds: one statement for them all
-    // (`loaders::Children`), left out of the batches below.
+    // One order's children of these kinds: read with what the orders name,
+    // in one statement (`loaders::prime`), left out of the batches below.
     let children = if one_order {
         Children {
             notes: notes.pop(),
@@ -816,8 +816,7 @@ async fn prime(ctx: &Context<'_>, node: Lookahead<'_>, orders: &[&Order]) -> Res
     };
     let named = Named { users, sites, assets, vendors, accounts: scopes };
     let (Found { users, sites, vendors }, ..) = futures::try_join!(
-        async { loaders::prime_by_id(loaders, named).await.map_err(to_app) },
-        async { loaders::prime_children(loaders, children).await.map_err(to_app) },
+        async { loaders::prime(loaders, named, children).await.map_err(to_app) },
         batch(loaders, notes),
         batch(loaders, cost_lines),
         batch(loaders, attachments.into_iter().map(AttachmentsOf).collect()),

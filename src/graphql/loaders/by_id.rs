@@ -1,8 +1,10 @@
 //! The people, sites, assets, vendors and accounts that a page of orders
-//! or one order names, in one statement ([`prime`]) rather than one per
-//! kind: a `UNION ALL` of wide rows (`db::wide`), each kind's select by id
-//! within the caller's organization, as its loader's (`by_id!`). What is
-//! read is fed into those loaders' cache, where the resolvers find it.
+//! or one order names, read together ([`Part`]) rather than a statement
+//! per kind: arms of a `UNION ALL` of wide rows (`db::wide`), each kind's
+//! select by id within the caller's organization, as its loader's
+//! (`by_id!`), in the statement that also reads one order's children
+//! (`loaders::prime`). What is read is fed into those loaders' cache,
+//! where the resolvers find it.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -10,12 +12,11 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{accounts, assets, sites, users, vendors};
-use sea_orm::sea_query::{Condition, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryResult, Value};
+use sea_orm::sea_query::{Condition, SelectStatement};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryResult, Value};
 
 use super::{AccountById, AssetById, Db, LoadError, Loaders, SiteById, UserById, VendorById, fail};
 use crate::db::rows::{AccountRow, AssetRow, Positional, SiteRow, UserRow, VendorRow};
-use crate::db::texts::Texts;
 use crate::db::wide::{self, Layout, slots};
 use crate::db::{OneOf, one_of_bound, one_of_values};
 
@@ -29,7 +30,7 @@ pub struct Named {
     pub accounts: Vec<AccountById>,
 }
 
-/// What [`prime`] found of the people, sites and vendors asked (from the
+/// What [`super::prime`] found of the people, sites and vendors asked (from the
 /// cache or read); assets and accounts are only cached.
 #[derive(Debug, Default)]
 pub struct Found {
@@ -38,94 +39,152 @@ pub struct Found {
     pub vendors: HashMap<VendorById, Arc<vendors::Model>>,
 }
 
-/// The kinds of row (the row's first column).
-const USERS: i32 = 0;
-const SITES: i32 = 1;
-const ASSETS: i32 = 2;
-const VENDORS: i32 = 3;
-const ACCOUNTS: i32 = 4;
+/// The kinds of row (the row's first column), after the children's
+/// (`children::Part`), with which they may share a statement.
+const USERS: i32 = 8;
+const SITES: i32 = 9;
+const ASSETS: i32 = 10;
+const VENDORS: i32 = 11;
+const ACCOUNTS: i32 = 12;
 
-/// Reads `ids`, those not in the loaders' cache already, in one statement
-/// (none when all are), and feeds them into the cache.
-pub async fn prime(loaders: &Loaders, ids: Named) -> Result<Found, LoadError> {
-    let (mut users, users_missing) = cached_and_missing(loaders, ids.users);
-    let (mut sites, sites_missing) = cached_and_missing(loaders, ids.sites);
-    let (_, assets_missing) = cached_and_missing(loaders, ids.assets);
-    let (mut vendors, vendors_missing) = cached_and_missing(loaders, ids.vendors);
-    let (_, accounts_missing) = cached_and_missing(loaders, ids.accounts);
-    let db = loaders.loader();
-    let backend = db.backend();
-    let kinds = [
-        Arm::new::<users::Entity>(backend, USERS, users_missing.iter().map(|k| &k.0)),
-        Arm::new::<sites::Entity>(backend, SITES, sites_missing.iter().map(|k| &k.0)),
-        Arm::new::<assets::Entity>(backend, ASSETS, assets_missing.iter().map(|k| &k.0)),
-        Arm::new::<vendors::Entity>(backend, VENDORS, vendors_missing.iter().map(|k| &k.0)),
-        Arm::new::<accounts::Entity>(backend, ACCOUNTS, accounts_missing.iter().map(|k| &k.0)),
-    ];
-    // The statement's text is kept (`Texts`), by each kind's form, or its
-    // absence; it binds each arm's ids, then the organization.
-    static TEXTS: Texts<[Option<OneOf>; 5]> = Texts::new();
-    let organization = Value::from(db.organization_id.as_str());
-    let (mut form, mut arms, mut values) = ([None; 5], Vec::new(), Vec::new());
-    for (n, kind) in kinds.into_iter().enumerate() {
-        if let Some((arm, ids)) = kind {
-            form[n] = Some(arm.form);
-            values.extend(ids);
-            values.push(organization.clone());
-            arms.push(arm);
+/// The ids of `ids` not in the loaders' cache already, and what was: their
+/// part of the statement that `loaders::prime` reads them with.
+pub(super) struct Part {
+    /// What the cache held of the people, sites and vendors asked.
+    cached: Found,
+    arms: Vec<Arm>,
+    form: [Option<OneOf>; 5],
+}
+
+impl Part {
+    /// Its part, and the values its arms bind, in order: each one's ids,
+    /// then the organization.
+    pub(super) fn new(loaders: &Loaders, ids: Named) -> (Self, Vec<Value>) {
+        let (users, users_missing) = cached_and_missing(loaders, ids.users);
+        let (sites, sites_missing) = cached_and_missing(loaders, ids.sites);
+        let (_, assets_missing) = cached_and_missing(loaders, ids.assets);
+        let (vendors, vendors_missing) = cached_and_missing(loaders, ids.vendors);
+        let (_, accounts_missing) = cached_and_missing(loaders, ids.accounts);
+        let db = loaders.loader();
+        let backend = db.backend();
+        let kinds = [
+            Arm::new::<users::Entity>(backend, USERS, users_missing.iter().map(|k| &k.0)),
+            Arm::new::<sites::Entity>(backend, SITES, sites_missing.iter().map(|k| &k.0)),
+            Arm::new::<assets::Entity>(backend, ASSETS, assets_missing.iter().map(|k| &k.0)),
+            Arm::new::<vendors::Entity>(backend, VENDORS, vendors_missing.iter().map(|k| &k.0)),
+            Arm::new::<accounts::Entity>(backend, ACCOUNTS, accounts_missing.iter().map(|k| &k.0)),
+        ];
+        let organization = Value::from(db.organization_id.as_str());
+        let (mut form, mut arms, mut values) = ([None; 5], Vec::new(), Vec::new());
+        for (n, kind) in kinds.into_iter().enumerate() {
+            if let Some((arm, ids)) = kind {
+                form[n] = Some(arm.form);
+                values.extend(ids);
+                values.push(organization.clone());
+                arms.push(arm);
+            }
         }
+        (Self { cached: Found { users, sites, vendors }, arms, form }, values)
     }
-    if arms.is_empty() {
-        return Ok(Found { users, sites, vendors });
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.arms.is_empty()
     }
-    let layout = arms.iter().fold(Layout::default(), |layout, arm| layout.max(arm.layout));
-    let statement = TEXTS.statement(backend, form, values, |values| {
+
+    /// Room for its arms' columns.
+    pub(super) fn layout(&self) -> Layout {
+        self.arms.iter().fold(Layout::default(), |layout, arm| layout.max(arm.layout))
+    }
+
+    /// Each kind's form, or its absence: its part of the statement's form.
+    pub(super) fn form(&self) -> [Option<OneOf>; 5] {
+        self.form
+    }
+
+    /// Its arms' selects, laid out as `layout`, binding `values` (as
+    /// [`Self::new`] gave them).
+    pub(super) fn selects(&self, layout: Layout, values: Vec<Value>) -> Vec<SelectStatement> {
         let mut values = values.into_iter();
-        let mut selects = arms.iter().map(|arm| {
-            let ids = values.by_ref().take(arm.ids).collect();
-            let organization = values.next().expect("each arm binds the organization");
-            (arm.select)(arm.kind, layout, arm.form, ids, &organization)
-        });
-        let mut union = selects.next().expect("at least one arm");
-        for select in selects {
-            union.union(UnionType::All, select);
-        }
-        backend.build(&union)
-    });
+        self.arms
+            .iter()
+            .map(|arm| {
+                let ids = values.by_ref().take(arm.ids).collect();
+                let organization = values.next().expect("each arm binds the organization");
+                (arm.select)(arm.kind, layout, arm.form, ids, &organization)
+            })
+            .collect()
+    }
 
-    let (mut users_read, mut sites_read, mut assets_read, mut vendors_read, mut accounts_read) =
-        (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
-    let places = [
-        wide::places::<users::Entity>(layout),
-        wide::places::<sites::Entity>(layout),
-        wide::places::<assets::Entity>(layout),
-        wide::places::<vendors::Entity>(layout),
-        wide::places::<accounts::Entity>(layout),
-    ];
-    for row in db.conn.query_all_raw(statement).await.map_err(fail)? {
-        let kind = wide::kind(&row).map_err(fail)?;
-        match (kind, usize::try_from(kind).ok().and_then(|kind| places.get(kind))) {
-            (USERS, Some(at)) => read_into::<UserRow, _>(&row, at, &mut users_read, |m| UserById(m.id.clone()))?,
-            (SITES, Some(at)) => read_into::<SiteRow, _>(&row, at, &mut sites_read, |m| SiteById(m.id.clone()))?,
-            (ASSETS, Some(at)) => read_into::<AssetRow, _>(&row, at, &mut assets_read, |m| AssetById(m.id.clone()))?,
-            (VENDORS, Some(at)) => {
-                read_into::<VendorRow, _>(&row, at, &mut vendors_read, |m| VendorById(m.id.clone()))?;
-            }
-            (ACCOUNTS, Some(at)) => {
-                read_into::<AccountRow, _>(&row, at, &mut accounts_read, |m| AccountById(m.id.clone()))?;
-            }
-            (other, _) => return Err(fail(sea_orm::DbErr::Type(format!("no kind of row is {other}")))),
+    /// Whether a row of `kind` is one of its arms'.
+    pub(super) fn reads(kind: i32) -> bool {
+        (USERS..=ACCOUNTS).contains(&kind)
+    }
+
+    /// What the cache held of the people, sites and vendors asked, for a
+    /// part with no arms: all of them.
+    pub(super) fn found(self) -> Found {
+        self.cached
+    }
+
+    /// Feeds what `read` read into the loaders' cache; what was asked of
+    /// the people, sites and vendors, cached before or read now.
+    pub(super) async fn feed(self, loaders: &Loaders, read: Read) -> Found {
+        let Found { mut users, mut sites, mut vendors } = self.cached;
+        feed(loaders, &read.users).await;
+        feed(loaders, &read.sites).await;
+        feed(loaders, &read.assets).await;
+        feed(loaders, &read.vendors).await;
+        feed(loaders, &read.accounts).await;
+        users.extend(read.users);
+        sites.extend(read.sites);
+        vendors.extend(read.vendors);
+        Found { users, sites, vendors }
+    }
+}
+
+/// What a statement read of the kinds [`Part`] asks, by id.
+pub(super) struct Read {
+    /// Where each kind's columns are in the row (`wide::places`), from
+    /// [`USERS`] on.
+    places: [Vec<usize>; 5],
+    users: HashMap<UserById, Arc<users::Model>>,
+    sites: HashMap<SiteById, Arc<sites::Model>>,
+    assets: HashMap<AssetById, Arc<assets::Model>>,
+    vendors: HashMap<VendorById, Arc<vendors::Model>>,
+    accounts: HashMap<AccountById, Arc<accounts::Model>>,
+}
+
+impl Read {
+    /// Reads rows laid out as `layout`.
+    pub(super) fn new(layout: Layout) -> Self {
+        Self {
+            places: [
+                wide::places::<users::Entity>(layout),
+                wide::places::<sites::Entity>(layout),
+                wide::places::<assets::Entity>(layout),
+                wide::places::<vendors::Entity>(layout),
+                wide::places::<accounts::Entity>(layout),
+            ],
+            users: HashMap::new(),
+            sites: HashMap::new(),
+            assets: HashMap::new(),
+            vendors: HashMap::new(),
+            accounts: HashMap::new(),
         }
     }
-    feed(loaders, &users_read).await;
-    feed(loaders, &sites_read).await;
-    feed(loaders, &assets_read).await;
-    feed(loaders, &vendors_read).await;
-    feed(loaders, &accounts_read).await;
-    users.extend(users_read);
-    sites.extend(sites_read);
-    vendors.extend(vendors_read);
-    Ok(Found { users, sites, vendors })
+
+    /// Reads `row`, whose kind is `kind` (one of [`Part::reads`]').
+    pub(super) fn add(&mut self, row: &QueryResult, kind: i32) -> Result<(), LoadError> {
+        let at = usize::try_from(kind - USERS).ok().and_then(|n| self.places.get(n)).map_or(&[][..], Vec::as_slice);
+        match kind {
+            USERS => read_into::<UserRow, _>(row, at, &mut self.users, |m| UserById(m.id.clone())),
+            SITES => read_into::<SiteRow, _>(row, at, &mut self.sites, |m| SiteById(m.id.clone())),
+            ASSETS => read_into::<AssetRow, _>(row, at, &mut self.assets, |m| AssetById(m.id.clone())),
+            VENDORS => read_into::<VendorRow, _>(row, at, &mut self.vendors, |m| VendorById(m.id.clone())),
+            ACCOUNTS => read_into::<AccountRow, _>(row, at, &mut self.accounts, |m| AccountById(m.id.clone())),
+            other => Err(fail(sea_orm::DbErr::Type(format!("no kind of row is {other}")))),
+        }
+    }
 }
 
 /// `row`, read as `R` from its places `at`, into `read` under its key.

@@ -1,12 +1,13 @@
-//! An order's children of several kinds in one statement ([`prime`]).
+//! An order's children of several kinds, read together ([`Part`]).
 //!
 //! An order's detail asks for its notes, time, cost lines, actual cost and
 //! history, each its own loader's statement: five round trips to the
 //! database for a few rows each, where the database's and the gateway's
 //! cost is mostly the trip, not the rows. Asked for one order, these
-//! loaders' reads go as one `UNION ALL` of wide rows instead
+//! loaders' reads go as arms of one `UNION ALL` of wide rows instead
 //! (`db::wide`: each kind's select an arm, its sort key second), in each
-//! kind's own order, as its loader would read them. What is read is fed
+//! kind's own order, as its loader would read them, in the statement that
+//! reads what the order names (`loaders::prime`). What is read is fed
 //! into the loaders' cache, where the resolvers find it, as the loaders
 //! themselves would have left it (empty lists and zero totals included).
 //!
@@ -14,16 +15,15 @@
 //! a page's statements do not grow with its size either way.
 
 use entity::{attachments, audit_events, cost_lines, notes, part_usages, time_entries};
-use sea_orm::sea_query::{Alias, Condition, Expr, Func, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryResult, Value};
+use sea_orm::sea_query::{Alias, Condition, Expr, Func, Query, SelectStatement};
+use sea_orm::{ColumnTrait, EntityTrait, Order, QueryResult, Value};
 
 use super::{
-    ActualCostOf, AttachmentsOf, CostLinesOf, HistoryOf, LoadError, Loaders, NotesOf, PUBLIC, PartsOf, TimeEntriesOf,
-    cost_lines_filter, fail, history_filter, notes_filter,
+    ActualCostOf, AttachmentsOf, CostLinesOf, HistoryOf, Loaders, NotesOf, PUBLIC, PartsOf, TimeEntriesOf,
+    cost_lines_filter, history_filter, notes_filter,
 };
 use crate::db::OneOf;
 use crate::db::rows::{self, AttachmentRow, AuditEventRow, CostLineRow, NoteRow, PartUsageRow, TimeEntryRow};
-use crate::db::texts::Texts;
 use crate::db::wide::{self, KIND, Layout, SORT, Slot, slots};
 
 /// The children of orders to read in one statement, as the keys their
@@ -40,66 +40,85 @@ pub struct Children {
     pub parts: Option<PartsOf>,
 }
 
-/// Reads `children`, those not in the loaders' cache already, in one
-/// statement (none when all are), and feeds them into the cache.
-pub async fn prime(loaders: &Loaders, children: Children) -> Result<(), LoadError> {
-    let mut arms = Vec::new();
-    if let Some(key) = children.notes.filter(|k| !cached(loaders, k)) {
-        arms.push(Arm::Notes(key));
-    }
-    if let Some(key) = children.cost_lines.filter(|k| !cached(loaders, k)) {
-        arms.push(Arm::CostLines(key));
-    }
-    if let Some(key) = children.time_entries.filter(|k| !cached(loaders, k)) {
-        arms.push(Arm::TimeEntries(key));
-    }
-    if let Some(key) = children.actual_cost.filter(|k| !cached(loaders, k)) {
-        arms.push(Arm::CostTotal(key.clone()));
-        arms.push(Arm::TimeTotal(key));
-    }
-    if let Some(key) = children.history.filter(|k| !cached(loaders, k)) {
-        arms.push(Arm::History(key));
-    }
-    if let Some(key) = children.attachments.filter(|k| !cached(loaders, k)) {
-        arms.push(Arm::Attachments(key));
-    }
-    if let Some(key) = children.parts.filter(|k| !cached(loaders, k)) {
-        arms.push(Arm::Parts(key));
-    }
-    if arms.is_empty() {
-        return Ok(());
-    }
-    let db = loaders.loader();
-    let backend = db.backend();
-    // At least one text place: the rows' order ends on it (the id), and
-    // the totals alone have none.
-    let layout = arms.iter().fold(Layout::of(&[Slot::Text]), |layout, arm| layout.max(Layout::of(&arm.slots())));
-    let organization = db.organization_id.as_str();
-    let values = arms.iter().flat_map(|arm| arm.values(organization)).collect();
-    // Its text is kept (`Texts`), by which arms, with which filters.
-    static TEXTS: Texts<u16> = Texts::new();
-    let form = arms.iter().fold(0, |form, arm| form | arm.form());
-    let statement = TEXTS.statement(backend, form, values, |_| {
-        let mut arms = arms.iter().map(|arm| arm.select(layout, organization));
-        let mut union = arms.next().expect("at least one arm");
-        for arm in arms {
-            union.union(UnionType::All, arm);
+/// The arms of `children` not in the loaders' cache already: their part
+/// of the statement that `loaders::prime` reads them with.
+pub(super) struct Part {
+    arms: Vec<Arm>,
+}
+
+impl Part {
+    pub(super) fn new(loaders: &Loaders, children: Children) -> Self {
+        let mut arms = Vec::new();
+        if let Some(key) = children.notes.filter(|k| !cached(loaders, k)) {
+            arms.push(Arm::Notes(key));
         }
+        if let Some(key) = children.cost_lines.filter(|k| !cached(loaders, k)) {
+            arms.push(Arm::CostLines(key));
+        }
+        if let Some(key) = children.time_entries.filter(|k| !cached(loaders, k)) {
+            arms.push(Arm::TimeEntries(key));
+        }
+        if let Some(key) = children.actual_cost.filter(|k| !cached(loaders, k)) {
+            arms.push(Arm::CostTotal(key.clone()));
+            arms.push(Arm::TimeTotal(key));
+        }
+        if let Some(key) = children.history.filter(|k| !cached(loaders, k)) {
+            arms.push(Arm::History(key));
+        }
+        if let Some(key) = children.attachments.filter(|k| !cached(loaders, k)) {
+            arms.push(Arm::Attachments(key));
+        }
+        if let Some(key) = children.parts.filter(|k| !cached(loaders, k)) {
+            arms.push(Arm::Parts(key));
+        }
+        Self { arms }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.arms.is_empty()
+    }
+
+    /// Room for its arms' columns (none without arms), with at least one
+    /// text place: the rows' order ends on it (the id), and the totals
+    /// alone have none.
+    pub(super) fn layout(&self) -> Layout {
+        if self.arms.is_empty() {
+            return Layout::default();
+        }
+        self.arms.iter().fold(Layout::of(&[Slot::Text]), |layout, arm| layout.max(Layout::of(&arm.slots())))
+    }
+
+    /// Which arms it has, with which filters: its part of the statement's
+    /// form.
+    pub(super) fn form(&self) -> u16 {
+        self.arms.iter().fold(0, |form, arm| form | arm.form())
+    }
+
+    /// The values its arms bind, in order.
+    pub(super) fn values(&self, organization: &str) -> Vec<Value> {
+        self.arms.iter().flat_map(|arm| arm.values(organization)).collect()
+    }
+
+    /// Its arms' selects, laid out as `layout`.
+    pub(super) fn selects(&self, layout: Layout, organization: &str) -> Vec<SelectStatement> {
+        self.arms.iter().map(|arm| arm.select(layout, organization)).collect()
+    }
+
+    /// Orders a statement's rows as each kind's loader reads them: by
+    /// kind, then by each kind's sort key and id.
+    pub(super) fn order(union: &mut SelectStatement) {
         for column in [KIND, SORT, "t0"] {
             union.order_by(Alias::new(column), Order::Asc);
         }
-        backend.build(&union)
-    });
-    let rows = db.conn.query_all_raw(statement).await.map_err(fail)?;
+    }
 
-    let mut read = Read::new(layout);
-    for row in &rows {
-        read.add(row).map_err(fail)?;
+    /// Feeds what `read` read into the loaders' cache, under each arm's
+    /// key (empty lists and zero totals included).
+    pub(super) async fn feed(self, loaders: &Loaders, mut read: Read) {
+        for arm in self.arms {
+            read.feed(loaders, arm).await;
+        }
     }
-    for arm in arms {
-        read.feed(loaders, arm).await;
-    }
-    Ok(())
 }
 
 fn cached<K>(loaders: &Loaders, key: &K) -> bool
@@ -260,7 +279,7 @@ fn total<E: EntityTrait>(kind: i32, layout: Layout, column: E::Column, filter: E
 
 /// What the statement read, by kind.
 #[derive(Default)]
-struct Read {
+pub(super) struct Read {
     layout: Layout,
     /// Where each kind's columns are in the row (`wide::places`), by kind.
     places: [Vec<usize>; 8],
@@ -274,7 +293,8 @@ struct Read {
 }
 
 impl Read {
-    fn new(layout: Layout) -> Self {
+    /// Reads rows laid out as `layout`.
+    pub(super) fn new(layout: Layout) -> Self {
         let mut places: [Vec<usize>; 8] = Default::default();
         for (kind, at) in [
             (NOTES, wide::places::<notes::Entity>(layout)),
@@ -289,9 +309,9 @@ impl Read {
         Self { layout, places, ..Self::default() }
     }
 
-    fn add(&mut self, row: &QueryResult) -> Result<(), sea_orm::DbErr> {
+    /// Reads `row`, whose kind is `kind`: one of the children's.
+    pub(super) fn add(&mut self, row: &QueryResult, kind: i32) -> Result<(), sea_orm::DbErr> {
         use wide::read;
-        let kind = wide::kind(row)?;
         let places = usize::try_from(kind).ok().and_then(|kind| self.places.get(kind)).map_or(&[][..], Vec::as_slice);
         match kind {
             NOTES => self.notes.push(read::<NoteRow>(row, places)?),
