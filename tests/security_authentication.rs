@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Backend, SECRET, TestApp, spawn_app, spawn_app_with};
@@ -17,6 +19,7 @@ use workgate::org::service;
 
 backend_tests!(
     a_valid_jwt_signs_the_user_in,
+    a_token_accepted_before_is_refused_once_it_expires,
     bad_jwts_are_refused,
     inactive_and_unknown_users_are_refused,
     api_tokens_authenticate_until_revoked_or_expired,
@@ -86,6 +89,27 @@ async fn a_valid_jwt_signs_the_user_in(backend: Backend) {
     let response = app.graphql(None, ME, json!({})).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.code(), Some("UNAUTHENTICATED"));
+}
+
+/// A token is verified once and kept (`auth::jwt`), but its `exp` is
+/// checked at every use: accepted within the leeway (30 s) after it, then
+/// refused once past, as a token never seen before would be.
+async fn a_token_accepted_before_is_refused_once_it_expires(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.bootstrap("Acme").await.admin_user_id;
+    // Expired 27 s ago: accepted for about three more seconds.
+    let token = hs256(&with(claims(&user), "exp", json!(now() - 27)));
+    let response = app.graphql(Some(&token), ME, json!({})).await;
+    assert_eq!(response.assert_ok()["me"]["id"], user);
+    common::eventually("the expired token refused", Duration::from_secs(10), async || {
+        let response = app.graphql(Some(&token), ME, json!({})).await;
+        (response.status == StatusCode::UNAUTHORIZED).then_some(())
+    })
+    .await;
+    assert_refused(&app, &token, "expired after it was accepted").await;
+    // A fresh token of the same user still works.
+    let fresh = app.token_for(&user);
+    assert_eq!(app.graphql(Some(&fresh), ME, json!({})).await.assert_ok()["me"]["id"], user);
 }
 
 async fn bad_jwts_are_refused(backend: Backend) {

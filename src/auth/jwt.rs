@@ -12,12 +12,22 @@
 //! held; when it changed it is read again. So an issuer's new key works as
 //! soon as it is in the file, and a key taken out stops working within a
 //! second, without a restart.
+//!
+//! A token verified once is not verified again while it is kept
+//! ([`Verified`]): its signature, `iss`, `aud` and `sub` cannot change.
+//! What can is checked at each use, as a full check would: `exp` and
+//! `nbf` against the clock, with the same leeway; and the key set, whose
+//! every new reading makes each kept token be verified again with it. A
+//! session's requests all carry the same token; its signature (HMAC, RSA
+//! or Ed25519) and its claims' parsing were about a twentieth of a
+//! person's order detail in the gateway (BENCHMARKS.md).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -25,10 +35,14 @@ use crate::config::{JwtAlgorithm, JwtConfig, JwtKey};
 
 /// The claims workgate reads. Everything else in a token is ignored: roles
 /// and scope come from the database.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub exp: u64,
+    /// Checked by `jsonwebtoken` when present; kept to check it again
+    /// for a token verified before.
+    #[serde(default)]
+    nbf: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +68,7 @@ pub enum JwtError {
 pub struct JwtVerifier {
     keys: Keys,
     validation: Validation,
+    verified: Verified,
 }
 
 enum Keys {
@@ -72,6 +87,9 @@ struct KeySet {
     stamp: Option<(SystemTime, u64)>,
     /// When the file was last looked at.
     checked: Instant,
+    /// How many times the file was read: a token verified with the keys
+    /// of one reading is verified again after another.
+    generation: u64,
 }
 
 impl KeySet {
@@ -79,7 +97,7 @@ impl KeySet {
         let stamp = file_stamp(path);
         let text = std::fs::read_to_string(path)?;
         let keys = key_set(algorithm, &text).map_err(|problem| anyhow::anyhow!(problem))?;
-        Ok(Self { keys, stamp, checked: Instant::now() })
+        Ok(Self { keys, stamp, checked: Instant::now(), generation: 0 })
     }
 }
 
@@ -108,18 +126,77 @@ impl JwtVerifier {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = config.leeway.as_secs();
-        Ok(Self { keys, validation })
+        Ok(Self { keys, validation, verified: Verified::default() })
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
-        let key = match &self.keys {
-            Keys::One(key) => key.clone(),
+        let generation = match &self.keys {
+            Keys::One(_) => 0,
+            Keys::Set { path, algorithm, loaded } => generation_now(path, *algorithm, loaded),
+        };
+        if let Some(seen) = self.verified.get(token, generation) {
+            return self.in_time(seen);
+        }
+        let (claims, generation) = match &self.keys {
+            Keys::One(key) => (jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims, 0),
             Keys::Set { path, algorithm, loaded } => {
                 let kid = jsonwebtoken::decode_header(token)?.kid.ok_or(JwtError::NoKeyId)?;
-                key_by_id(path, *algorithm, loaded, &kid)?
+                let (key, generation) = key_by_id(path, *algorithm, loaded, &kid)?;
+                (jsonwebtoken::decode::<Claims>(token, &key, &self.validation)?.claims, generation)
             }
         };
-        Ok(jsonwebtoken::decode::<Claims>(token, &key, &self.validation)?.claims)
+        self.verified.keep(token, &claims, generation);
+        Ok(claims)
+    }
+
+    /// `claims` of a token verified before, if `exp` and `nbf` still
+    /// admit it now: as `jsonwebtoken` checks them, with the same leeway.
+    fn in_time(&self, claims: Claims) -> Result<Claims, JwtError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let leeway = self.validation.leeway;
+        if claims.exp < now.saturating_sub(leeway) {
+            return Err(jsonwebtoken::errors::Error::from(ErrorKind::ExpiredSignature).into());
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(jsonwebtoken::errors::Error::from(ErrorKind::ImmatureSignature).into());
+        }
+        Ok(claims)
+    }
+}
+
+/// How many verified tokens are kept; when that many are, they are all
+/// forgotten (and verified again at their next use).
+const VERIFIED_KEPT: usize = 4096;
+
+/// A token longer than this is verified at every use, never kept: what is
+/// kept stays under 16 MiB whatever an issuer puts in its tokens (a
+/// session token is usually under a kilobyte).
+const VERIFIED_LONGEST: usize = 4096;
+
+/// Tokens verified before, by their whole text (a token that differs in
+/// any byte is another), with their claims and the key set's generation
+/// that verified them (0 for a single key).
+#[derive(Default)]
+struct Verified(Mutex<HashMap<Box<str>, (Claims, u64), foldhash::fast::RandomState>>);
+
+impl Verified {
+    /// The claims of `token` if it was verified with the keys of
+    /// `generation`.
+    fn get(&self, token: &str, generation: u64) -> Option<Claims> {
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let (claims, of) = kept.get(token)?;
+        (*of == generation).then(|| claims.clone())
+    }
+
+    fn keep(&self, token: &str, claims: &Claims, generation: u64) {
+        if token.len() > VERIFIED_LONGEST {
+            return;
+        }
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= VERIFIED_KEPT {
+            kept.clear();
+        }
+        kept.insert(token.into(), (claims.clone(), generation));
     }
 }
 
@@ -127,34 +204,57 @@ impl JwtVerifier {
 /// naming an unknown `kid` looks at once).
 const KEY_SET_CHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// The key `kid` of the set, reading the file again if it changed since.
+/// The key `kid` of the set, and the set's generation, reading the file
+/// again if it changed since.
 fn key_by_id(
     path: &Path,
     algorithm: JwtAlgorithm,
     loaded: &RwLock<KeySet>,
     kid: &str,
-) -> Result<DecodingKey, JwtError> {
+) -> Result<(DecodingKey, u64), JwtError> {
     {
         let set = loaded.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(key) = set.keys.get(kid)
             && set.checked.elapsed() < KEY_SET_CHECK_EVERY
         {
-            return Ok(key.clone());
+            return Ok((key.clone(), set.generation));
         }
     }
     let mut set = loaded.write().unwrap_or_else(PoisonError::into_inner);
+    look_again(path, algorithm, &mut set);
+    let key = set.keys.get(kid).cloned().ok_or_else(|| JwtError::UnknownKeyId(kid.to_owned()))?;
+    Ok((key, set.generation))
+}
+
+/// The key set's generation now: the file read again if it changed since
+/// it was last looked at, a second or more ago.
+fn generation_now(path: &Path, algorithm: JwtAlgorithm, loaded: &RwLock<KeySet>) -> u64 {
+    {
+        let set = loaded.read().unwrap_or_else(PoisonError::into_inner);
+        if set.checked.elapsed() < KEY_SET_CHECK_EVERY {
+            return set.generation;
+        }
+    }
+    let mut set = loaded.write().unwrap_or_else(PoisonError::into_inner);
+    if set.checked.elapsed() >= KEY_SET_CHECK_EVERY {
+        look_again(path, algorithm, &mut set);
+    }
+    set.generation
+}
+
+/// Reads the key set's file again if it changed since `set` was read.
+fn look_again(path: &Path, algorithm: JwtAlgorithm, set: &mut KeySet) {
     if file_stamp(path) != set.stamp {
         match KeySet::read(path, algorithm) {
             Ok(fresh) => {
                 tracing::info!(keys = fresh.keys.len(), "JWT key set read again");
-                *set = fresh;
+                *set = KeySet { generation: set.generation + 1, ..fresh };
             }
             // The keys in hand stay; the broken file is reported.
             Err(e) => tracing::error!(error = %e, "JWT key set cannot be read; keeping the keys read before"),
         }
     }
     set.checked = Instant::now();
-    set.keys.get(kid).cloned().ok_or_else(|| JwtError::UnknownKeyId(kid.to_owned()))
 }
 
 /// The keys of a JWKS document by `kid`, each usable for `algorithm`; the
