@@ -41,8 +41,16 @@ pub struct Claims {
     pub exp: u64,
     /// Checked by `jsonwebtoken` when present; kept to check it again
     /// for a token verified before.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "numeric_date")]
     nbf: Option<u64>,
+}
+
+/// A numeric date as `jsonwebtoken` reads `nbf`: whole seconds, or a
+/// decimal rounded to them (a negative or non-numeric one it has refused
+/// before this is read).
+fn numeric_date<'de, D: serde::Deserializer<'de>>(dates: D) -> Result<Option<u64>, D::Error> {
+    let seconds: Option<f64> = Option::deserialize(dates)?;
+    Ok(seconds.map(|seconds| seconds.round() as u64))
 }
 
 #[derive(Debug, Serialize)]
@@ -145,7 +153,7 @@ impl JwtVerifier {
                 (jsonwebtoken::decode::<Claims>(token, &key, &self.validation)?.claims, generation)
             }
         };
-        self.verified.keep(token, &claims, generation);
+        self.verified.keep(token, &claims, generation, self.validation.leeway);
         Ok(claims)
     }
 
@@ -153,8 +161,8 @@ impl JwtVerifier {
     /// admit it now: as `jsonwebtoken` checks them, with the same leeway.
     fn in_time(&self, claims: Claims) -> Result<Claims, JwtError> {
         let now = jsonwebtoken::get_current_timestamp();
-        let leeway = self.validation.leeway;
-        if claims.exp < now.saturating_sub(leeway) {
+        let (leeway, early) = (self.validation.leeway, self.validation.reject_tokens_expiring_in_less_than);
+        if claims.exp.saturating_sub(early) < now.saturating_sub(leeway) {
             return Err(jsonwebtoken::errors::Error::from(ErrorKind::ExpiredSignature).into());
         }
         if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
@@ -164,13 +172,16 @@ impl JwtVerifier {
     }
 }
 
-/// How many verified tokens are kept; when that many are, they are all
-/// forgotten (and verified again at their next use).
+/// How many verified tokens are kept. When that many are, those expired
+/// or verified with an earlier key set are forgotten, and if that leaves
+/// more than three quarters, all of them (each is verified again at its
+/// next use).
 const VERIFIED_KEPT: usize = 4096;
 
 /// A token longer than this is verified at every use, never kept: what is
-/// kept stays under 16 MiB whatever an issuer puts in its tokens (a
-/// session token is usually under a kilobyte).
+/// kept (each token's text and its `sub`) stays under about 32 MiB
+/// whatever an issuer puts in its tokens; session tokens are usually
+/// under a kilobyte, 4,096 of them a few MiB.
 const VERIFIED_LONGEST: usize = 4096;
 
 /// Tokens verified before, by their whole text (a token that differs in
@@ -188,13 +199,20 @@ impl Verified {
         (*of == generation).then(|| claims.clone())
     }
 
-    fn keep(&self, token: &str, claims: &Claims, generation: u64) {
+    /// Keeps `token`, verified with the keys of `generation`. When full,
+    /// it first forgets the tokens past their `exp` and `leeway`, and
+    /// those verified with another key set.
+    fn keep(&self, token: &str, claims: &Claims, generation: u64, leeway: u64) {
         if token.len() > VERIFIED_LONGEST {
             return;
         }
         let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if kept.len() >= VERIFIED_KEPT {
-            kept.clear();
+            let now = jsonwebtoken::get_current_timestamp();
+            kept.retain(|_, (claims, of)| *of == generation && claims.exp.saturating_add(leeway) >= now);
+            if kept.len() > VERIFIED_KEPT / 4 * 3 {
+                kept.clear();
+            }
         }
         kept.insert(token.into(), (claims.clone(), generation));
     }
