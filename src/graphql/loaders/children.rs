@@ -49,28 +49,16 @@ pub(super) struct Part {
 impl Part {
     pub(super) fn new(loaders: &Loaders, children: Children) -> Self {
         let mut arms = Vec::new();
-        if let Some(key) = children.notes.filter(|k| !cached(loaders, k)) {
-            arms.push(Arm::Notes(key));
-        }
-        if let Some(key) = children.cost_lines.filter(|k| !cached(loaders, k)) {
-            arms.push(Arm::CostLines(key));
-        }
-        if let Some(key) = children.time_entries.filter(|k| !cached(loaders, k)) {
-            arms.push(Arm::TimeEntries(key));
-        }
-        if let Some(key) = children.actual_cost.filter(|k| !cached(loaders, k)) {
+        arms.extend(uncached(loaders, children.notes).map(Arm::Notes));
+        arms.extend(uncached(loaders, children.cost_lines).map(Arm::CostLines));
+        arms.extend(uncached(loaders, children.time_entries).map(Arm::TimeEntries));
+        if let Some(key) = uncached(loaders, children.actual_cost) {
             arms.push(Arm::CostTotal(key.clone()));
             arms.push(Arm::TimeTotal(key));
         }
-        if let Some(key) = children.history.filter(|k| !cached(loaders, k)) {
-            arms.push(Arm::History(key));
-        }
-        if let Some(key) = children.attachments.filter(|k| !cached(loaders, k)) {
-            arms.push(Arm::Attachments(key));
-        }
-        if let Some(key) = children.parts.filter(|k| !cached(loaders, k)) {
-            arms.push(Arm::Parts(key));
-        }
+        arms.extend(uncached(loaders, children.history).map(Arm::History));
+        arms.extend(uncached(loaders, children.attachments).map(Arm::Attachments));
+        arms.extend(uncached(loaders, children.parts).map(Arm::Parts));
         Self { arms }
     }
 
@@ -121,12 +109,13 @@ impl Part {
     }
 }
 
-fn cached<K>(loaders: &Loaders, key: &K) -> bool
+/// `key`, unless the loaders' cache holds it already.
+fn uncached<K>(loaders: &Loaders, key: Option<K>) -> Option<K>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     super::Db: async_graphql::dataloader::Loader<K>,
 {
-    loaders.get_cached_values::<K>().contains_key(key)
+    key.filter(|key| !loaders.get_cached_values::<K>().contains_key(key))
 }
 
 /// The kinds of row (the row's first column), each an arm's.
