@@ -5,14 +5,16 @@
 # database's side is pgbench's. Results: BENCHMARKS.md.
 #
 #   scripts/callgrind-requests.sh dashboard|detail [REQUESTS]
-#   WGBENCH_AS=partner scripts/callgrind-requests.sh dashboard|detail
+#   WGBENCH_AS=partner|child-admin scripts/callgrind-requests.sh dashboard|detail
 #
 # 1. creates a scratch database and seeds it (`workgate seed --synthetic`,
 #    100,000 orders, as the load generator does);
 # 2. starts `workgate serve` under `valgrind --tool=callgrind` on a port
 #    the system picks, and asks as the root ADMIN (a JWT from `workgate
 #    token`) or, with WGBENCH_AS=partner, as a partner token (an API token
-#    bound to the seed's partner vendor, created by that ADMIN);
+#    bound to the seed's partner vendor, created by that ADMIN), or with
+#    WGBENCH_AS=child-admin, as the seed's ADMIN of a child account (its
+#    scope's orders: not the whole organization's);
 # 3. sends 30 requests unmeasured (caches, prepared statements), zeroes
 #    the counters, sends REQUESTS [dashboard 48, detail 200] one after
 #    another, dumps the counters;
@@ -26,7 +28,8 @@
 # the dashboard's page of 50 with its four sorts and three filters in turn,
 # and the PLANNER's detail document over 100 orders in turn, both asked as
 # the root ADMIN; with WGBENCH_AS=partner, the partner's documents over the
-# partner's orders.
+# partner's orders; with WGBENCH_AS=child-admin, the PLANNER's documents
+# (the child ADMIN's are the same) over the first 100 orders it sees.
 #
 # Environment (defaults in brackets):
 #   WGBENCH_PG   [postgres://postgres@%2Fvar%2Frun%2Fpostgresql]  superuser URL, no db
@@ -35,7 +38,7 @@
 #   WORKGATE_BIN [target/release/workgate, built with cargo if unset]
 #   LOAD_BIN     [target/release/workgate-load, likewise]
 #   KEEP_DB      [0]
-#   WGBENCH_AS   [admin]                                         admin | partner
+#   WGBENCH_AS   [admin]                                         admin | partner | child-admin
 # Needs psql, curl, jq and valgrind. Nothing outside the scratch database is
 # changed.
 set -euo pipefail
@@ -56,7 +59,8 @@ AS=${WGBENCH_AS:-admin}
 case "$AS" in
     admin) documents_of=planner ;;
     partner) documents_of=partner ;;
-    *) echo "WGBENCH_AS must be admin or partner" >&2; exit 2 ;;
+    child-admin) documents_of=child-admin ;;
+    *) echo "WGBENCH_AS must be admin, partner or child-admin" >&2; exit 2 ;;
 esac
 [[ "$DB" =~ ^[a-z0-9_]+$ ]] || { echo "WGBENCH_DB must be lower-case letters, digits and _" >&2; exit 2; }
 if [[ -z "${WORKGATE_BIN:-}" || -z "${LOAD_BIN:-}" ]]; then
@@ -100,13 +104,15 @@ if [[ "$AS" == partner ]]; then
     vendor=$(jq -er .partnerVendor "$OUT/seed.json")
     [[ "$vendor" =~ ^[A-Za-z0-9_]+$ ]] || { echo "unexpected partner vendor id: $vendor" >&2; exit 1; }
     db -c "SELECT id FROM orders WHERE deleted_at IS NULL AND vendor_id = '$vendor' ORDER BY id LIMIT 100" > "$OUT/orders.txt"
+elif [[ "$AS" == child-admin ]]; then
+    token=$("$WORKGATE_BIN" token --user "$(jq -er .childAdmin "$OUT/seed.json")" | tail -1)
 else
     db -c "SELECT id FROM orders WHERE deleted_at IS NULL ORDER BY id LIMIT 100 OFFSET 5000" > "$OUT/orders.txt"
 fi
-[[ -s "$OUT/orders.txt" ]] || { echo "no orders to ask for in $DB" >&2; exit 1; }
 
 echo "== serving under callgrind"
 rm -f "$OUT"/callgrind.out.*
+: > "$OUT/server.log" # before the server writes it: the loop below reads it at once
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.%p" \
     "$WORKGATE_BIN" serve --listen 127.0.0.1:0 > "$OUT/server.log" 2>&1 &
 server=$!
@@ -127,6 +133,12 @@ if [[ "$AS" == partner ]]; then
         -d "$(jq -cn --arg q "$create" --arg v "$vendor" '{query: $q, variables: {v: $v}}')" \
         | jq -er .data.createApiToken.secret)
 fi
+if [[ "$AS" == child-admin ]]; then
+    curl -sf "$base/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
+        -d '{"query": "{ orders(first: 100) { edges { node { id } } } }"}' \
+        | jq -er '.data.orders.edges[].node.id' > "$OUT/orders.txt"
+fi
+[[ -s "$OUT/orders.txt" ]] || { echo "no orders to ask for in $DB" >&2; exit 1; }
 mapfile -t orders < "$OUT/orders.txt"
 sorts=(UPDATED_DESC CREATED_DESC PRIORITY_DESC DUE_ASC)
 filters=('{}' '{"status":["OPEN","IN_PROGRESS","ACTION_NEEDED","SENT"]}' '{"status":["PENDING_APPROVAL","PENDING_REVIEW"]}')

@@ -23,8 +23,15 @@
 //! in a generic function whose instances build different statements: they
 //! would share it. (One generic only over the connection, which builds the
 //! same statement whatever the connection, may hold it.)
+//!
+//! A statement whose text follows something with more forms than a few (a
+//! principal's visibility of one order follows their roles, scopes and
+//! relations) is kept by that instead, by a [`KeptBy`], and only the one
+//! value that differs between its uses is bound afresh.
 
-use std::sync::{Mutex, PoisonError};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use sea_orm::{DbBackend, Statement, Value, Values};
 
@@ -81,5 +88,133 @@ impl<F: Copy + PartialEq> Texts<F> {
         if !texts.iter().any(|(b, f, _)| *b == backend && *f == form) {
             texts.push((backend, form, sql.to_owned()));
         }
+    }
+}
+
+/// The statements one builder makes, kept by a key that decides their
+/// text and every value they bind but one, the *blank*: a principal's
+/// visibility of one order, whose text follows the principal's roles,
+/// scopes and relations and binds their sites and accounts, and where only
+/// the order's id differs from one use to the next.
+///
+/// The first use for a key builds the statement with a marker in the
+/// blank (a text no id can be: it holds a NUL, which PostgreSQL refuses in
+/// a text) and keeps its text and values, with the places the marker took.
+/// Later uses bind their blank there. The builder must be a function of
+/// the key and the blank alone, and bind the blank as a value (never write
+/// it into the text). Debug builds (every test) build the statement on
+/// every use and compare it with the kept one, as [`Texts`] does.
+///
+/// At most [`KeptBy::MOST`] keys are kept; when that many are, they are
+/// all forgotten and kept again as they come.
+pub struct KeptBy<K>(LazyLock<Mutex<KeptTexts<K>>>);
+
+type KeptTexts<K> = HashMap<K, Vec<(DbBackend, Kept)>, foldhash::fast::RandomState>;
+
+/// A statement's text and values, and where its blank goes.
+struct Kept {
+    sql: String,
+    values: Vec<Value>,
+    blanks: Vec<usize>,
+}
+
+/// What the first use of a key builds its statement with, in the blank.
+const MARKER: &str = "\0blank";
+
+impl<K: Hash + Eq + Clone> Default for KeptBy<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Hash + Eq + Clone> KeptBy<K> {
+    /// How many keys are kept at most: a few thousand principals' texts of
+    /// a kilobyte or two each.
+    pub const MOST: usize = 4_096;
+
+    pub const fn new() -> Self {
+        Self(LazyLock::new(Mutex::default))
+    }
+
+    /// The statement `build` makes for `key` with `blank` in its blank.
+    pub fn statement(&self, backend: DbBackend, key: &K, blank: &str, build: impl Fn(&str) -> Statement) -> Statement {
+        let kept = self.bound(backend, key, blank);
+        if let Some(statement) = &kept
+            && !cfg!(debug_assertions)
+        {
+            return statement.clone();
+        }
+        let built = build(blank);
+        match kept {
+            Some(kept) => {
+                debug_assert_eq!(kept.sql, built.sql, "the kept text differs from the statement's");
+                debug_assert_eq!(kept.values, built.values, "the kept values differ from the statement's");
+            }
+            None => self.keep(backend, key, build(MARKER)),
+        }
+        built
+    }
+
+    /// The kept statement of `key`, with `blank` bound in its blank.
+    fn bound(&self, backend: DbBackend, key: &K, blank: &str) -> Option<Statement> {
+        let texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let (_, kept) = texts.get(key)?.iter().find(|(b, _)| *b == backend)?;
+        let mut values = kept.values.clone();
+        for &place in &kept.blanks {
+            values[place] = Value::from(blank);
+        }
+        Some(Statement { sql: kept.sql.clone(), values: Some(Values(values)), db_backend: backend })
+    }
+
+    fn keep(&self, backend: DbBackend, key: &K, marked: Statement) {
+        let values = marked.values.map(|v| v.0).unwrap_or_default();
+        let marker = Value::from(MARKER);
+        let blanks = values.iter().enumerate().filter(|(_, v)| **v == marker).map(|(place, _)| place).collect();
+        let kept = Kept { sql: marked.sql, values, blanks };
+        let mut texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if texts.len() >= Self::MOST && !texts.contains_key(key) {
+            texts.clear();
+        }
+        let of_key = texts.entry(key.clone()).or_default();
+        if !of_key.iter().any(|(b, _)| *b == backend) {
+            of_key.push((backend, kept));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A statement of `key` with `blank` bound twice, among the key's own
+    /// values.
+    fn statement(key: u32, blank: &str) -> Statement {
+        let values = vec![Value::from(key), Value::from(blank), Value::from("x"), Value::from(blank)];
+        let sql = format!("SELECT {key} WHERE a = $1 AND b = $2 AND c = $3 AND d = $4");
+        Statement { sql, values: Some(Values(values)), db_backend: DbBackend::Postgres }
+    }
+
+    #[test]
+    fn a_kept_statement_binds_each_uses_blank_in_its_places() {
+        let kept = KeptBy::<u32>::new();
+        for (key, blank) in [(1, "ord_1"), (1, "ord_2"), (2, "ord_2"), (1, "ord_3")] {
+            let given = kept.statement(DbBackend::Postgres, &key, blank, |blank| statement(key, blank));
+            assert_eq!(given, statement(key, blank));
+            let bound = kept.bound(DbBackend::Postgres, &key, blank).expect("kept");
+            assert_eq!(bound, statement(key, blank), "kept for {key}, bound to {blank}");
+        }
+        assert!(kept.bound(DbBackend::Sqlite, &1, "ord_1").is_none(), "kept by backend");
+    }
+
+    #[test]
+    fn no_more_than_most_keys_are_kept() {
+        let kept = KeptBy::<u32>::new();
+        let most = u32::try_from(KeptBy::<u32>::MOST).expect("a u32");
+        for key in 0..=most {
+            kept.statement(DbBackend::Postgres, &key, "ord_1", |blank| statement(key, blank));
+        }
+        let texts = kept.0.lock().expect("not poisoned");
+        assert!(texts.len() <= KeptBy::<u32>::MOST, "{} kept", texts.len());
+        assert!(texts.contains_key(&most), "the newest is kept");
     }
 }

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use super::model::{OrderKind, OrderStatus, SendState};
 use crate::auth::Principal;
 use crate::db::rows::{self, OrderRow};
-use crate::db::texts::Texts;
+use crate::db::texts::{KeptBy, Texts};
 use crate::db::wide::Slot;
 use crate::db::{OneOf, one_of_bound, one_of_values};
 use crate::error::{AppError, AppResult};
@@ -119,29 +119,25 @@ pub async fn load_visible_whole<C: ConnectionTrait>(
     }
 }
 
-/// The text of [`visible_row`]'s statement for a principal who sees every
-/// order of its organization, the same for all of them.
-static WHOLE_ORGANIZATION_ROW: Texts = Texts::new();
+/// The text of [`visible_row`]'s statement, by principal.
+static VISIBLE_ROW: KeptBy<Principal> = KeptBy::new();
 
 /// The order `id`'s row, if `principal` may see it. The policy's condition
-/// for a principal who sees the whole organization is always one text
-/// (`policy::filter::whole_organization_order`), which is kept rather than
-/// built by sea-query for every detail: that was a twentieth of a detail's
-/// gateway instructions (BENCHMARKS.md).
+/// is the same text for every order a principal asks for, and binds the
+/// same values but the order's id, so the statement is kept by principal
+/// ([`KeptBy`]) rather than built by sea-query for every detail: that was
+/// a twentieth of a detail's gateway instructions for a principal who sees
+/// the whole organization, and a tenth for one who does not, whose
+/// condition lists their relations and scopes (BENCHMARKS.md).
 async fn visible_row<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
     id: &str,
 ) -> AppResult<Option<orders::Model>> {
-    let select = || orders::Entity::find().filter(visible_order(principal, id)).limit(1);
     let backend = conn.get_database_backend();
-    let statement = match policy::filter::whole_organization_order(principal, id) {
-        Some([organization, order]) => {
-            let values = vec![organization, order, Value::from(1u64)];
-            WHOLE_ORGANIZATION_ROW.statement(backend, (), values, |_| select().build(backend))
-        }
-        None => select().build(backend),
-    };
+    let statement = VISIBLE_ROW.statement(backend, principal, id, |id| {
+        orders::Entity::find().filter(visible_order(principal, id)).limit(1).build(backend)
+    });
     Ok(rows::all::<OrderRow>(conn, statement).await?.pop())
 }
 

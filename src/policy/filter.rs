@@ -9,7 +9,7 @@ use entity::{
     approval_step_approvers as approvers, order_assignees as assignees, orders, site_group_members, sites, users,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, Condition, Value};
+use sea_orm::{ColumnTrait, Condition};
 
 use super::order::ORDERS_READ;
 use super::scope::{Reach, reach};
@@ -31,6 +31,9 @@ pub fn visible_orders(principal: &Principal) -> Condition {
 /// lookup. SQLite does not carry an outer `id = ?` into the arms of a
 /// `UNION`: given `visible_orders` and the id, it read every order a
 /// site-bound principal's arms reach.
+///
+/// A function of `principal` and `id` alone, and `id` is only ever bound
+/// as a value: a caller may keep its text by principal (`orders::record`).
 pub fn visible_order(principal: &Principal, id: &str) -> Condition {
     let this = || Condition::all().add(orders::Column::Id.eq(id));
     visible(principal, Some(id), &|arm| {
@@ -41,16 +44,6 @@ pub fn visible_order(principal: &Principal, id: &str) -> Condition {
             .take()
     })
     .add(this())
-}
-
-/// The values [`visible_order`] binds for `principal` and `id` when
-/// `principal` sees every order of its organization: then its condition is
-/// the same text for every such principal (the organization, not deleted,
-/// the order), and only these values differ, so a caller may keep that
-/// text (`orders::record`). `None` for anyone else: their condition's
-/// text follows their roles, scopes and relations.
-pub fn whole_organization_order(principal: &Principal, id: &str) -> Option<[Value; 2]> {
-    sees_whole_organization(principal).then(|| [principal.organization_id.as_str().into(), id.into()])
 }
 
 /// Whether `principal` sees every order of its organization: [`visible`]'s
