@@ -105,10 +105,13 @@ if [[ "$AS" == partner ]]; then
     [[ "$vendor" =~ ^[A-Za-z0-9_]+$ ]] || { echo "unexpected partner vendor id: $vendor" >&2; exit 1; }
     db -c "SELECT id FROM orders WHERE deleted_at IS NULL AND vendor_id = '$vendor' ORDER BY id LIMIT 100" > "$OUT/orders.txt"
 elif [[ "$AS" == child-admin ]]; then
-    token=$("$WORKGATE_BIN" token --user "$(jq -er .childAdmin "$OUT/seed.json")" | tail -1)
+    child_admin=$(jq -er .childAdmin "$OUT/seed.json") || { echo "$OUT/seed.json names no childAdmin" >&2; exit 1; }
+    token=$("$WORKGATE_BIN" token --user "$child_admin" | tail -1)
 else
     db -c "SELECT id FROM orders WHERE deleted_at IS NULL ORDER BY id LIMIT 100 OFFSET 5000" > "$OUT/orders.txt"
 fi
+# The child ADMIN's orders are those it sees, asked of the server below.
+[[ "$AS" == child-admin || -s "$OUT/orders.txt" ]] || { echo "no orders to ask for in $DB" >&2; exit 1; }
 
 echo "== serving under callgrind"
 rm -f "$OUT"/callgrind.out.*
@@ -136,9 +139,9 @@ fi
 if [[ "$AS" == child-admin ]]; then
     curl -sf "$base/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
         -d '{"query": "{ orders(first: 100) { edges { node { id } } } }"}' \
-        | jq -er '.data.orders.edges[].node.id' > "$OUT/orders.txt"
+        | jq -r '.data.orders.edges[]?.node.id' > "$OUT/orders.txt"
+    [[ -s "$OUT/orders.txt" ]] || { echo "the child ADMIN sees no orders in $DB" >&2; exit 1; }
 fi
-[[ -s "$OUT/orders.txt" ]] || { echo "no orders to ask for in $DB" >&2; exit 1; }
 mapfile -t orders < "$OUT/orders.txt"
 sorts=(UPDATED_DESC CREATED_DESC PRIORITY_DESC DUE_ASC)
 filters=('{}' '{"status":["OPEN","IN_PROGRESS","ACTION_NEEDED","SENT"]}' '{"status":["PENDING_APPROVAL","PENDING_REVIEW"]}')

@@ -98,15 +98,19 @@ impl<F: Copy + PartialEq> Texts<F> {
 /// the order's id differs from one use to the next.
 ///
 /// The first use for a key builds the statement with a marker in the
-/// blank (a text no id can be: it holds a NUL, which PostgreSQL refuses in
-/// a text) and keeps its text and values, with the places the marker took.
-/// Later uses bind their blank there. The builder must be a function of
-/// the key and the blank alone, and bind the blank as a value (never write
-/// it into the text). Debug builds (every test) build the statement on
-/// every use and compare it with the kept one, as [`Texts`] does.
+/// blank ([`MARKER`]) and keeps its text and values, with the places the
+/// marker took; later uses bind their blank there. The builder must be a
+/// function of the key and the blank alone, and bind the blank as a value.
+/// A statement whose values hold no marker, or whose text does (a builder
+/// that ignored the blank or wrote it into the text), is not kept: it is
+/// built at every use. Debug builds (every test) build the statement at
+/// every use, the first included, and compare it with the kept one bound
+/// to the same blank.
 ///
-/// At most [`KeptBy::MOST`] keys are kept; when that many are, they are
-/// all forgotten and kept again as they come.
+/// At most [`KeptBy::MOST`] keys are kept, with texts of at most
+/// [`KeptBy::LONGEST`] bytes (a longer one is built at every use); when
+/// that many keys are kept, they are all forgotten and kept again as they
+/// come, so more principals than that at once are served, more slowly.
 pub struct KeptBy<K>(LazyLock<Mutex<KeptTexts<K>>>);
 
 type KeptTexts<K> = HashMap<K, Vec<(DbBackend, Kept)>, foldhash::fast::RandomState>;
@@ -118,7 +122,10 @@ struct Kept {
     blanks: Vec<usize>,
 }
 
-/// What the first use of a key builds its statement with, in the blank.
+/// What the first use of a key builds its statement with, in the blank:
+/// no value a key binds can equal it (every id the server gives is a
+/// prefix and hexadecimal digits, `ids`, and PostgreSQL refuses a NUL in
+/// a text).
 const MARKER: &str = "\0blank";
 
 impl<K: Hash + Eq + Clone> Default for KeptBy<K> {
@@ -128,9 +135,14 @@ impl<K: Hash + Eq + Clone> Default for KeptBy<K> {
 }
 
 impl<K: Hash + Eq + Clone> KeptBy<K> {
-    /// How many keys are kept at most: a few thousand principals' texts of
-    /// a kilobyte or two each.
-    pub const MOST: usize = 4_096;
+    /// How many keys are kept at most.
+    pub const MOST: usize = 2_048;
+    /// The longest text kept. A principal's visibility of one order is
+    /// 1–3 kB; one whose roles name many sites is longer, and its key (its
+    /// bindings) and values grow with it. With this bound, all that is
+    /// kept stays within some tens of megabytes at worst, a few at most
+    /// in practice.
+    pub const LONGEST: usize = 8 * 1024;
 
     pub const fn new() -> Self {
         Self(LazyLock::new(Mutex::default))
@@ -138,19 +150,18 @@ impl<K: Hash + Eq + Clone> KeptBy<K> {
 
     /// The statement `build` makes for `key` with `blank` in its blank.
     pub fn statement(&self, backend: DbBackend, key: &K, blank: &str, build: impl Fn(&str) -> Statement) -> Statement {
-        let kept = self.bound(backend, key, blank);
-        if let Some(statement) = &kept
-            && !cfg!(debug_assertions)
-        {
-            return statement.clone();
-        }
+        let kept = match self.bound(backend, key, blank) {
+            Some(kept) if !cfg!(debug_assertions) => return kept,
+            kept => kept,
+        };
         let built = build(blank);
-        match kept {
-            Some(kept) => {
-                debug_assert_eq!(kept.sql, built.sql, "the kept text differs from the statement's");
-                debug_assert_eq!(kept.values, built.values, "the kept values differ from the statement's");
-            }
-            None => self.keep(backend, key, build(MARKER)),
+        if kept.is_none() {
+            self.keep(backend, key, build(MARKER));
+        }
+        if cfg!(debug_assertions)
+            && let Some(kept) = kept.or_else(|| self.bound(backend, key, blank))
+        {
+            assert_eq!(kept, built, "the kept statement differs from the one built");
         }
         built
     }
@@ -169,7 +180,11 @@ impl<K: Hash + Eq + Clone> KeptBy<K> {
     fn keep(&self, backend: DbBackend, key: &K, marked: Statement) {
         let values = marked.values.map(|v| v.0).unwrap_or_default();
         let marker = Value::from(MARKER);
-        let blanks = values.iter().enumerate().filter(|(_, v)| **v == marker).map(|(place, _)| place).collect();
+        let blanks: Vec<usize> =
+            values.iter().enumerate().filter(|(_, v)| **v == marker).map(|(place, _)| place).collect();
+        if blanks.is_empty() || marked.sql.contains(MARKER) || marked.sql.len() > Self::LONGEST {
+            return;
+        }
         let kept = Kept { sql: marked.sql, values, blanks };
         let mut texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if texts.len() >= Self::MOST && !texts.contains_key(key) {
@@ -204,6 +219,24 @@ mod tests {
             assert_eq!(bound, statement(key, blank), "kept for {key}, bound to {blank}");
         }
         assert!(kept.bound(DbBackend::Sqlite, &1, "ord_1").is_none(), "kept by backend");
+    }
+
+    #[test]
+    fn a_statement_that_does_not_bind_its_blank_is_not_kept() {
+        let kept = KeptBy::<u32>::new();
+        let ignores = |_: &str| statement(1, "ord_1");
+        let written = |blank: &str| Statement::from_string(DbBackend::Postgres, format!("SELECT '{blank}'"));
+        let long = |blank: &str| {
+            let mut long = statement(3, blank);
+            long.sql.push_str(&" ".repeat(KeptBy::<u32>::LONGEST));
+            long
+        };
+        assert_eq!(kept.statement(DbBackend::Postgres, &1, "ord_2", ignores), statement(1, "ord_1"));
+        assert_eq!(kept.statement(DbBackend::Postgres, &2, "ord_2", written).sql, "SELECT 'ord_2'");
+        assert_eq!(kept.statement(DbBackend::Postgres, &3, "ord_2", long), long("ord_2"));
+        for key in [1, 2, 3] {
+            assert!(kept.bound(DbBackend::Postgres, &key, "ord_3").is_none(), "{key} kept");
+        }
     }
 
     #[test]
