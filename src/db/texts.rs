@@ -210,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn a_kept_statement_binds_each_uses_blank_in_its_places() {
+    fn each_use_binds_its_own_blank_in_every_place() {
         let kept = KeptBy::<u32>::new();
         for (key, blank) in [(1, "ord_1"), (1, "ord_2"), (2, "ord_2"), (1, "ord_3")] {
             let given = kept.statement(DbBackend::Postgres, &key, blank, |blank| statement(key, blank));
