@@ -23,12 +23,14 @@
 //! person's order detail in the gateway (BENCHMARKS.md).
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{JwtAlgorithm, JwtConfig, JwtKey};
@@ -153,7 +155,7 @@ impl JwtVerifier {
                 (jsonwebtoken::decode::<Claims>(token, &key, &self.validation)?.claims, generation)
             }
         };
-        self.verified.keep(token, &claims, generation, self.validation.leeway);
+        self.verified.keep(token, &claims, generation);
         Ok(claims)
     }
 
@@ -172,11 +174,11 @@ impl JwtVerifier {
     }
 }
 
-/// How many verified tokens are kept. When that many are, those expired
-/// or verified with an earlier key set are forgotten, and if that leaves
-/// more than three quarters, all of them (each is verified again at its
-/// next use).
-const VERIFIED_KEPT: usize = 4096;
+/// How many verified tokens are kept, the least recently used forgotten
+/// first (as `graphql::documents` keeps documents): a token past its
+/// `exp`, or verified with an earlier key set, is never found again, so
+/// it is among the first to go.
+const VERIFIED_KEPT: NonZeroUsize = NonZeroUsize::new(4096).unwrap();
 
 /// A token longer than this is verified at every use, never kept: what is
 /// kept (each token's text and its `sub`) stays under about 32 MiB
@@ -187,34 +189,30 @@ const VERIFIED_LONGEST: usize = 4096;
 /// Tokens verified before, by their whole text (a token that differs in
 /// any byte is another), with their claims and the key set's generation
 /// that verified them (0 for a single key).
-#[derive(Default)]
-struct Verified(Mutex<HashMap<Box<str>, (Claims, u64), foldhash::fast::RandomState>>);
+struct Verified(Mutex<LruCache<Box<str>, (Claims, u64), foldhash::fast::RandomState>>);
+
+impl Default for Verified {
+    fn default() -> Self {
+        Self(Mutex::new(LruCache::with_hasher(VERIFIED_KEPT, Default::default())))
+    }
+}
 
 impl Verified {
     /// The claims of `token` if it was verified with the keys of
     /// `generation`.
     fn get(&self, token: &str, generation: u64) -> Option<Claims> {
-        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let (claims, of) = kept.get(token)?;
         (*of == generation).then(|| claims.clone())
     }
 
-    /// Keeps `token`, verified with the keys of `generation`. When full,
-    /// it first forgets the tokens past their `exp` and `leeway`, and
-    /// those verified with another key set.
-    fn keep(&self, token: &str, claims: &Claims, generation: u64, leeway: u64) {
+    /// Keeps `token`, verified with the keys of `generation`.
+    fn keep(&self, token: &str, claims: &Claims, generation: u64) {
         if token.len() > VERIFIED_LONGEST {
             return;
         }
         let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept.len() >= VERIFIED_KEPT {
-            let now = jsonwebtoken::get_current_timestamp();
-            kept.retain(|_, (claims, of)| *of == generation && claims.exp.saturating_add(leeway) >= now);
-            if kept.len() > VERIFIED_KEPT / 4 * 3 {
-                kept.clear();
-            }
-        }
-        kept.insert(token.into(), (claims.clone(), generation));
+        kept.put(token.into(), (claims.clone(), generation));
     }
 }
 

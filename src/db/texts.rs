@@ -29,9 +29,11 @@
 //! relations) is kept by that instead, by a [`KeptBy`], and only the one
 //! value that differs between its uses is bound afresh.
 
-use std::collections::HashMap;
 use std::hash::Hash;
+use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, PoisonError};
+
+use lru::LruCache;
 
 use sea_orm::{DbBackend, Statement, Value, Values};
 
@@ -107,13 +109,13 @@ impl<F: Copy + PartialEq> Texts<F> {
 /// every use, the first included, and compare it with the kept one bound
 /// to the same blank.
 ///
-/// At most [`KeptBy::MOST`] keys are kept, with texts of at most
-/// [`KeptBy::LONGEST`] bytes (a longer one is built at every use); when
-/// that many keys are kept, they are all forgotten and kept again as they
-/// come, so more principals than that at once are served, more slowly.
-pub struct KeptBy<K>(LazyLock<Mutex<KeptTexts<K>>>);
+/// At most [`KeptBy::MOST`] keys are kept, the least recently used
+/// forgotten first (as `graphql::documents` keeps documents), with texts
+/// of at most [`KeptBy::LONGEST`] bytes (a longer one is built at every
+/// use).
+pub struct KeptBy<K: Hash + Eq>(LazyLock<Mutex<KeptTexts<K>>>);
 
-type KeptTexts<K> = HashMap<K, Vec<(DbBackend, Kept)>, foldhash::fast::RandomState>;
+type KeptTexts<K> = LruCache<K, Vec<(DbBackend, Kept)>, foldhash::fast::RandomState>;
 
 /// A statement's text and values, and where its blank goes.
 struct Kept {
@@ -136,7 +138,7 @@ impl<K: Hash + Eq + Clone> Default for KeptBy<K> {
 
 impl<K: Hash + Eq + Clone> KeptBy<K> {
     /// How many keys are kept at most.
-    pub const MOST: usize = 2_048;
+    pub const MOST: NonZeroUsize = NonZeroUsize::new(2_048).unwrap();
     /// The longest text kept. A principal's visibility of one order is
     /// 1–3 kB; one whose roles name many sites is longer, and its key (its
     /// bindings) and values grow with it. With this bound, all that is
@@ -145,7 +147,7 @@ impl<K: Hash + Eq + Clone> KeptBy<K> {
     pub const LONGEST: usize = 8 * 1024;
 
     pub const fn new() -> Self {
-        Self(LazyLock::new(Mutex::default))
+        Self(LazyLock::new(|| Mutex::new(LruCache::with_hasher(Self::MOST, Default::default()))))
     }
 
     /// The statement `build` makes for `key` with `blank` in its blank.
@@ -168,7 +170,7 @@ impl<K: Hash + Eq + Clone> KeptBy<K> {
 
     /// The kept statement of `key`, with `blank` bound in its blank.
     fn bound(&self, backend: DbBackend, key: &K, blank: &str) -> Option<Statement> {
-        let texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let (_, kept) = texts.get(key)?.iter().find(|(b, _)| *b == backend)?;
         let mut values = kept.values.clone();
         for &place in &kept.blanks {
@@ -187,10 +189,7 @@ impl<K: Hash + Eq + Clone> KeptBy<K> {
         }
         let kept = Kept { sql: marked.sql, values, blanks };
         let mut texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if texts.len() >= Self::MOST && !texts.contains_key(key) {
-            texts.clear();
-        }
-        let of_key = texts.entry(key.clone()).or_default();
+        let of_key = texts.get_or_insert_mut(key.clone(), Vec::new);
         if !of_key.iter().any(|(b, _)| *b == backend) {
             of_key.push((backend, kept));
         }
@@ -240,14 +239,19 @@ mod tests {
     }
 
     #[test]
-    fn no_more_than_most_keys_are_kept() {
+    fn no_more_than_most_keys_are_kept_the_least_recently_used_forgotten() {
         let kept = KeptBy::<u32>::new();
-        let most = u32::try_from(KeptBy::<u32>::MOST).expect("a u32");
+        let most = u32::try_from(KeptBy::<u32>::MOST.get()).expect("a u32");
         for key in 0..=most {
             kept.statement(DbBackend::Postgres, &key, "ord_1", |blank| statement(key, blank));
+            if key > 0 {
+                // The first key, used again each time, is never the least recent.
+                kept.statement(DbBackend::Postgres, &0, "ord_1", |blank| statement(0, blank));
+            }
         }
         let texts = kept.0.lock().expect("not poisoned");
-        assert!(texts.len() <= KeptBy::<u32>::MOST, "{} kept", texts.len());
-        assert!(texts.contains_key(&most), "the newest is kept");
+        assert_eq!(texts.len(), KeptBy::<u32>::MOST.get());
+        assert!(texts.contains(&most) && texts.contains(&0), "the newest and the one in use are kept");
+        assert!(!texts.contains(&1), "the least recently used is forgotten");
     }
 }
