@@ -179,11 +179,13 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
 
 async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     let dev_secret = config.jwt.dev_secret_file.clone();
+    let pool = config.database_pool;
     let app = Application::build(config).await?;
     let base = format!("http://{}", app.address());
     println!("workgate listening on {base}");
     println!("GraphiQL: {base}/graphql");
     println!("orders to vendors go to {}", app.mail_destination());
+    println!("requests read the database on up to {pool} connections (WORKGATE_DATABASE_POOL)");
     if let Some(path) = dev_secret {
         println!(
             "development mode: no WORKGATE_JWT_SECRET set; using the generated secret in {} (set a real one for production)",

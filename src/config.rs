@@ -240,6 +240,11 @@ pub struct SendingConfig {
 /// Seconds of clock skew accepted on `exp` and `nbf`; stated in README.md.
 pub const JWT_LEEWAY_SECONDS: u64 = 30;
 const DEFAULT_DATABASE_URL: &str = "sqlite://workgate.db";
+/// The request pool for a database whose cores are not known here.
+const DEFAULT_POOL: u32 = 10;
+/// The smallest default pool for a database on this host: room for a slow
+/// query or two beside the rest.
+const MIN_LOCAL_POOL: u32 = 4;
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Attachments up to 10 MiB by default (DOMAIN.md section 10) ...
 const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -265,7 +270,7 @@ impl Config {
         };
         let database_url = parse_database_url(raw.database_url.as_deref())?;
         let database_pool = match raw.database_pool.as_deref() {
-            None => 10,
+            None => default_pool(&database_url),
             Some(v) => v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
                 ConfigError::new("WORKGATE_DATABASE_POOL", format!("expected a number from 1 to 1000, got `{v}`"))
             })?,
@@ -374,6 +379,41 @@ fn parse_database_url(value: Option<&str>) -> Result<String, ConfigError> {
         return Ok(format!("{url}{sep}mode=rwc"));
     }
     Err(ConfigError::new("WORKGATE_DATABASE_URL", "expected a sqlite:// or postgres:// URL"))
+}
+
+/// The request pool when `WORKGATE_DATABASE_POOL` is not set.
+///
+/// A PostgreSQL server on this host (a unix socket or a loopback address)
+/// has this machine's cores, so the pool follows them: twice the cores,
+/// from 4 to 10. More backends than that only take turns on the same CPU,
+/// with the gateway beside them, and the tail grows (BENCHMARKS.md, "Pool
+/// size and tail latency"; README, "Pool size"). A database elsewhere, or
+/// SQLite, gets [`DEFAULT_POOL`]: its cores are not known here.
+fn default_pool(database_url: &str) -> u32 {
+    if !is_local_postgres(database_url) {
+        return DEFAULT_POOL;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    u32::try_from(cores.saturating_mul(2)).unwrap_or(u32::MAX).clamp(MIN_LOCAL_POOL, DEFAULT_POOL)
+}
+
+/// Whether the URL names a PostgreSQL server on this host, read as the
+/// driver reads it (`host=` in the query, a percent-encoded socket path,
+/// `PGHOST` when the URL names none).
+fn is_local_postgres(database_url: &str) -> bool {
+    use sea_orm::sqlx::postgres::PgConnectOptions;
+    if !database_url.starts_with("postgres") {
+        return false;
+    }
+    let Ok(options) = database_url.parse::<PgConnectOptions>() else { return false };
+    let host = options.get_host();
+    host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn sqlite_path(url: &str) -> Option<PathBuf> {
@@ -755,5 +795,39 @@ mod tests {
         assert_eq!(a.expose(), b.expose());
         assert_eq!(first.jwt.dev_secret_file, Some(dir.path().join(DEV_SECRET_FILE)));
         assert!(format!("{:?}", first).contains("<redacted>"));
+    }
+
+    #[test]
+    fn the_pool_follows_the_cores_of_a_database_on_this_host() {
+        let cores = std::thread::available_parallelism().expect("cores").get();
+        let local = u32::try_from(cores * 2).expect("cores").clamp(MIN_LOCAL_POOL, DEFAULT_POOL);
+        let pool = |url: &str| {
+            let mut r = raw();
+            r.database_url = Some(url.to_owned());
+            Config::from_raw(&r).expect("valid").database_pool
+        };
+        for url in [
+            "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/workgate",
+            "postgres:///workgate?host=/var/run/postgresql",
+            "postgres://postgres@localhost/workgate",
+            "postgres://postgres@127.0.0.1:5432/workgate",
+            "postgresql://postgres@127.0.0.2/workgate",
+            "postgres://postgres@[::1]:5432/workgate",
+        ] {
+            assert_eq!(pool(url), local, "{url}");
+        }
+        for url in [
+            "postgres://postgres@db.internal/workgate",
+            "postgres://postgres@10.0.0.5:5432/workgate",
+            "postgres://postgres@127.0.0.1.example.com/workgate",
+            "sqlite::memory:",
+        ] {
+            assert_eq!(pool(url), DEFAULT_POOL, "{url}");
+        }
+
+        let mut r = raw();
+        r.database_url = Some("postgres://postgres@127.0.0.1/workgate".into());
+        r.database_pool = Some("7".into());
+        assert_eq!(Config::from_raw(&r).expect("valid").database_pool, 7, "a set pool is kept");
     }
 }
