@@ -54,9 +54,37 @@ impl Action {
         Self::Delete,
     ];
 
-    /// The action of `ViewerCan`'s field `name` (`closeReview`).
+    /// The action of `ViewerCan`'s field `name` (`closeReview`): its
+    /// [`snake_name`](Self::snake_name) in camelCase, as the test below
+    /// holds it. A `match`, because a dashboard's page asks it for each
+    /// action of each order (a search through [`ALL`](Self::ALL) comparing
+    /// names was 3.7% of the page's instructions).
     pub fn of_field(name: &str) -> Option<Action> {
-        Self::ALL.into_iter().find(|action| camel_case_of(action.snake_name(), name))
+        Some(match name {
+            "view" => Self::View,
+            "editDetails" => Self::EditDetails,
+            "approve" => Self::Approve,
+            "reject" => Self::Reject,
+            "resubmit" => Self::Resubmit,
+            "assign" => Self::Assign,
+            "start" => Self::Start,
+            "submitForReview" => Self::SubmitForReview,
+            "closeReview" => Self::CloseReview,
+            "requestRework" => Self::RequestRework,
+            "send" => Self::Send,
+            "resend" => Self::Resend,
+            "markFulfilled" => Self::MarkFulfilled,
+            "cancel" => Self::Cancel,
+            "archive" => Self::Archive,
+            "unarchive" => Self::Unarchive,
+            "overrideVendor" => Self::OverrideVendor,
+            "addNote" => Self::AddNote,
+            "addInternalNote" => Self::AddInternalNote,
+            "logWork" => Self::LogWork,
+            "requestDeletion" => Self::RequestDeletion,
+            "delete" => Self::Delete,
+            _ => return None,
+        })
     }
 
     /// The name in audit actions (`order.close_review`).
@@ -88,30 +116,28 @@ impl Action {
     }
 }
 
-/// Whether `camel` is `snake` in camelCase (`close_review`, `closeReview`).
-fn camel_case_of(snake: &str, camel: &str) -> bool {
-    let mut camel = camel.bytes();
-    let mut snake = snake.bytes();
-    loop {
-        match (snake.next(), camel.next()) {
-            (None, None) => return true,
-            (Some(b'_'), Some(c)) if c.is_ascii_uppercase() => {
-                if snake.next() != Some(c.to_ascii_lowercase()) {
-                    return false;
-                }
-            }
-            (Some(s), Some(c)) if s == c && s != b'_' => {}
-            _ => return false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::Action;
 
+    /// `snake` in camelCase (`close_review`, `closeReview`).
+    fn camel_case(snake: &str) -> String {
+        let mut words = snake.split('_');
+        let mut camel = words.next().unwrap_or_default().to_owned();
+        for word in words {
+            let mut letters = word.chars();
+            camel.extend(letters.next().map(|c| c.to_ascii_uppercase()));
+            camel.push_str(letters.as_str());
+        }
+        camel
+    }
+
     #[test]
     fn fields_name_their_actions() {
+        for action in Action::ALL {
+            let field = camel_case(action.snake_name());
+            assert_eq!(Action::of_field(&field), Some(action), "{field}");
+        }
         assert_eq!(Action::of_field("view"), Some(Action::View));
         assert_eq!(Action::of_field("closeReview"), Some(Action::CloseReview));
         assert_eq!(Action::of_field("addInternalNote"), Some(Action::AddInternalNote));
