@@ -383,23 +383,31 @@ fn parse_database_url(value: Option<&str>) -> Result<String, ConfigError> {
 
 /// The request pool when `WORKGATE_DATABASE_POOL` is not set.
 ///
-/// A PostgreSQL server on this host (a unix socket or a loopback address)
-/// has this machine's cores, so the pool follows them: twice the cores,
-/// from 4 to 10. More backends than that only take turns on the same CPU,
-/// with the gateway beside them, and the tail grows (BENCHMARKS.md, "Pool
-/// size and tail latency"; README, "Pool size"). A database elsewhere, or
-/// SQLite, gets [`DEFAULT_POOL`]: its cores are not known here.
-fn default_pool(database_url: &str) -> u32 {
+/// A PostgreSQL server reached over a unix socket or a loopback address is
+/// taken to run on this machine, so the pool follows the cores this
+/// process may use ([`local_pool`]). More backends than that only take
+/// turns on the same CPU, with the gateway beside them, and the tail grows
+/// (BENCHMARKS.md, "Pool size and tail latency"; README, "Pool size"). A
+/// database elsewhere, or SQLite, gets [`DEFAULT_POOL`]: its cores are not
+/// known here. (A proxy or tunnel on loopback in front of a remote server
+/// is taken for local too: README says to set the pool there.)
+pub fn default_pool(database_url: &str) -> u32 {
     if !is_local_postgres(database_url) {
         return DEFAULT_POOL;
     }
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    local_pool(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+}
+
+/// Twice `cores`, from [`MIN_LOCAL_POOL`] to [`DEFAULT_POOL`].
+fn local_pool(cores: usize) -> u32 {
     u32::try_from(cores.saturating_mul(2)).unwrap_or(u32::MAX).clamp(MIN_LOCAL_POOL, DEFAULT_POOL)
 }
 
-/// Whether the URL names a PostgreSQL server on this host, read as the
-/// driver reads it (`host=` in the query, a percent-encoded socket path,
-/// `PGHOST` when the URL names none).
+/// Whether the URL names a PostgreSQL server on this host, read by the
+/// driver's own parser: a unix socket (a percent-encoded path as the host,
+/// or `host=/dir`), `localhost`, or a loopback address (`PGHOST` when the
+/// URL names no host). Parsing also reads `~/.pgpass`, as connecting does.
+/// A `hostaddr` (which sqlx does not expose) is not looked at.
 fn is_local_postgres(database_url: &str) -> bool {
     use sea_orm::sqlx::postgres::PgConnectOptions;
     if !database_url.starts_with("postgres") {
@@ -407,7 +415,8 @@ fn is_local_postgres(database_url: &str) -> bool {
     }
     let Ok(options) = database_url.parse::<PgConnectOptions>() else { return false };
     let host = options.get_host();
-    host.starts_with('/')
+    options.get_socket().is_some()
+        || host.starts_with('/')
         || host.eq_ignore_ascii_case("localhost")
         || host
             .trim_start_matches('[')
@@ -798,36 +807,48 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_follows_the_cores_of_a_database_on_this_host() {
-        let cores = std::thread::available_parallelism().expect("cores").get();
-        let local = u32::try_from(cores * 2).expect("cores").clamp(MIN_LOCAL_POOL, DEFAULT_POOL);
-        let pool = |url: &str| {
-            let mut r = raw();
-            r.database_url = Some(url.to_owned());
-            Config::from_raw(&r).expect("valid").database_pool
-        };
+    fn a_database_on_this_host_is_told_from_one_elsewhere() {
         for url in [
             "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/workgate",
             "postgres:///workgate?host=/var/run/postgresql",
             "postgres://postgres@localhost/workgate",
+            "postgres://postgres@LOCALHOST/workgate",
             "postgres://postgres@127.0.0.1:5432/workgate",
             "postgresql://postgres@127.0.0.2/workgate",
             "postgres://postgres@[::1]:5432/workgate",
         ] {
-            assert_eq!(pool(url), local, "{url}");
+            assert!(is_local_postgres(url), "{url} is on this host");
         }
         for url in [
             "postgres://postgres@db.internal/workgate",
             "postgres://postgres@10.0.0.5:5432/workgate",
             "postgres://postgres@127.0.0.1.example.com/workgate",
+            "postgres://postgres@localhost.example.com/workgate",
+            "postgres://postgres@localhost/workgate?host=db.internal",
             "sqlite::memory:",
+            "sqlite://workgate.db",
         ] {
-            assert_eq!(pool(url), DEFAULT_POOL, "{url}");
+            assert!(!is_local_postgres(url), "{url} is elsewhere");
         }
+    }
 
-        let mut r = raw();
-        r.database_url = Some("postgres://postgres@127.0.0.1/workgate".into());
-        r.database_pool = Some("7".into());
-        assert_eq!(Config::from_raw(&r).expect("valid").database_pool, 7, "a set pool is kept");
+    #[test]
+    fn a_local_pool_is_twice_the_cores_from_4_to_10() {
+        assert_eq!([1, 2, 3, 4, 5, 16, usize::MAX].map(local_pool), [4, 4, 6, 8, 10, 10, 10]);
+    }
+
+    #[test]
+    fn the_pool_is_the_default_unless_set() {
+        let pool = |url: &str, set: Option<&str>| {
+            let mut r = raw();
+            r.database_url = Some(url.to_owned());
+            r.database_pool = set.map(str::to_owned);
+            Config::from_raw(&r).expect("valid").database_pool
+        };
+        let local = "postgres://postgres@127.0.0.1/workgate";
+        assert_eq!(pool(local, None), local_pool(std::thread::available_parallelism().expect("cores").get()));
+        assert_eq!(pool("postgres://postgres@db.internal/workgate", None), DEFAULT_POOL);
+        assert_eq!(pool("sqlite::memory:", None), DEFAULT_POOL);
+        assert_eq!(pool(local, Some("7")), 7, "a set pool is kept");
     }
 }

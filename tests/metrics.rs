@@ -78,28 +78,19 @@ async fn requests_errors_events_and_the_pool_are_measured(backend: Backend) {
     assert!((1.0..=3.0).contains(&open), "{open} connections open");
 }
 
-/// Without `WORKGATE_DATABASE_POOL`, a PostgreSQL server on this host gets
-/// twice the machine's cores, from 4 to 10; SQLite, or a server elsewhere,
-/// gets 10 (README, "Pool size").
+/// Without `WORKGATE_DATABASE_POOL`, the pool is the configuration's
+/// default for the database's URL (twice the cores, 4 to 10, for a
+/// PostgreSQL server on this host; 10 otherwise: `config`'s unit tests
+/// tell the two apart), and `/metrics` reports it.
 async fn the_default_pool_follows_a_local_databases_cores(backend: Backend) {
     let app = spawn_app_with(backend, |raw| {
         raw.metrics_token = Some(METRICS_TOKEN.into());
         raw.database_pool = None;
     })
     .await;
-    let url = &app.database.url;
-    let local = ["@127.0.0.1", "@localhost", "@%2F", "@[::1]"].iter().any(|host| url.contains(host));
-    let cores = std::thread::available_parallelism().expect("cores").get();
-    let expected = match backend {
-        Backend::Postgres if local => (cores * 2).clamp(4, 10),
-        Backend::Postgres => {
-            eprintln!("the test database is not on this host ({url}): expecting the remote default");
-            10
-        }
-        Backend::Sqlite => 10,
-    };
-    assert_eq!(app.config.database_pool as usize, expected);
-    assert_eq!(app.metric(METRICS_TOKEN, "workgate_db_pool_max").await, expected as f64);
+    let expected = workgate::config::default_pool(&app.config.database_url);
+    assert_eq!(app.config.database_pool, expected);
+    assert_eq!(app.metric(METRICS_TOKEN, "workgate_db_pool_max").await, f64::from(expected));
 }
 
 /// Operation names are the clients' to choose; past 200 of them, the rest

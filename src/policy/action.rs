@@ -58,7 +58,7 @@ impl Action {
     /// [`snake_name`](Self::snake_name) in camelCase, as the test below
     /// holds it. A `match`, because a dashboard's page asks it for each
     /// action of each order (a search through [`ALL`](Self::ALL) comparing
-    /// names was 3.7% of the page's instructions).
+    /// names was 3.5% of the page's instructions).
     pub fn of_field(name: &str) -> Option<Action> {
         Some(match name {
             "view" => Self::View,
