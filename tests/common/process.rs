@@ -52,12 +52,12 @@ impl Serve {
             .expect("workgate serve starts");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
+        // Read on until the output ends, after `start` stops listening: a
+        // closed pipe would make the server's later lines fail it (the
+        // pool's size is printed after the address, for one).
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
