@@ -177,29 +177,37 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
     }
 }
 
+/// One of `serve`'s start-up lines on stdout. A server does not stop
+/// because nothing reads them any more (a closed pipe): `println!` would
+/// panic there.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     let dev_secret = config.jwt.dev_secret_file.clone();
     let pool = config.database_pool;
     let app = Application::build(config).await?;
     let base = format!("http://{}", app.address());
-    println!("workgate listening on {base}");
-    println!("GraphiQL: {base}/graphql");
-    println!("orders to vendors go to {}", app.mail_destination());
-    println!("requests read the database on up to {pool} connections (WORKGATE_DATABASE_POOL)");
+    say(format_args!("workgate listening on {base}"));
+    say(format_args!("GraphiQL: {base}/graphql"));
+    say(format_args!("orders to vendors go to {}", app.mail_destination()));
+    say(format_args!("requests read the database on up to {pool} connections (WORKGATE_DATABASE_POOL)"));
     if let Some(path) = dev_secret {
-        println!(
+        say(format_args!(
             "development mode: no WORKGATE_JWT_SECRET set; using the generated secret in {} (set a real one for production)",
             path.display()
-        );
+        ));
     }
     if demo {
         let users = org::demo::ensure(&app.state().db).await?;
         let ttl = Duration::from_secs(12 * 3600);
-        println!("demo organization ready; tokens (valid 12 h) to paste as the `Authorization` header:");
+        say(format_args!("demo organization ready; tokens (valid 12 h) to paste as the `Authorization` header:"));
         for user in users {
             match jwt::mint_hs256(&app.state().config.jwt, &user.id, ttl) {
-                Ok(token) => println!("  {:<11} {:<22} Bearer {token}", user.label, user.name),
-                Err(e) => println!("  {:<11} {:<22} (no token: {e})", user.label, user.name),
+                Ok(token) => say(format_args!("  {:<11} {:<22} Bearer {token}", user.label, user.name)),
+                Err(e) => say(format_args!("  {:<11} {:<22} (no token: {e})", user.label, user.name)),
             }
         }
     }

@@ -1,10 +1,12 @@
 //! The `workgate` command as an operator runs it: configuration errors,
-//! `bootstrap`, `token`, `schema`, `serve --demo`, and stopping with SIGTERM.
+//! `bootstrap`, `token`, `schema`, `serve --demo`, `serve` with nothing
+//! reading its output, and stopping with SIGTERM.
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::process::Serve;
@@ -185,6 +187,54 @@ async fn sigterm_closes_websockets_with_going_away() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "stopped cleanly: {status}");
+}
+
+/// `serve` keeps serving when nothing reads its start-up lines any more:
+/// its stdout is a pipe closed before it prints, and it is found by the
+/// address it logs on stderr.
+#[tokio::test]
+async fn serve_outlives_a_closed_stdout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = workgate(dir.path())
+        .arg("serve")
+        .env("WORKGATE_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("workgate serve starts");
+    drop(child.stdout.take());
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let address = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the server logs where it listens");
+        if let Some((_, rest)) = line.split_once("listening").and_then(|(_, rest)| rest.split_once("127.0.0.1:")) {
+            let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            break format!("127.0.0.1:{port}");
+        }
+    };
+    let client = reqwest::Client::new();
+    let answered = common::eventually("the server to answer after its start-up lines", Duration::from_secs(30), || {
+        let url = format!("http://{address}/graphql");
+        let client = client.clone();
+        async move {
+            let response = client.post(url).json(&json!({ "query": "{ __typename }" })).send().await.ok()?;
+            response.status().is_success().then_some(())
+        }
+    });
+    answered.await;
+    assert!(child.try_wait().expect("status").is_none(), "the server is still running");
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// `me` as the bearer of `token`.
