@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -205,13 +204,7 @@ async fn serve_outlives_a_closed_stdout() {
         .spawn()
         .expect("workgate serve starts");
     drop(child.stdout.take());
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = common::process::lines_of(child.stderr.take().expect("stderr"));
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let address = loop {
         let line = rx

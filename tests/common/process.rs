@@ -1,7 +1,7 @@
 //! `workgate` as a child process, for what only a real process shows: a
 //! start-up, or a death (SIGKILL) in the middle of work.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -31,6 +31,19 @@ pub fn run(command: &mut Command) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
+/// The lines `output` (a child's stdout or stderr) prints, as they come.
+/// Read on until the output ends, whether or not anyone still listens: a
+/// closed pipe would make the child's later lines fail it.
+pub fn lines_of(output: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(output).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
 /// A `workgate serve` child on a free port; killed (SIGKILL) on drop.
 pub struct Serve {
     pub child: Child,
@@ -50,16 +63,7 @@ impl Serve {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("workgate serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        // Read on until the output ends, after `start` stops listening: a
-        // closed pipe would make the server's later lines fail it (the
-        // pool's size is printed after the address, for one).
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let rx = lines_of(child.stdout.take().expect("stdout"));
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut lines: Vec<String> = Vec::new();
         loop {
