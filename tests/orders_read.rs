@@ -20,6 +20,7 @@ backend_tests!(
     invisible_orders_are_not_found_like_missing_ones,
     pages_filters_and_sorts,
     a_page_costs_the_same_statements_whatever_its_size,
+    a_pages_size_flags_and_statuses_are_written_not_bound,
     guarded_fields_are_null_with_forbidden_and_the_rest_intact,
     viewer_can_and_explain_access_follow_the_policy,
     brief_objects_answer_as_whole_ones_do,
@@ -362,6 +363,43 @@ async fn a_page_costs_the_same_statements_whatever_its_size(backend: Backend) {
         costs.push(app.statements.get() - before);
     }
     assert_eq!(costs[0], costs[1], "a page's statements naming one kind and five: {costs:?}");
+}
+
+/// The page statement binds only what differs between callers (here, a
+/// root ADMIN's organization): its size, `archived` and the filter's
+/// statuses and kinds are in its text, so PostgreSQL can keep one plan for
+/// it rather than plan it at every request (BENCHMARKS.md, "A page's plan
+/// kept"). The answer is the filter's, as `pages_filters_and_sorts` shows.
+async fn a_pages_size_flags_and_statuses_are_written_not_bound(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    for status in [OrderStatus::Open, OrderStatus::InProgress, OrderStatus::Closed, OrderStatus::Open] {
+        let mut spec = w.spec(&w.n1, &w.north);
+        spec.status = status;
+        app.order(&spec).await;
+    }
+    let token = app.token_for(&w.admin);
+    let query = "query($f: OrderFilter) { orders(first: 2, filter: $f, sort: PRIORITY_DESC) {
+        edges { node { status } } pageInfo { hasNextPage } } }";
+    let filter = json!({ "f": { "status": ["OPEN", "IN_PROGRESS"], "kind": ["WORK"], "archived": false } });
+    app.graphql(Some(&token), "{ me { id } }", json!({})).await.assert_ok();
+    app.statements.record();
+    let response = app.graphql(Some(&token), query, filter).await;
+    let recorded = app.statements.take();
+    let data = response.assert_ok();
+    assert_eq!(data["orders"]["edges"].as_array().map(Vec::len), Some(2), "{data}");
+    assert_eq!(data["orders"]["pageInfo"]["hasNextPage"], json!(true), "three of the four match");
+
+    let page = recorded
+        .iter()
+        .find(|s| s.sql.starts_with(r#"SELECT "orders"."id""#) && s.sql.contains("ORDER BY"))
+        .unwrap_or_else(|| panic!("no page statement among {recorded:#?}"));
+    let bound: Vec<sea_orm::Value> = page.values.as_ref().map(|v| v.0.clone()).unwrap_or_default();
+    assert_eq!(bound, [sea_orm::Value::from(w.org.as_str())], "{}", page.sql);
+    assert!(page.sql.ends_with(" LIMIT 3"), "{}", page.sql);
+    for written in ["'OPEN'", "'IN_PROGRESS'", "'WORK'", "FALSE"] {
+        assert!(page.sql.contains(written), "{written} in {}", page.sql);
+    }
 }
 
 async fn guarded_fields_are_null_with_forbidden_and_the_rest_intact(backend: Backend) {

@@ -2,15 +2,16 @@
 //! sort and keyset pagination. A cursor carries the sort it belongs to, the
 //! sort key and the id, so any page costs what the first page costs.
 
+use std::fmt::Write as _;
+
 use async_graphql::{Enum, InputObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{order_assignees, order_tags, orders};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr, Value};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -84,12 +85,13 @@ impl OrderFilter {
 
     /// The filter as SQL; BAD_USER_INPUT (naming the field) for bad values.
     pub fn condition(&self) -> AppResult<Condition> {
-        let mut c = Condition::all().add(orders::Column::Archived.eq(self.archived.unwrap_or(false)));
+        let column = |c: orders::Column| Expr::col((orders::Entity, c));
+        let mut c = Condition::all().add(column(orders::Column::Archived).eq(written(self.archived.unwrap_or(false))));
         if let Some(statuses) = &self.status {
-            c = c.add(orders::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+            c = c.add(column(orders::Column::Status).is_in(statuses.iter().map(|s| written(s.as_str()))));
         }
         if let Some(kinds) = &self.kind {
-            c = c.add(orders::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+            c = c.add(column(orders::Column::Kind).is_in(kinds.iter().map(|k| written(k.as_str()))));
         }
         if let Some(site) = &self.site_id {
             c = c.add(orders::Column::SiteId.eq(site.as_str()));
@@ -150,6 +152,18 @@ impl OrderFilter {
         }
         Ok(c)
     }
+}
+
+/// A value written into the statement's text rather than bound: only for
+/// the flags and the enums' names a list filters on. PostgreSQL keeps one
+/// plan for a prepared statement (a generic plan, made without the values)
+/// once it is estimated to cost no more than plans made for the values at
+/// hand. Without the values it takes `archived = $2` to match half the
+/// orders and a bound LIMIT a tenth of them, so that never held and a page
+/// was planned again at every request (BENCHMARKS.md, "A page's plan
+/// kept"). Each combination of these is a statement of its own.
+fn written(value: impl Into<Value>) -> Expr {
+    Expr::Constant(value.into())
 }
 
 fn escape_like(s: &str) -> String {
@@ -343,7 +357,9 @@ pub async fn page<C: ConnectionTrait>(
     let walk = if backwards { reverse(&direction) } else { direction };
     // The ids of the first rows of this page among the orders meeting
     // `arm`, as a subquery in FROM (SQLite allows no ORDER BY or LIMIT in
-    // the arm of a UNION).
+    // the arm of a UNION). Its LIMIT stays bound: the union of a principal
+    // bound to some sites is planned for its values at every request
+    // whatever is written (BENCHMARKS.md, "A page's plan kept").
     let first_rows = |arm: Condition| {
         let first = Query::select()
             .column((orders::Entity, orders::Column::Id))
@@ -356,12 +372,15 @@ pub async fn page<C: ConnectionTrait>(
         Query::select().column(Alias::new("id")).from_subquery(first, Alias::new("first_rows")).take()
     };
     let visible = visible_orders_for_page(principal, &first_rows);
-    let select = orders::Entity::find()
+    let mut statement = orders::Entity::find()
         .filter(visible.add(condition))
         .order_by(key, walk.clone())
         .order_by(orders::Column::Id, walk)
-        .limit(limit + 1);
-    let mut rows = rows::all::<OrderRow>(conn, select.build(conn.get_database_backend())).await?;
+        .build(conn.get_database_backend());
+    // The page's size in the text, not bound as sea-query would bind it
+    // (`written` says why). It is a number of ours, at most MAX_PAGE + 1.
+    write!(statement.sql, " LIMIT {}", limit + 1).expect("writing to a String");
+    let mut rows = rows::all::<OrderRow>(conn, statement).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backwards {
