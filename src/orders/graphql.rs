@@ -17,7 +17,7 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, Condition};
 
-use super::list::{self, OrderFilter, OrderSort, PageRequest};
+use super::list::{self, OrderFilter, OrderSort, PageRequest, Plan};
 use super::model::{OrderKind, OrderStatus, Priority};
 use super::record::{self, OrderRecord, StepRecord};
 use super::snapshot::Snapshot;
@@ -726,12 +726,13 @@ impl OrderConnection {
 pub async fn connection(
     ctx: &Context<'_>,
     condition: Condition,
+    plan: Plan,
     sort: OrderSort,
     request: &PageRequest,
 ) -> Result<OrderConnection> {
     let db = ctx.reads()?;
     let principal = ctx.principal()?;
-    let page = list::page(db, principal, condition.clone(), sort, request).await?;
+    let page = list::page(db, principal, condition.clone(), plan, sort, request).await?;
     let condition = visible_orders(principal).add(condition);
     let (cursors, models): (Vec<String>, Vec<_>) = page.rows.into_iter().unzip();
     let records = record::load_for(db, principal, models).await?;
@@ -1003,7 +1004,7 @@ impl OrderQuery {
         }
         let condition = filter.condition()?;
         let request = PageRequest { first, after: after.map(|c| c.0), last, before: before.map(|c| c.0) };
-        connection(ctx, condition, sort.unwrap_or_default(), &request).await
+        connection(ctx, condition, filter.plan(), sort.unwrap_or_default(), &request).await
     }
 
     /// A saved view (DOMAIN.md section 8), within what the caller may see.
@@ -1019,7 +1020,9 @@ impl OrderQuery {
         let principal = ctx.principal()?;
         let condition = queue.contents(principal, site_id.as_ref().map(|s| s.as_str()))?;
         let request = PageRequest { first, after: after.map(|c| c.0), last: None, before: None };
-        connection(ctx, condition, queue.sort(), &request).await
+        // A queue binds the caller's own id (MY_REQUESTS: the orders they
+        // created or own, 20,156 for the synthetic data's root ADMIN).
+        connection(ctx, condition, Plan::ForEachRequest, queue.sort(), &request).await
     }
 }
 

@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use entity::{order_assignees, order_tags, orders};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr, Value};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -154,14 +155,49 @@ impl OrderFilter {
     }
 }
 
+/// How PostgreSQL plans a page's statement. It keeps one plan for a
+/// prepared statement (a generic plan, made without the values) once that
+/// plan is estimated to cost no more than those made for the values at
+/// hand; until then, and for ever if it never is, it plans every execution
+/// again, which cost a PLANNER's page more than running it (BENCHMARKS.md,
+/// "A page's plan kept").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// The page's size is written into the text, as the filter's flags
+    /// and enums are, so PostgreSQL can keep one plan. For pages whose
+    /// bound values are an organization, a site or a vendor: the sort
+    /// indexes lead with those columns, so the plan kept, a walk of one of
+    /// them, serves any value.
+    Kept,
+    /// The page's size is bound. Without its value PostgreSQL takes a
+    /// bound LIMIT to keep a tenth of the rows, so a plan made without
+    /// the values never looks as cheap, and each execution is planned for
+    /// its own. For values whose frequency differs by orders of magnitude
+    /// from one to the next (a person, an asset, a tag, a search, dates):
+    /// a plan kept for a typical owner read the 20,156 orders of the
+    /// synthetic data's busiest one in 86 ms, where its own plan took 0.4.
+    ForEachRequest,
+}
+
+impl OrderFilter {
+    /// [`Plan::Kept`] unless the filter binds a value of the kinds
+    /// [`Plan::ForEachRequest`] names.
+    pub fn plan(&self) -> Plan {
+        let varied = self.asset_id.is_some()
+            || self.assignee_id.is_some()
+            || self.owner_id.is_some()
+            || self.tags.is_some()
+            || self.search.is_some()
+            || self.created_after.is_some()
+            || self.created_before.is_some();
+        if varied { Plan::ForEachRequest } else { Plan::Kept }
+    }
+}
+
 /// A value written into the statement's text rather than bound: only for
-/// the flags and the enums' names a list filters on. PostgreSQL keeps one
-/// plan for a prepared statement (a generic plan, made without the values)
-/// once it is estimated to cost no more than plans made for the values at
-/// hand. Without the values it takes `archived = $2` to match half the
-/// orders and a bound LIMIT a tenth of them, so that never held and a page
-/// was planned again at every request (BENCHMARKS.md, "A page's plan
-/// kept"). Each combination of these is a statement of its own.
+/// the flags and the enums' names a list filters on, so that a page's
+/// statement can keep one plan ([`Plan::Kept`]). Each combination of them
+/// is a statement of its own.
 fn written(value: impl Into<Value>) -> Expr {
     Expr::Constant(value.into())
 }
@@ -328,11 +364,13 @@ fn page_size(field: &str, value: Option<i32>) -> AppResult<Option<u64>> {
 }
 
 /// Fetches one page of the orders `principal` may see that match
-/// `condition` (the policy's visibility is added here).
+/// `condition` (the policy's visibility is added here), planned as `plan`
+/// says.
 pub async fn page<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
     condition: Condition,
+    plan: Plan,
     sort: OrderSort,
     request: &PageRequest,
 ) -> AppResult<Page> {
@@ -357,9 +395,10 @@ pub async fn page<C: ConnectionTrait>(
     let walk = if backwards { reverse(&direction) } else { direction };
     // The ids of the first rows of this page among the orders meeting
     // `arm`, as a subquery in FROM (SQLite allows no ORDER BY or LIMIT in
-    // the arm of a UNION). Its LIMIT stays bound: the union of a principal
-    // bound to some sites is planned for its values at every request
-    // whatever is written (BENCHMARKS.md, "A page's plan kept").
+    // the arm of a UNION). Its LIMIT stays bound whatever the plan: the
+    // union of a principal bound to some sites is planned for its values
+    // at every request even with it written (BENCHMARKS.md, "A page's plan
+    // kept").
     let first_rows = |arm: Condition| {
         let first = Query::select()
             .column((orders::Entity, orders::Column::Id))
@@ -372,14 +411,18 @@ pub async fn page<C: ConnectionTrait>(
         Query::select().column(Alias::new("id")).from_subquery(first, Alias::new("first_rows")).take()
     };
     let visible = visible_orders_for_page(principal, &first_rows);
-    let mut statement = orders::Entity::find()
+    let mut select = orders::Entity::find()
         .filter(visible.add(condition))
         .order_by(key, walk.clone())
-        .order_by(orders::Column::Id, walk)
-        .build(conn.get_database_backend());
-    // The page's size in the text, not bound as sea-query would bind it
-    // (`written` says why). It is a number of ours, at most MAX_PAGE + 1.
-    write!(statement.sql, " LIMIT {}", limit + 1).expect("writing to a String");
+        .order_by(orders::Column::Id, walk);
+    if plan == Plan::ForEachRequest {
+        select = select.limit(limit + 1);
+    }
+    let mut statement = select.build(conn.get_database_backend());
+    if plan == Plan::Kept {
+        // A number of ours, at most MAX_PAGE + 1.
+        write!(statement.sql, " LIMIT {}", limit + 1).expect("writing to a String");
+    }
     let mut rows = rows::all::<OrderRow>(conn, statement).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
