@@ -17,7 +17,8 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, Condition};
 
-use super::list::{self, OrderFilter, OrderSort, PageRequest, Plan};
+use super::filter::{OrderFilter, Plan};
+use super::list::{self, OrderSort, PageRequest};
 use super::model::{OrderKind, OrderStatus, Priority};
 use super::record::{self, OrderRecord, StepRecord};
 use super::snapshot::Snapshot;
@@ -953,6 +954,14 @@ impl Queue {
         }
     }
 
+    /// Planned for its values at every request: most queues bind the
+    /// caller's id (MY_REQUESTS, the orders they created or own: over
+    /// 20,000 for the synthetic data's root ADMIN, a few hundred for
+    /// others), and the rest bind values of their own beside statuses.
+    fn plan(self) -> Plan {
+        Plan::ForEachRequest
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Approvals => "APPROVALS",
@@ -1020,9 +1029,7 @@ impl OrderQuery {
         let principal = ctx.principal()?;
         let condition = queue.contents(principal, site_id.as_ref().map(|s| s.as_str()))?;
         let request = PageRequest { first, after: after.map(|c| c.0), last: None, before: None };
-        // A queue binds the caller's own id (MY_REQUESTS: the orders they
-        // created or own, 20,156 for the synthetic data's root ADMIN).
-        connection(ctx, condition, Plan::ForEachRequest, queue.sort(), &request).await
+        connection(ctx, condition, queue.plan(), queue.sort(), &request).await
     }
 }
 

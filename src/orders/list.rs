@@ -4,30 +4,33 @@
 
 use std::fmt::Write as _;
 
-use async_graphql::{Enum, InputObject};
+use async_graphql::Enum;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
-use entity::{order_assignees, order_tags, orders};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr, Value};
+use entity::orders;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde::{Deserialize, Serialize};
 
-use super::model::{OrderKind, OrderStatus};
+use super::filter::Plan;
 use crate::auth::Principal;
 use crate::db::rows::{self, OrderRow};
 use crate::error::{AppError, AppResult};
 use crate::ids::IdKind;
-use crate::org::input::Tag;
 use crate::policy::filter::visible_orders_for_page;
-use crate::time::to_micros;
 
 /// Page size when the client gives none, and the most it may ask for.
 pub const DEFAULT_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 100;
+
+/// The LIMITs a page with a kept plan ([`Plan::Kept`]) writes: one more
+/// than the usual page sizes (10, the default 20, 50 and the most), so
+/// that a client paging by any size uses at most four statement texts per
+/// view, where each connection keeps 100 prepared. The rows a page did not
+/// ask for are read and dropped.
+const KEPT_LIMITS: [u64; 4] = [11, DEFAULT_PAGE + 1, 51, MAX_PAGE + 1];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -38,179 +41,6 @@ pub enum OrderSort {
     UpdatedDesc,
     PriorityDesc,
     DueAsc,
-}
-
-/// The contract's `OrderFilter`. Archived orders are left out unless
-/// `archived` says otherwise (`true`: only archived ones).
-#[derive(Debug, Clone, Default, InputObject)]
-pub struct OrderFilter {
-    pub status: Option<Vec<OrderStatus>>,
-    pub kind: Option<Vec<OrderKind>>,
-    pub site_id: Option<async_graphql::ID>,
-    pub asset_id: Option<async_graphql::ID>,
-    pub assignee_id: Option<async_graphql::ID>,
-    pub owner_id: Option<async_graphql::ID>,
-    pub vendor_id: Option<async_graphql::ID>,
-    /// Orders carrying every one of these tags.
-    pub tags: Option<Vec<String>>,
-    pub archived: Option<bool>,
-    /// Case-insensitive substring of the title, description or number.
-    pub search: Option<String>,
-    pub created_after: Option<DateTime<Utc>>,
-    pub created_before: Option<DateTime<Utc>>,
-}
-
-impl OrderFilter {
-    /// The filter's fields that are given, each with the `Order` field it
-    /// tests (the policy lets a caller filter only on what they read).
-    /// `archived` is not among them: it picks the list (the archived
-    /// orders or the others), which every caller may choose.
-    pub fn tests(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
-        [
-            (self.status.is_some(), "status", "status"),
-            (self.kind.is_some(), "kind", "kind"),
-            (self.site_id.is_some(), "siteId", "site"),
-            (self.asset_id.is_some(), "assetId", "asset"),
-            (self.assignee_id.is_some(), "assigneeId", "assignees"),
-            (self.owner_id.is_some(), "ownerId", "owner"),
-            (self.vendor_id.is_some(), "vendorId", "vendor"),
-            (self.tags.is_some(), "tags", "tags"),
-            (self.search.is_some(), "search", "title"),
-            (self.created_after.is_some(), "createdAfter", "createdAt"),
-            (self.created_before.is_some(), "createdBefore", "createdAt"),
-        ]
-        .into_iter()
-        .filter(|(given, ..)| *given)
-        .map(|(_, filter_field, order_field)| (filter_field, order_field))
-    }
-
-    /// The filter as SQL; BAD_USER_INPUT (naming the field) for bad values.
-    pub fn condition(&self) -> AppResult<Condition> {
-        let column = |c: orders::Column| Expr::col((orders::Entity, c));
-        let mut c = Condition::all().add(column(orders::Column::Archived).eq(written(self.archived.unwrap_or(false))));
-        if let Some(statuses) = &self.status {
-            c = c.add(column(orders::Column::Status).is_in(statuses.iter().map(|s| written(s.as_str()))));
-        }
-        if let Some(kinds) = &self.kind {
-            c = c.add(column(orders::Column::Kind).is_in(kinds.iter().map(|k| written(k.as_str()))));
-        }
-        if let Some(site) = &self.site_id {
-            c = c.add(orders::Column::SiteId.eq(site.as_str()));
-        }
-        if let Some(asset) = &self.asset_id {
-            c = c.add(orders::Column::AssetId.eq(asset.as_str()));
-        }
-        if let Some(owner) = &self.owner_id {
-            c = c.add(orders::Column::OwnerId.eq(owner.as_str()));
-        }
-        if let Some(vendor) = &self.vendor_id {
-            c = c.add(orders::Column::VendorId.eq(vendor.as_str()));
-        }
-        if let Some(assignee) = &self.assignee_id {
-            c = c.add(
-                orders::Column::Id.in_subquery(
-                    Query::select()
-                        .column(order_assignees::Column::OrderId)
-                        .from(order_assignees::Entity)
-                        .and_where(order_assignees::Column::UserId.eq(assignee.as_str()))
-                        .take(),
-                ),
-            );
-        }
-        for tag in self.tags.iter().flatten() {
-            let tag = Tag::parse("filter.tags", tag)?;
-            c = c.add(
-                orders::Column::Id.in_subquery(
-                    Query::select()
-                        .column(order_tags::Column::OrderId)
-                        .from(order_tags::Entity)
-                        .and_where(order_tags::Column::Tag.eq(tag.as_str()))
-                        .take(),
-                ),
-            );
-        }
-        if let Some(search) = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            if search.chars().count() > 200 {
-                return Err(AppError::bad_input("filter.search", "must be at most 200 characters"));
-            }
-            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-            let like = |column: orders::Column| {
-                Expr::expr(Func::lower(Expr::col((orders::Entity, column))))
-                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
-            };
-            c = c.add(
-                Condition::any()
-                    .add(like(orders::Column::Title))
-                    .add(like(orders::Column::Description))
-                    .add(like(orders::Column::Number)),
-            );
-        }
-        if let Some(after) = self.created_after {
-            c = c.add(orders::Column::CreatedAt.gt(to_micros(after)));
-        }
-        if let Some(before) = self.created_before {
-            c = c.add(orders::Column::CreatedAt.lt(to_micros(before)));
-        }
-        Ok(c)
-    }
-}
-
-/// How PostgreSQL plans a page's statement. It keeps one plan for a
-/// prepared statement (a generic plan, made without the values) once that
-/// plan is estimated to cost no more than those made for the values at
-/// hand; until then, and for ever if it never is, it plans every execution
-/// again, which cost a PLANNER's page more than running it (BENCHMARKS.md,
-/// "A page's plan kept").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    /// The page's size is written into the text, as the filter's flags
-    /// and enums are, so PostgreSQL can keep one plan. For pages whose
-    /// bound values are an organization, a site or a vendor: the sort
-    /// indexes lead with those columns, so the plan kept, a walk of one of
-    /// them, serves any value.
-    Kept,
-    /// The page's size is bound. Without its value PostgreSQL takes a
-    /// bound LIMIT to keep a tenth of the rows, so a plan made without
-    /// the values never looks as cheap, and each execution is planned for
-    /// its own. For values whose frequency differs by orders of magnitude
-    /// from one to the next (a person, an asset, a tag, a search, dates):
-    /// a plan kept for a typical owner read the 20,156 orders of the
-    /// synthetic data's busiest one in 19 ms, where its own plan took 0.4.
-    ForEachRequest,
-}
-
-impl OrderFilter {
-    /// [`Plan::Kept`] unless the filter binds a value of the kinds
-    /// [`Plan::ForEachRequest`] names.
-    pub fn plan(&self) -> Plan {
-        let varied = self.asset_id.is_some()
-            || self.assignee_id.is_some()
-            || self.owner_id.is_some()
-            || self.tags.is_some()
-            || self.search.is_some()
-            || self.created_after.is_some()
-            || self.created_before.is_some();
-        if varied { Plan::ForEachRequest } else { Plan::Kept }
-    }
-}
-
-/// A value written into the statement's text rather than bound: only for
-/// the flags and the enums' names a list filters on, so that a page's
-/// statement can keep one plan ([`Plan::Kept`]). Each combination of them
-/// is a statement of its own.
-fn written(value: impl Into<Value>) -> Expr {
-    Expr::Constant(value.into())
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// The requested window: `first`/`after` forwards or `last`/`before`
@@ -420,8 +250,11 @@ pub async fn page<C: ConnectionTrait>(
     }
     let mut statement = select.build(conn.get_database_backend());
     if plan == Plan::Kept {
-        // A number of ours, at most MAX_PAGE + 1.
-        write!(statement.sql, " LIMIT {}", limit + 1).expect("writing to a String");
+        // A number of ours: the least of KEPT_LIMITS that takes the page
+        // and the row after it, so that a few texts serve every size; the
+        // rows beyond are dropped below.
+        let written = KEPT_LIMITS.into_iter().find(|&n| n > limit).unwrap_or(MAX_PAGE + 1);
+        write!(statement.sql, " LIMIT {written}").expect("writing to a String");
     }
     let mut rows = rows::all::<OrderRow>(conn, statement).await?;
     let more = rows.len() as u64 > limit;

@@ -1,5 +1,6 @@
 //! Orders: work orders and procurement orders.
 
+pub mod filter;
 pub mod graphql;
 pub mod list;
 pub mod model;
