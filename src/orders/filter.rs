@@ -8,7 +8,7 @@ use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use entity::{order_assignees, order_tags, orders};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, Value};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, EntityTrait};
 
 use super::model::{OrderKind, OrderStatus};
 use crate::error::{AppError, AppResult};
@@ -85,27 +85,13 @@ impl OrderFilter {
             c = c.add(orders::Column::VendorId.eq(vendor.as_str()));
         }
         if let Some(assignee) = &self.assignee_id {
-            c = c.add(
-                orders::Column::Id.in_subquery(
-                    Query::select()
-                        .column(order_assignees::Column::OrderId)
-                        .from(order_assignees::Entity)
-                        .and_where(order_assignees::Column::UserId.eq(assignee.as_str()))
-                        .take(),
-                ),
-            );
+            use order_assignees::{Column, Entity};
+            c = c.add(linked(Entity, Column::OrderId, Column::UserId, assignee.as_str()));
         }
         for tag in self.tags.iter().flatten() {
+            use order_tags::{Column, Entity};
             let tag = Tag::parse("filter.tags", tag)?;
-            c = c.add(
-                orders::Column::Id.in_subquery(
-                    Query::select()
-                        .column(order_tags::Column::OrderId)
-                        .from(order_tags::Entity)
-                        .and_where(order_tags::Column::Tag.eq(tag.as_str()))
-                        .take(),
-                ),
-            );
+            c = c.add(linked(Entity, Column::OrderId, Column::Tag, tag.as_str()));
         }
         if let Some(search) = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             if search.chars().count() > 200 {
@@ -188,6 +174,12 @@ impl OrderFilter {
             || created_before.is_some();
         if varied { Plan::ForEachRequest } else { Plan::Kept }
     }
+}
+
+/// Orders with a row in `table` whose `column` is `value`, `order` naming
+/// the order (an assignee, a tag).
+fn linked<T: EntityTrait, C: ColumnTrait>(table: T, order: C, column: C, value: &str) -> Expr {
+    orders::Column::Id.in_subquery(Query::select().column(order).from(table).and_where(column.eq(value)).take())
 }
 
 /// A value written into the statement's text rather than bound: only for
