@@ -41,3 +41,83 @@ async fn history_goes_down_and_up_again(backend: Backend) {
     let answer = app.graphql(Some(&token), "{ orders(first: 1) { totalCount } }", serde_json::json!({})).await;
     assert_eq!(answer.assert_ok()["orders"]["totalCount"], 0);
 }
+
+/// Columns that hold a code from the gateway's own vocabularies, beside the
+/// ids (`id`, `*_id`, `*_by`, `scope_target`).
+const CODES: [&str; 18] = [
+    "number",
+    "kind",
+    "status",
+    "role",
+    "scope_kind",
+    "send_state",
+    "tag",
+    "source",
+    "decision",
+    "visibility",
+    "category",
+    "sha256",
+    "secret_hash",
+    "entity_type",
+    "action",
+    "queue",
+    "trigger",
+    "state",
+];
+
+/// On PostgreSQL, every text column holding an id or a code compares byte by
+/// byte (`COLLATE "C"`, migration 10), and every other (names, titles,
+/// notes) keeps the database's collation, so people's lists sort in its
+/// locale. Read from the live schema, so a column a later migration adds is
+/// held to the same rule. The columns' statistics survive the change. SQLite
+/// compares every text byte by byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_and_codes_compare_byte_by_byte_on_postgres() {
+    if !common::postgres_available() {
+        return;
+    }
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let conn = workgate::db::connect_url(&database.url, 1).await.expect("connects");
+    let sql = |text: &str| sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, text);
+    let statistics = "SELECT attname::text AS c FROM pg_stats WHERE tablename = 'organizations' AND attname = 'id'";
+    // PostgreSQL drops a column's statistics when its type changes: the
+    // migration analyzes what it altered, or the planner would go without.
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261207_000010_identifiers_bytewise")
+        .expect("migration 10 is in the history");
+    Migrator::up(&conn, Some(u32::try_from(before).expect("a few"))).await.expect("migrations before 10 apply");
+    conn.execute_unprepared(
+        "INSERT INTO organizations (id, name, work_order_seq, purchase_order_seq, created_at) \
+         VALUES ('org_a', 'A', 0, 0, 0), ('org_b', 'B', 0, 0, 0); ANALYZE organizations",
+    )
+    .await
+    .expect("an analyzed organization table");
+    assert_eq!(conn.query_all_raw(sql(statistics)).await.expect("statistics").len(), 1, "analyzed before");
+    Migrator::up(&conn, None).await.expect("every migration applies");
+    assert_eq!(conn.query_all_raw(sql(statistics)).await.expect("statistics").len(), 1, "and after migration 10");
+    let rows = conn
+        .query_all_raw(sql("SELECT table_name::text AS t, column_name::text AS c, collation_name::text AS collation \
+             FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND data_type = 'text' AND table_name <> 'seaql_migrations' \
+             ORDER BY 1, 2"))
+        .await
+        .expect("reads the schema");
+    assert!(rows.len() > 100, "the schema's text columns are read ({})", rows.len());
+    let mut wrong = Vec::new();
+    for row in rows {
+        let table: String = row.try_get("", "t").expect("table");
+        let column: String = row.try_get("", "c").expect("column");
+        let collation: Option<String> = row.try_get("", "collation").expect("collation");
+        let identifier = column == "id"
+            || column.ends_with("_id")
+            || column.ends_with("_by")
+            || column == "scope_target"
+            || CODES.contains(&column.as_str());
+        if identifier != (collation.as_deref() == Some("C")) {
+            wrong.push(format!("{table}.{column}: {collation:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "ids and codes in \"C\", the rest in the database's collation: {wrong:#?}");
+    conn.close().await.expect("closes");
+}

@@ -13,6 +13,7 @@ mod m20261124_000006_order_site_sort_indexes;
 mod m20261205_000007_order_vendor_sort_indexes;
 mod m20261205_000008_order_created_index;
 mod m20261206_000009_person_order_indexes;
+mod m20261207_000010_identifiers_bytewise;
 mod order_indexes;
 
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000007_order_vendor_sort_indexes::Migration),
             Box::new(m20261205_000008_order_created_index::Migration),
             Box::new(m20261206_000009_person_order_indexes::Migration),
+            Box::new(m20261207_000010_identifiers_bytewise::Migration),
         ]
     }
 }
