@@ -19,6 +19,7 @@ backend_tests!(
     lists_show_what_scope_role_and_relation_allow,
     invisible_orders_are_not_found_like_missing_ones,
     pages_filters_and_sorts,
+    a_site_bound_persons_pages_keep_the_lists_order,
     a_page_costs_the_same_statements_whatever_its_size,
     a_pages_plan_is_kept_unless_it_filters_on_a_person_or_the_like,
     guarded_fields_are_null_with_forbidden_and_the_rest_intact,
@@ -312,6 +313,88 @@ async fn pages_filters_and_sorts(backend: Backend) {
         let response = app.graphql(Some(&token), page, vars.clone()).await;
         assert_eq!(response.code(), Some("BAD_USER_INPUT"), "{vars}: {}", response.body);
         assert_eq!(response.body["errors"][0]["extensions"]["field"], json!(field), "{}", response.body);
+    }
+}
+
+/// A person whose roles reach some sites only sees a union of arms (their
+/// sites' orders, and those they are assigned to, approve, created or
+/// own), each arm cut to the page's first rows
+/// (`policy::filter::visible_orders_for_page`). Walked forwards and
+/// backwards in pages of two, in every sort, it lists what they see in
+/// the order the whole organization's list has it.
+async fn a_site_bound_persons_pages_keep_the_lists_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let tech = app.user(&w.org, &w.north, "Tina Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let base = 1_700_000_000_000_000_i64;
+    let hour = 3_600_000_000_i64;
+    let mut seen = BTreeSet::new();
+    for i in 0..12_i64 {
+        // Her site's; another account's, assigned to her or hers to
+        // approve; and a site of hers to none.
+        let (site, scope) = match i % 3 {
+            0 => (&w.n1, &w.north),
+            1 => (&w.s1, &w.south),
+            _ => (&w.n2, &w.north),
+        };
+        let mut spec = w.spec(site, scope);
+        spec.created_at = Some(base + i * hour);
+        spec.priority = [Priority::Low, Priority::Urgent, Priority::High, Priority::Medium][i as usize / 3];
+        spec.due_at = (i % 4 != 0).then(|| base + (12 - i) * hour);
+        match i {
+            1 | 4 | 10 => spec.assignees = vec![tech.clone()],
+            7 => spec.designated = vec![tech.clone()],
+            _ => {}
+        }
+        let id = app.order(&spec).await;
+        app.execute_sql(&format!("UPDATE orders SET updated_at = {} WHERE id = '{id}'", base + (i * 5 % 12) * hour))
+            .await;
+        if i % 3 != 2 {
+            seen.insert(id);
+        }
+    }
+    let (admin, mine) = (app.token_for(&w.admin), app.token_for(&tech));
+    let query = "query($first: Int, $after: Cursor, $last: Int, $before: Cursor, $sort: OrderSort) {
+        orders(first: $first, after: $after, last: $last, before: $before, sort: $sort) {
+            edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+    let run = |token: &str, variables: Value| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            let list = app.graphql(Some(&token), query, variables).await.assert_ok()["orders"].clone();
+            let ids: Vec<String> = list["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|e| e["node"]["id"].as_str().expect("id").to_owned())
+                .collect();
+            (ids, list["pageInfo"].clone())
+        }
+    };
+    for sort in ["CREATED_DESC", "CREATED_ASC", "UPDATED_DESC", "PRIORITY_DESC", "DUE_ASC"] {
+        let (whole, _) = run(&admin, json!({ "first": 100, "sort": sort })).await;
+        let expected: Vec<String> = whole.into_iter().filter(|id| seen.contains(id)).collect();
+        assert_eq!(expected.len(), 8, "{sort}: the admin lists every order");
+        let (mut forwards, mut after) = (Vec::new(), Value::Null);
+        loop {
+            let (ids, page) = run(&mine, json!({ "first": 2, "after": after, "sort": sort })).await;
+            forwards.extend(ids);
+            if page["hasNextPage"] != json!(true) {
+                break;
+            }
+            after = page["endCursor"].clone();
+        }
+        assert_eq!(forwards, expected, "{sort}, forwards");
+        let (mut backwards, mut before) = (Vec::new(), Value::Null);
+        loop {
+            let (ids, page) = run(&mine, json!({ "last": 2, "before": before, "sort": sort })).await;
+            backwards.splice(0..0, ids);
+            if page["hasPreviousPage"] != json!(true) {
+                break;
+            }
+            before = page["startCursor"].clone();
+        }
+        assert_eq!(backwards, expected, "{sort}, backwards");
     }
 }
 
