@@ -242,10 +242,7 @@ const STEP: i32 = 3;
 /// these statements' throughput. One statement for all of it saves a
 /// round trip on every detail and every page of a person's (BENCHMARKS.md).
 /// Its text is kept ([`FACTS`]).
-async fn facts<C: ConnectionTrait>(
-    conn: &C,
-    ids: &[String],
-) -> AppResult<(HashMap<String, Related>, HashMap<String, Steps>)> {
+async fn facts<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<(ByOrder<Related>, ByOrder<Steps>)> {
     use approval_step_approvers as approvers;
     use approval_steps as steps;
     /// The step's columns after `(order, what, value, at)`, NULL in the
@@ -372,15 +369,20 @@ async fn facts<C: ConnectionTrait>(
         };
         step_rows.push((step, rows::at::<Option<String>>(&row, 9)?));
     }
-    Ok((related_of(related), steps_of(step_rows)))
+    Ok((related_of(related, ids.len()), steps_of(step_rows, ids.len())))
 }
 
-/// Tags by name, assignees by when, loggers by id, for each order; a row
-/// repeated (a logger's) lands beside its twin, and only one is kept.
-fn related_of(mut rows: Vec<(String, i32, String, i64)>) -> HashMap<String, Related> {
+/// Each order's facts, by its id, hashed with foldhash as
+/// `graphql::loaders::by_id::ById` is, with room for the orders asked.
+type ByOrder<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
+/// Tags by name, assignees by when, loggers by id, for each of `orders`
+/// orders; a row repeated (a logger's) lands beside its twin, and only one
+/// is kept.
+fn related_of(mut rows: Vec<(String, i32, String, i64)>, orders: usize) -> ByOrder<Related> {
     rows.sort_unstable_by(|a, b| (a.1, a.3, &a.2, &a.0).cmp(&(b.1, b.3, &b.2, &b.0)));
     rows.dedup();
-    let mut map: HashMap<String, Related> = HashMap::new();
+    let mut map = ByOrder::<Related>::with_capacity_and_hasher(orders, Default::default());
     for (order_id, what, value, _) in rows {
         let related = map.entry(order_id).or_default();
         match what {
@@ -403,13 +405,13 @@ struct Steps {
     steps: Vec<StepRecord>,
 }
 
-/// Each order's steps, by position, with their approvers, from a row per
-/// step and approver.
-fn steps_of(mut rows: Vec<(approval_steps::Model, Option<String>)>) -> HashMap<String, Steps> {
+/// Each of `orders` orders' steps, by position, with their approvers, from
+/// a row per step and approver.
+fn steps_of(mut rows: Vec<(approval_steps::Model, Option<String>)>, orders: usize) -> ByOrder<Steps> {
     rows.sort_by(|(a, a_approver), (b, b_approver)| {
         (&a.order_id, a.position, &a.id, a_approver).cmp(&(&b.order_id, b.position, &b.id, b_approver))
     });
-    let mut map: HashMap<String, Steps> = HashMap::new();
+    let mut map = ByOrder::<Steps>::with_capacity_and_hasher(orders, Default::default());
     for (step, approver) in rows {
         let order = map.entry(step.order_id.clone()).or_default();
         if order.steps.last().is_none_or(|last| last.model.id != step.id) {

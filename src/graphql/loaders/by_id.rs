@@ -7,7 +7,7 @@
 //! where the resolvers find it.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -30,13 +30,19 @@ pub struct Named {
     pub accounts: Vec<AccountById>,
 }
 
+/// Rows by their keys, hashed with foldhash as the loaders' cache is: a
+/// page's fifty orders name a hundred or more. With std's SipHash here and
+/// in an order's facts (`orders::record`), a dashboard page took 2–4% more
+/// gateway instructions (BENCHMARKS.md, "Ids hashed with foldhash").
+pub type ById<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// What [`super::prime`] found of the people, sites and vendors asked (from the
 /// cache or read); assets and accounts are only cached.
 #[derive(Debug, Default)]
 pub struct Found {
-    pub users: HashMap<UserById, Arc<users::Model>>,
-    pub sites: HashMap<SiteById, Arc<sites::Model>>,
-    pub vendors: HashMap<VendorById, Arc<vendors::Model>>,
+    pub users: ById<UserById, Arc<users::Model>>,
+    pub sites: ById<SiteById, Arc<sites::Model>>,
+    pub vendors: ById<VendorById, Arc<vendors::Model>>,
 }
 
 /// The kinds of row (the row's first column), after the children's
@@ -62,9 +68,9 @@ impl Part {
     pub(super) fn new(loaders: &Loaders, ids: Named) -> (Self, Vec<Value>) {
         let (users, users_missing) = cached_and_missing(loaders, ids.users);
         let (sites, sites_missing) = cached_and_missing(loaders, ids.sites);
-        let (_, assets_missing) = cached_and_missing(loaders, ids.assets);
+        let (_, assets_missing): (ById<_, _>, _) = cached_and_missing(loaders, ids.assets);
         let (vendors, vendors_missing) = cached_and_missing(loaders, ids.vendors);
-        let (_, accounts_missing) = cached_and_missing(loaders, ids.accounts);
+        let (_, accounts_missing): (ById<_, _>, _) = cached_and_missing(loaders, ids.accounts);
         let db = loaders.loader();
         let backend = db.backend();
         let kinds = [
@@ -129,16 +135,17 @@ impl Part {
     /// Feeds what `read` read into the loaders' cache; what was asked of
     /// the people, sites and vendors, cached before or read now.
     pub(super) async fn feed(self, loaders: &Loaders, read: Read) -> Found {
-        let Found { mut users, mut sites, mut vendors } = self.cached;
+        let Found { users, sites, vendors } = self.cached;
         feed(loaders, &read.users).await;
         feed(loaders, &read.sites).await;
         feed(loaders, &read.assets).await;
         feed(loaders, &read.vendors).await;
         feed(loaders, &read.accounts).await;
-        users.extend(read.users);
-        sites.extend(read.sites);
-        vendors.extend(read.vendors);
-        Found { users, sites, vendors }
+        Found {
+            users: merged(users, read.users),
+            sites: merged(sites, read.sites),
+            vendors: merged(vendors, read.vendors),
+        }
     }
 }
 
@@ -147,11 +154,11 @@ pub(super) struct Read {
     /// Where each kind's columns are in the row (`wide::places`), from
     /// [`USERS`] on.
     places: [Vec<usize>; 5],
-    users: HashMap<UserById, Arc<users::Model>>,
-    sites: HashMap<SiteById, Arc<sites::Model>>,
-    assets: HashMap<AssetById, Arc<assets::Model>>,
-    vendors: HashMap<VendorById, Arc<vendors::Model>>,
-    accounts: HashMap<AccountById, Arc<accounts::Model>>,
+    users: ById<UserById, Arc<users::Model>>,
+    sites: ById<SiteById, Arc<sites::Model>>,
+    assets: ById<AssetById, Arc<assets::Model>>,
+    vendors: ById<VendorById, Arc<vendors::Model>>,
+    accounts: ById<AccountById, Arc<accounts::Model>>,
 }
 
 impl Read {
@@ -165,11 +172,11 @@ impl Read {
                 wide::places::<vendors::Entity>(layout),
                 wide::places::<accounts::Entity>(layout),
             ],
-            users: HashMap::new(),
-            sites: HashMap::new(),
-            assets: HashMap::new(),
-            vendors: HashMap::new(),
-            accounts: HashMap::new(),
+            users: ById::default(),
+            sites: ById::default(),
+            assets: ById::default(),
+            vendors: ById::default(),
+            accounts: ById::default(),
         }
     }
 
@@ -191,7 +198,7 @@ impl Read {
 fn read_into<R: Positional, K: Hash + Eq>(
     row: &QueryResult,
     at: &[usize],
-    read: &mut HashMap<K, Arc<R::Model>>,
+    read: &mut ById<K, Arc<R::Model>>,
     key: impl Fn(&R::Model) -> K,
 ) -> Result<(), LoadError> {
     let model = wide::read::<R>(row, at).map_err(fail)?;
@@ -200,18 +207,23 @@ fn read_into<R: Positional, K: Hash + Eq>(
 }
 
 /// `keys` (once each) found in the loaders' cache, and those not (all of
-/// them unless this request loaded keys of this kind before).
-pub fn cached_and_missing<K, V>(loaders: &Loaders, keys: Vec<K>) -> (HashMap<K, V>, Vec<K>)
+/// them unless this request loaded keys of this kind before, as when a
+/// page is primed: then nothing is looked up).
+pub fn cached_and_missing<K, V, S>(loaders: &Loaders, keys: Vec<K>) -> (HashMap<K, V, S>, Vec<K>)
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     Db: Loader<K, Value = V>,
+    S: BuildHasher + Default,
 {
     if keys.is_empty() {
-        return (HashMap::new(), Vec::new());
+        return (HashMap::default(), Vec::new());
     }
     let keys: HashSet<K, foldhash::fast::RandomState> = keys.into_iter().collect();
     let mut cached = loaders.get_cached_values::<K>();
-    let mut found = HashMap::new();
+    if cached.is_empty() {
+        return (HashMap::default(), keys.into_iter().collect());
+    }
+    let mut found = HashMap::default();
     let mut missing = Vec::new();
     for key in keys {
         match cached.remove(&key) {
@@ -224,7 +236,17 @@ where
     (found, missing)
 }
 
-async fn feed<K>(loaders: &Loaders, read: &HashMap<K, <Db as Loader<K>>::Value>)
+/// What the cache held and what was read, in one map (the read one as it
+/// is when the cache held none).
+fn merged<K: Hash + Eq, V>(mut cached: ById<K, V>, read: ById<K, V>) -> ById<K, V> {
+    if cached.is_empty() {
+        return read;
+    }
+    cached.extend(read);
+    cached
+}
+
+async fn feed<K>(loaders: &Loaders, read: &ById<K, <Db as Loader<K>>::Value>)
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     Db: Loader<K>,
