@@ -32,7 +32,7 @@ pub struct Named {
 
 /// Rows by their keys, hashed with foldhash as the loaders' cache is: a
 /// page's fifty orders name a hundred or more. With std's SipHash here and
-/// in an order's facts (`orders::record`), a dashboard page took 2–4% more
+/// in an order's facts (`orders::record`), a dashboard page took 1–4% more
 /// gateway instructions (BENCHMARKS.md, "Ids hashed with foldhash").
 pub type ById<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
