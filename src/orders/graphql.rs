@@ -20,7 +20,7 @@ use sea_orm::{ColumnTrait, Condition};
 use super::filter::{OrderFilter, Plan};
 use super::list::{self, OrderSort, PageRequest};
 use super::model::{OrderKind, OrderStatus, Priority};
-use super::record::{self, OrderRecord, StepRecord};
+use super::record::{self, OrderRecord, StepRecord, Tags};
 use super::snapshot::Snapshot;
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -118,7 +118,7 @@ impl Order {
                     match name {
                         "archived" => Value::Boolean(m.archived),
                         "version" => Value::from(self.version_of()),
-                        "tags" => Value::List(record.tags.iter().cloned().map(Value::String).collect()),
+                        "tags" => Value::List(record.tags().ok()?.iter().cloned().map(Value::String).collect()),
                         "createdAt" => from_micros(m.created_at).to_value(),
                         "updatedAt" => from_micros(m.updated_at).to_value(),
                         "site" => match &m.site_id {
@@ -208,7 +208,7 @@ impl Order {
     }
     async fn tags(&self, ctx: &Context<'_>) -> Result<&[String]> {
         self.guard(ctx, "tags")?;
-        Ok(&self.0.tags)
+        Ok(self.0.tags()?)
     }
     /// The account whose scope the order is in; null: organization-wide.
     async fn scope(&self, ctx: &Context<'_>) -> Option<Account> {
@@ -736,14 +736,17 @@ pub async fn connection(
     let page = list::page(db, principal, condition.clone(), plan, sort, request).await?;
     let condition = visible_orders(principal).add(condition);
     let (cursors, models): (Vec<String>, Vec<_>) = page.rows.into_iter().unzip();
-    let records = record::load_for(db, principal, models).await?;
+    let node = ctx.look_ahead().field("edges").field("node");
+    // An order's tags are read only for a page that asks for them.
+    let tags = if node.field("tags").exists() { Tags::Read } else { Tags::Unread };
+    let records = record::load_for(db, principal, models, tags).await?;
     let edges: Vec<OrderEdge> = cursors
         .into_iter()
         .zip(records)
         .map(|(cursor, record)| OrderEdge { cursor: Cursor(cursor), node: Order(Arc::new(record)) })
         .collect();
     let nodes: Vec<&Order> = edges.iter().map(|e| &e.node).collect();
-    let primed = prime(ctx, ctx.look_ahead().field("edges").field("node"), &nodes).await?;
+    let primed = prime(ctx, node, &nodes).await?;
     Ok(OrderConnection {
         page_info: PageInfo {
             has_next_page: page.has_next_page,

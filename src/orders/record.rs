@@ -50,7 +50,9 @@ pub struct OrderRecord {
     pub model: orders::Model,
     pub kind: OrderKind,
     pub status: OrderStatus,
-    pub tags: Vec<String>,
+    /// `None` when the read that loaded it did not ask for them
+    /// ([`Tags::Unread`]); read them through [`Self::tags`].
+    tags: Option<Vec<String>>,
     pub assignee_ids: Vec<String>,
     pub work_logger_ids: Vec<String>,
     pub designated_approver_ids: Vec<String>,
@@ -67,7 +69,25 @@ pub struct StepRecord {
     pub approvers: Vec<String>,
 }
 
+/// Whether a load reads the orders' tags: a page that does not select
+/// `tags` leaves them out, a fifth of its facts statement's work and half
+/// its rows (BENCHMARKS.md, "A page's tags read when asked"). Nothing the
+/// policy decides depends on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tags {
+    Read,
+    Unread,
+}
+
 impl OrderRecord {
+    /// The order's tags, by name; an internal error for a record loaded
+    /// without them, which only a read that did not ask for them holds.
+    pub fn tags(&self) -> AppResult<&[String]> {
+        self.tags.as_deref().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("order {}'s tags were not read for this request", self.model.id))
+        })
+    }
+
     pub fn facts(&self) -> OrderFacts<'_> {
         let m = &self.model;
         OrderFacts {
@@ -101,7 +121,7 @@ pub async fn load_visible<C: ConnectionTrait>(
     id: &str,
 ) -> AppResult<Option<OrderRecord>> {
     match visible_row(conn, principal, id).await? {
-        Some(model) => Ok(load_for(conn, principal, vec![model]).await?.pop()),
+        Some(model) => Ok(load_for(conn, principal, vec![model], Tags::Read).await?.pop()),
         None => Ok(None),
     }
 }
@@ -141,19 +161,21 @@ async fn visible_row<C: ConnectionTrait>(
     Ok(rows::all::<OrderRow>(conn, statement).await?.pop())
 }
 
-/// [`load`] for what `principal` reads: without the facts beyond each
-/// order's row where the policy says nothing `principal` may decide or read
-/// depends on them (a partner token's reads: a statement fewer). The
-/// records are for `principal`'s own decisions only.
+/// [`load`] for what `principal` reads, with their tags or not: without
+/// the facts beyond each order's row where the policy says nothing
+/// `principal` may decide or read depends on them (a partner token's
+/// reads: a statement fewer, and no tags). The records are for
+/// `principal`'s own decisions only.
 pub async fn load_for<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
     models: Vec<orders::Model>,
+    tags: Tags,
 ) -> AppResult<Vec<OrderRecord>> {
     if policy::order::depends_on_related(principal) {
-        load(conn, models).await
+        load_with(conn, models, tags).await
     } else {
-        records(models, |_| (Related::default(), Steps::default()))
+        records(models, Tags::Unread, |_| (Related::default(), Steps::default()))
     }
 }
 
@@ -161,32 +183,41 @@ pub async fn load_for<C: ConnectionTrait>(
 /// ([`facts`]): the orders' people and tags, and their approval steps with
 /// their approvers (kept whole: `Order.approvalSteps` reads them from here).
 pub async fn load<C: ConnectionTrait>(conn: &C, models: Vec<orders::Model>) -> AppResult<Vec<OrderRecord>> {
+    load_with(conn, models, Tags::Read).await
+}
+
+async fn load_with<C: ConnectionTrait>(
+    conn: &C,
+    models: Vec<orders::Model>,
+    tags: Tags,
+) -> AppResult<Vec<OrderRecord>> {
     if models.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
-    let (mut related, mut steps) = facts(conn, &ids).await?;
-    records(models, |id| (related.remove(id).unwrap_or_default(), steps.remove(id).unwrap_or_default()))
+    let (mut related, mut steps) = facts(conn, &ids, tags).await?;
+    records(models, tags, |id| (related.remove(id).unwrap_or_default(), steps.remove(id).unwrap_or_default()))
 }
 
 /// The records of `models`, in their order, each with its facts from
-/// `facts_of` (given its id). Collected into a vector of its final size: a
-/// collect of `Result`s cannot know it, and would move a page's records
-/// again each time the vector grew.
+/// `facts_of` (given its id) and its tags if they were read. Collected
+/// into a vector of its final size: a collect of `Result`s cannot know it,
+/// and would move a page's records again each time the vector grew.
 fn records(
     models: Vec<orders::Model>,
+    tags: Tags,
     mut facts_of: impl FnMut(&str) -> (Related, Steps),
 ) -> AppResult<Vec<OrderRecord>> {
     let mut records = Vec::with_capacity(models.len());
     for model in models {
         let (related, steps) = facts_of(&model.id);
-        records.push(OrderRecord::new(model, related, steps)?);
+        records.push(OrderRecord::new(model, related, tags, steps)?);
     }
     Ok(records)
 }
 
 impl OrderRecord {
-    fn new(model: orders::Model, related: Related, steps: Steps) -> AppResult<Self> {
+    fn new(model: orders::Model, related: Related, tags: Tags, steps: Steps) -> AppResult<Self> {
         let kind = OrderKind::parse(&model.kind);
         let status = OrderStatus::parse(&model.status);
         let (Some(kind), Some(status)) = (kind, status) else {
@@ -200,7 +231,7 @@ impl OrderRecord {
         Ok(Self {
             kind,
             status,
-            tags: related.tags,
+            tags: (tags == Tags::Read).then_some(related.tags),
             assignee_ids: related.assignees,
             work_logger_ids: related.loggers,
             designated_approver_ids: steps.designated,
@@ -221,9 +252,9 @@ struct Related {
     loggers: Vec<String>,
 }
 
-/// The text of [`facts`]'s statement, by form: outside the function,
-/// which is generic over the connection.
-static FACTS: Texts<OneOf> = Texts::new();
+/// The text of [`facts`]'s statement, by form and whether it reads tags:
+/// outside the function, which is generic over the connection.
+static FACTS: Texts<(OneOf, Tags)> = Texts::new();
 
 /// What a row of [`facts`] is.
 const TAG: i32 = 0;
@@ -242,7 +273,11 @@ const STEP: i32 = 3;
 /// these statements' throughput. One statement for all of it saves a
 /// round trip on every detail and every page of a person's (BENCHMARKS.md).
 /// Its text is kept ([`FACTS`]).
-async fn facts<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<(ByOrder<Related>, ByOrder<Steps>)> {
+async fn facts<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[String],
+    tags: Tags,
+) -> AppResult<(ByOrder<Related>, ByOrder<Steps>)> {
     use approval_step_approvers as approvers;
     use approval_steps as steps;
     /// The step's columns after `(order, what, value, at)`, NULL in the
@@ -280,16 +315,18 @@ async fn facts<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<(ByOrd
     }
     let backend = conn.get_database_backend();
     let (form, ids) = one_of_values(backend, ids.to_vec());
-    let bound = [(TAG, false), (ASSIGNEE, true), (LOGGER, false), (LOGGER, false), (LOGGER, false)]
-        .into_iter()
+    let tagged = [(TAG, false)].into_iter().filter(|_| tags == Tags::Read);
+    let bound = tagged
+        .chain([(ASSIGNEE, true), (LOGGER, false), (LOGGER, false), (LOGGER, false)])
         .flat_map(|(what, dated)| values(what, dated, &ids))
         .chain(std::iter::once(Value::from(STEP)))
         .chain(ids.iter().cloned())
         .collect();
-    let statement = FACTS.statement(backend, form, bound, |_| {
+    let statement = FACTS.statement(backend, (form, tags), bound, |_| {
         let none = None::<order_tags::Column>;
-        let mut query =
-            arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, form, &ids);
+        let tagged = (tags == Tags::Read).then(|| {
+            arm(order_tags::Entity, order_tags::Column::OrderId, order_tags::Column::Tag, TAG, none, form, &ids)
+        });
         let arms = [
             arm(
                 order_assignees::Entity,
@@ -320,6 +357,8 @@ async fn facts<C: ConnectionTrait>(conn: &C, ids: &[String]) -> AppResult<(ByOrd
                 &ids,
             ),
         ];
+        let mut arms = tagged.into_iter().chain(arms);
+        let mut query = arms.next().expect("the assignees' arm at least");
         for arm in arms {
             query.union(UnionType::All, arm);
         }

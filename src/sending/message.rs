@@ -40,11 +40,12 @@ pub fn compose(parts: &Parts<'_>) -> Result<Message, String> {
             .map_err(|_| format!("the vendor's contact email `{address}` is not an address"))?;
         builder = builder.to(mailbox);
     }
-    builder.header(ContentType::TEXT_PLAIN).body(body(parts)).map_err(|e| format!("the message: {e}"))
+    builder.header(ContentType::TEXT_PLAIN).body(body(parts)?).map_err(|e| format!("the message: {e}"))
 }
 
-fn body(parts: &Parts<'_>) -> String {
+fn body(parts: &Parts<'_>) -> Result<String, String> {
     let m = &parts.order.model;
+    let tags = parts.order.tags().map_err(|_| "the order's tags were not read".to_owned())?;
     let mut text = format!("{} sends {} the following order.\n\n", parts.organization, parts.vendor_name);
     let mut line = |label: &str, value: &str| {
         let _ = writeln!(text, "{label:<16}{value}");
@@ -62,12 +63,12 @@ fn body(parts: &Parts<'_>) -> String {
     if let Some(cents) = m.estimated_cost_cents {
         line("Estimated cost:", &format!("{}.{:02}", cents / 100, cents % 100));
     }
-    if !parts.order.tags.is_empty() {
-        line("Tags:", &parts.order.tags.join(", "));
+    if !tags.is_empty() {
+        line("Tags:", &tags.join(", "));
     }
     if let Some(description) = m.description.as_deref().filter(|d| !d.is_empty()) {
         let _ = write!(text, "\n{description}\n");
     }
     let _ = write!(text, "\nPlease quote {} in any reply.\n", m.number);
-    text
+    Ok(text)
 }

@@ -365,7 +365,7 @@ impl WorkflowMutation {
             Some(tags) => {
                 let tags: Vec<String> =
                     Tag::parse_all("input.tags", tags)?.iter().map(|t| t.as_str().to_owned()).collect();
-                change = change.note("tags", json!([order.tags, tags]));
+                change = change.note("tags", json!([order.tags()?, tags]));
                 Some(tags)
             }
             None => None,
@@ -377,7 +377,7 @@ impl WorkflowMutation {
         // approvals of a smaller cost.
         let steps = if input.estimated_cost.is_some() || input.tags.is_some() || input.asset_id.is_some() {
             let edited = EditedShape {
-                tags: tags.as_deref().unwrap_or(&order.tags),
+                tags: tags.as_deref().map_or_else(|| order.tags(), Ok)?,
                 asset_id: input.asset_id.as_ref().map(|id| id.as_str()).or(m.asset_id.as_deref()),
                 estimated_cost_cents: input.estimated_cost.map(|c| c.0).or(m.estimated_cost_cents),
             };
