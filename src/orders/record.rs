@@ -70,7 +70,7 @@ pub struct StepRecord {
 }
 
 /// Whether a load reads the orders' tags: a page that does not select
-/// `tags` leaves them out, a fifth of its facts statement's work and half
+/// `tags` leaves them out, a sixth of its facts statement's time and half
 /// its rows (BENCHMARKS.md, "A page's tags read when asked"). Nothing the
 /// policy decides depends on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
