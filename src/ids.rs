@@ -3,7 +3,18 @@
 //! enumerated, and tell `node(id)` which type to load. Database serials are
 //! never exposed.
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
+
+/// The hasher of the maps a request fills keyed by ids (or by keys made of
+/// them): foldhash, seeded at random, as the loaders' cache is. std's
+/// SipHash in those maps was 1–4% of a dashboard page's gateway
+/// instructions (BENCHMARKS.md, "Ids hashed with foldhash").
+pub type IdHasher = foldhash::fast::RandomState;
+
+/// A map keyed by ids, hashed with [`IdHasher`].
+pub type ById<K, V> = HashMap<K, V, IdHasher>;
 
 /// The kinds of object that carry a public id, with their prefixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

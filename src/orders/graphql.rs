@@ -31,6 +31,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::scalars::{Cursor, Money};
 use crate::graphql::{ContextExt, nullable};
+use crate::ids::ById;
 use crate::org::graphql::{Account, Site, User};
 use crate::policy::{self, Action, CostAccess, filter::visible_orders};
 use crate::sending::graphql::VendorSend;
@@ -762,15 +763,13 @@ pub async fn connection(
 
 /// The sites, users and vendors that [`prime`] loaded, by id: what
 /// [`Order::built`] reads (a page's orders look them up a few hundred
-/// times, hashed with foldhash as the loaders' cache is).
+/// times).
 #[derive(Default)]
 struct Primed {
-    users: ById<User>,
-    sites: ById<Site>,
-    vendors: ById<Vendor>,
+    users: ById<String, User>,
+    sites: ById<String, Site>,
+    vendors: ById<String, Vendor>,
 }
-
-type ById<T> = HashMap<String, T, foldhash::fast::RandomState>;
 
 /// Loads what the selection `node` asks of the orders, one batch per
 /// relation, into the request's loader cache, where the nested resolvers

@@ -1,8 +1,6 @@
 //! An order with the facts the policy needs about it, loaded in batches: a
 //! page of orders costs a fixed number of statements however long it is.
 
-use std::collections::HashMap;
-
 use entity::{
     approval_step_approvers, approval_steps, cost_lines, order_assignees, order_tags, orders, part_usages, time_entries,
 };
@@ -16,6 +14,7 @@ use crate::db::texts::{KeptBy, Texts};
 use crate::db::wide::Slot;
 use crate::db::{OneOf, one_of_bound, one_of_values};
 use crate::error::{AppError, AppResult};
+use crate::ids::{ById, IdHasher};
 use crate::policy::{self, OrderFacts, PendingStep, filter::visible_order};
 
 /// The `source` of the intake approval step.
@@ -277,7 +276,7 @@ async fn facts<C: ConnectionTrait>(
     conn: &C,
     ids: &[String],
     tags: Tags,
-) -> AppResult<(ByOrder<Related>, ByOrder<Steps>)> {
+) -> AppResult<(ById<String, Related>, ById<String, Steps>)> {
     use approval_step_approvers as approvers;
     use approval_steps as steps;
     /// The step's columns after `(order, what, value, at)`, NULL in the
@@ -411,17 +410,13 @@ async fn facts<C: ConnectionTrait>(
     Ok((related_of(related, ids.len()), steps_of(step_rows, ids.len())))
 }
 
-/// Each order's facts, by its id, hashed with foldhash as
-/// `graphql::loaders::by_id::ById` is, with room for the orders asked.
-type ByOrder<V> = HashMap<String, V, foldhash::fast::RandomState>;
-
 /// Tags by name, assignees by when, loggers by id, for each of `orders`
 /// orders; a row repeated (a logger's) lands beside its twin, and only one
 /// is kept.
-fn related_of(mut rows: Vec<(String, i32, String, i64)>, orders: usize) -> ByOrder<Related> {
+fn related_of(mut rows: Vec<(String, i32, String, i64)>, orders: usize) -> ById<String, Related> {
     rows.sort_unstable_by(|a, b| (a.1, a.3, &a.2, &a.0).cmp(&(b.1, b.3, &b.2, &b.0)));
     rows.dedup();
-    let mut map = ByOrder::<Related>::with_capacity_and_hasher(orders, Default::default());
+    let mut map: ById<String, Related> = ById::with_capacity_and_hasher(orders, IdHasher::default());
     for (order_id, what, value, _) in rows {
         let related = map.entry(order_id).or_default();
         match what {
@@ -446,11 +441,11 @@ struct Steps {
 
 /// Each of `orders` orders' steps, by position, with their approvers, from
 /// a row per step and approver.
-fn steps_of(mut rows: Vec<(approval_steps::Model, Option<String>)>, orders: usize) -> ByOrder<Steps> {
+fn steps_of(mut rows: Vec<(approval_steps::Model, Option<String>)>, orders: usize) -> ById<String, Steps> {
     rows.sort_by(|(a, a_approver), (b, b_approver)| {
         (&a.order_id, a.position, &a.id, a_approver).cmp(&(&b.order_id, b.position, &b.id, b_approver))
     });
-    let mut map = ByOrder::<Steps>::with_capacity_and_hasher(orders, Default::default());
+    let mut map: ById<String, Steps> = ById::with_capacity_and_hasher(orders, IdHasher::default());
     for (step, approver) in rows {
         let order = map.entry(step.order_id.clone()).or_default();
         if order.steps.last().is_none_or(|last| last.model.id != step.id) {

@@ -377,7 +377,10 @@ impl WorkflowMutation {
         // approvals of a smaller cost.
         let steps = if input.estimated_cost.is_some() || input.tags.is_some() || input.asset_id.is_some() {
             let edited = EditedShape {
-                tags: tags.as_deref().map_or_else(|| order.tags(), Ok)?,
+                tags: match tags.as_deref() {
+                    Some(edited) => edited,
+                    None => order.tags()?,
+                },
                 asset_id: input.asset_id.as_ref().map(|id| id.as_str()).or(m.asset_id.as_deref()),
                 estimated_cost_cents: input.estimated_cost.map(|c| c.0).or(m.estimated_cost_cents),
             };

@@ -19,6 +19,7 @@ use super::{AccountById, AssetById, Db, LoadError, Loaders, SiteById, UserById, 
 use crate::db::rows::{AccountRow, AssetRow, Positional, SiteRow, UserRow, VendorRow};
 use crate::db::wide::{self, Layout, slots};
 use crate::db::{OneOf, one_of_bound, one_of_values};
+use crate::ids::{ById, IdHasher};
 
 /// The ids to read, as the keys their loaders cache them under.
 #[derive(Debug, Default)]
@@ -29,12 +30,6 @@ pub struct Named {
     pub vendors: Vec<VendorById>,
     pub accounts: Vec<AccountById>,
 }
-
-/// Rows by their keys, hashed with foldhash as the loaders' cache is: a
-/// page's fifty orders name a hundred or more. With std's SipHash here and
-/// in an order's facts (`orders::record`), a dashboard page took 1–4% more
-/// gateway instructions (BENCHMARKS.md, "Ids hashed with foldhash").
-pub type ById<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// What [`super::prime`] found of the people, sites and vendors asked (from the
 /// cache or read); assets and accounts are only cached.
@@ -218,7 +213,7 @@ where
     if keys.is_empty() {
         return (HashMap::default(), Vec::new());
     }
-    let keys: HashSet<K, foldhash::fast::RandomState> = keys.into_iter().collect();
+    let keys: HashSet<K, IdHasher> = keys.into_iter().collect();
     let mut cached = loaders.get_cached_values::<K>();
     if cached.is_empty() {
         return (HashMap::default(), keys.into_iter().collect());
