@@ -10,7 +10,7 @@ use common::{Backend, TestDatabase};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::ConnectionTrait;
 
-backend_tests!(history_goes_down_and_up_again);
+backend_tests!(history_goes_down_and_up_again, link_rows_carry_their_orders_sort_keys);
 
 async fn history_goes_down_and_up_again(backend: Backend) {
     let database = TestDatabase::create(backend).await;
@@ -119,5 +119,64 @@ async fn ids_and_codes_compare_byte_by_byte_on_postgres() {
         }
     }
     assert!(wrong.is_empty(), "ids and codes in \"C\", the rest in the database's collation: {wrong:#?}");
+    conn.close().await.expect("closes");
+}
+
+/// The link rows of people to orders carry copies of their order's sort
+/// keys (migration 11), and the copies are right: for rows inserted after
+/// the migration (the synthetic organization's), for rows that existed
+/// before it (migrated down and up again), and after the orders change.
+async fn link_rows_carry_their_orders_sort_keys(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let url = match backend {
+        Backend::Sqlite => format!("{}?mode=rwc", database.url),
+        Backend::Postgres => database.url.clone(),
+    };
+    let conn = workgate::db::connect_url(&url, 2).await.expect("connects");
+    Migrator::up(&conn, None).await.expect("every migration applies");
+    let shape = workgate::seed::Shape { orders: 600, sites: 5, users: 40, seed: 7 };
+    workgate::seed::synthetic(&conn, shape).await.expect("seeds");
+    let wrong = |conn: &sea_orm::DatabaseConnection| {
+        let conn = conn.clone();
+        async move {
+            let mut found = Vec::new();
+            for table in ["order_assignees", "approval_step_approvers"] {
+                let sql = format!(
+                    "SELECT COUNT(*) AS n, SUM(CASE WHEN l.order_created_at = o.created_at \
+                     AND l.order_updated_at = o.updated_at AND l.order_priority = o.priority \
+                     AND l.order_due = COALESCE(o.due_at, 9223372036854775807) THEN 0 ELSE 1 END) AS wrong \
+                     FROM {table} l JOIN orders o ON o.id = l.order_id"
+                );
+                let row = conn
+                    .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql))
+                    .await
+                    .expect("reads the links")
+                    .expect("a row");
+                let n: i64 = row.try_get("", "n").expect("a count");
+                let wrong: i64 = row.try_get("", "wrong").expect("a sum");
+                assert!(n >= 10, "{table} holds rows to check ({n})");
+                found.push((table, wrong));
+            }
+            found
+        }
+    };
+    let none = vec![("order_assignees", 0), ("approval_step_approvers", 0)];
+    assert_eq!(wrong(&conn).await, none, "links inserted after the migration");
+
+    Migrator::down(&conn, Some(1)).await.expect("migration 11 reverses");
+    conn.execute_unprepared("UPDATE orders SET updated_at = updated_at + 1").await.expect("orders change");
+    Migrator::up(&conn, None).await.expect("migration 11 applies again");
+    assert_eq!(wrong(&conn).await, none, "links that were there before the migration");
+
+    conn.execute_unprepared(
+        "UPDATE orders SET updated_at = updated_at + 5, priority = 3 - priority, \
+         due_at = CASE WHEN due_at IS NULL THEN created_at ELSE NULL END WHERE created_at % 2 = 0",
+    )
+    .await
+    .expect("orders change");
+    conn.execute_unprepared("UPDATE orders SET created_at = created_at - 1 WHERE created_at % 3 = 0")
+        .await
+        .expect("orders change");
+    assert_eq!(wrong(&conn).await, none, "links of orders that changed");
     conn.close().await.expect("closes");
 }

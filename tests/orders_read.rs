@@ -20,6 +20,7 @@ backend_tests!(
     invisible_orders_are_not_found_like_missing_ones,
     pages_filters_and_sorts,
     a_site_bound_persons_pages_keep_the_lists_order,
+    a_persons_pages_follow_changes_to_their_orders,
     a_page_costs_the_same_statements_whatever_its_size,
     a_pages_plan_is_kept_unless_it_filters_on_a_person_or_the_like,
     a_pages_tags_are_read_only_when_asked,
@@ -396,6 +397,117 @@ async fn a_site_bound_persons_pages_keep_the_lists_order(backend: Backend) {
             before = page["startCursor"].clone();
         }
         assert_eq!(backwards, expected, "{sort}, backwards");
+    }
+}
+
+/// A site-bound person's assignments and designations are walked by the
+/// link tables' copies of their orders' sort keys (migration 11): the copies
+/// follow the orders as they change through the API, a link made after the
+/// order takes the order's keys, and an order she is to approve at two
+/// steps is one order of her list. Her pages, in every sort, list what
+/// the root ADMIN's list does, in its order.
+async fn a_persons_pages_follow_changes_to_their_orders(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let tech = app.user(&w.org, &w.north, "Tina Tech").await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let base = 1_700_000_000_000_000_i64;
+    let hour = 3_600_000_000_i64;
+    let (mut hers, mut others) = (Vec::new(), Vec::new());
+    for i in 0..10_i64 {
+        // Orders of another account at a site she has no role at: hers
+        // only by a link, in creation order opposite to the order of the
+        // changes below.
+        let mut spec = w.spec(&w.s1, &w.south);
+        spec.created_at = Some(base + i * hour);
+        spec.due_at = Some(base + (20 + i) * hour);
+        match i % 3 {
+            0 => spec.assignees = vec![tech.clone()],
+            1 => spec.designated = vec![tech.clone()],
+            _ => {}
+        }
+        let id = app.order(&spec).await;
+        if i % 3 == 2 { others.push(id) } else { hers.push(id) }
+    }
+    app.designate_again(&hers[1], &tech).await;
+    let admin = app.token_for(&w.admin);
+    // Her orders change through the API, newest first, so that the last
+    // created is the least recently updated, the most urgent and due first.
+    let priorities = ["LOW", "MEDIUM", "HIGH", "URGENT"];
+    for (n, id) in hers.iter().enumerate().rev() {
+        let edit = "mutation($id: ID!, $v: Int!, $p: Priority, $due: DateTime) {
+            editOrder(id: $id, version: $v, input: { priority: $p, dueAt: $due }) { id } }";
+        let due = chrono::DateTime::from_timestamp_micros(base - (n as i64) * hour).expect("a time");
+        let variables = json!({ "id": id, "v": version(&app, &admin, id).await, "p": priorities[n % 4], "due": due });
+        app.graphql(Some(&admin), edit, variables).await.assert_ok();
+    }
+    // And she is assigned one more through the API: the new link takes the
+    // order's keys.
+    let assign =
+        "mutation($id: ID!, $v: Int!, $who: [ID!]!) { assign(id: $id, version: $v, assigneeIds: $who) { id } }";
+    let variables = json!({ "id": others[0], "v": version(&app, &admin, &others[0]).await, "who": [tech] });
+    app.graphql(Some(&admin), assign, variables).await.assert_ok();
+    hers.push(others[0].clone());
+    let mine = app.token_for(&tech);
+    for sort in ["CREATED_DESC", "CREATED_ASC", "UPDATED_DESC", "PRIORITY_DESC", "DUE_ASC"] {
+        let expected = listed_in_order(&app, &admin, sort, &hers).await;
+        assert_eq!(expected.len(), 8, "{sort}: the admin lists every order of hers");
+        assert_eq!(walk_pages(&app, &mine, sort, 2).await, expected, "{sort}");
+    }
+
+    // Someone whose list is three designations, paged one by one: two at
+    // two steps each, one at their site (so in two arms of their
+    // visibility). A page reads the row after it, which is another order
+    // whichever comes first.
+    let dee = app.user(&w.org, &w.north, "Dee Signee").await;
+    app.grant(&w.org, &dee, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let mut spec = w.spec(&w.s1, &w.south);
+    spec.designated = vec![dee.clone()];
+    let mut theirs = vec![app.order(&spec).await, app.order(&spec).await];
+    app.designate_again(&theirs[0], &dee).await;
+    app.designate_again(&theirs[1], &dee).await;
+    let mut spec = w.spec(&w.n1, &w.north);
+    spec.designated = vec![dee.clone()];
+    theirs.push(app.order(&spec).await);
+    let token = app.token_for(&dee);
+    for sort in ["CREATED_DESC", "CREATED_ASC"] {
+        let expected = listed_in_order(&app, &admin, sort, &theirs).await;
+        assert_eq!(walk_pages(&app, &token, sort, 1).await, expected, "{sort}, one by one");
+    }
+}
+
+/// The version of order `id`, as `token` reads it.
+async fn version(app: &TestApp, token: &str, id: &str) -> i64 {
+    let data = app.graphql(Some(token), "query($id: ID!) { order(id: $id) { version } }", json!({ "id": id })).await;
+    data.assert_ok()["order"]["version"].as_i64().expect("a version")
+}
+
+/// Of `ids`, those `token`'s list holds, in the list's order by `sort`.
+async fn listed_in_order(app: &TestApp, token: &str, sort: &str, ids: &[String]) -> Vec<Value> {
+    let query = "query($sort: OrderSort) { orders(first: 100, sort: $sort) { edges { node { id } } } }";
+    let whole = app.graphql(Some(token), query, json!({ "sort": sort })).await;
+    whole.assert_ok()["orders"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].clone())
+        .filter(|id| id.as_str().is_some_and(|id| ids.iter().any(|i| i == id)))
+        .collect()
+}
+
+/// Every order of `token`'s list by `sort`, read in pages of `size`.
+async fn walk_pages(app: &TestApp, token: &str, sort: &str, size: i64) -> Vec<Value> {
+    let query = "query($first: Int, $after: Cursor, $sort: OrderSort) {
+        orders(first: $first, after: $after, sort: $sort) { edges { node { id } } pageInfo { hasNextPage endCursor } } }";
+    let (mut walked, mut after) = (Vec::new(), Value::Null);
+    loop {
+        let data = app.graphql(Some(token), query, json!({ "first": size, "after": after, "sort": sort })).await;
+        let list = data.assert_ok()["orders"].clone();
+        walked.extend(list["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].clone()));
+        if list["pageInfo"]["hasNextPage"] != json!(true) {
+            return walked;
+        }
+        after = list["pageInfo"]["endCursor"].clone();
     }
 }
 

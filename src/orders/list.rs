@@ -8,7 +8,7 @@ use async_graphql::Enum;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entity::orders;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::db::rows::{self, OrderRow};
 use crate::error::{AppError, AppResult};
 use crate::ids::IdKind;
-use crate::policy::filter::visible_orders_for_page;
+use crate::policy::filter::{Arms, Link, visible_orders_for_page};
 
 /// Page size when the client gives none, and the most it may ask for.
 pub const DEFAULT_PAGE: u64 = 20;
@@ -169,13 +169,113 @@ fn reverse(order: &Order) -> Order {
 /// comparison `(key, id) < (k, i)`: PostgreSQL uses it as an index
 /// condition, so page 1,000 costs what page 1 costs (the equivalent
 /// `key < k OR (key = k AND id < i)` makes it re-read every newer row).
-fn beyond(key: &SimpleExpr, direction: &Order, cursor: &Cursor) -> Condition {
-    let row = Expr::tuple([key.clone(), Expr::col((orders::Entity, orders::Column::Id))]);
+fn beyond(key: SimpleExpr, id: SimpleExpr, direction: &Order, cursor: &Cursor) -> Condition {
+    let row = Expr::tuple([key, id]);
     let at = Expr::tuple([Expr::val(cursor.key), Expr::val(cursor.id.as_str())]);
     Condition::all().add(match direction {
         Order::Asc => row.gt(at),
         _ => row.lt(at),
     })
+}
+
+/// The column of the link tables that copies the order's key of `sort`
+/// (migration 11 keeps them; `DUE_ASC`'s is the `COALESCE` already).
+fn link_key(sort: OrderSort) -> &'static str {
+    match sort {
+        OrderSort::CreatedDesc | OrderSort::CreatedAsc => "order_created_at",
+        OrderSort::UpdatedDesc => "order_updated_at",
+        OrderSort::PriorityDesc => "order_priority",
+        OrderSort::DueAsc => "order_due",
+    }
+}
+
+/// How a page reads the arms of a site-bound principal's visibility
+/// ([`visible_orders_for_page`]): of each arm, the sort key and id of the
+/// first rows the page could take, walked in the page's order by an index
+/// (the site's, the creator's or owner's, or the link table's own copy of
+/// the key) and cut at the page's size; of their union, the first rows of
+/// the page. PostgreSQL merges the arms' walks and stops after a page
+/// (`Merge Append` under the `LIMIT`). SQLite allows no `ORDER BY` or
+/// `LIMIT` in the arm of a `UNION`, hence each arm as a subquery in `FROM`.
+/// The arms' `LIMIT`s stay bound whatever the plan: the union is planned
+/// for its values at every request even with them written (BENCHMARKS.md,
+/// "A page's plan kept").
+struct FirstRows<'a> {
+    sort: OrderSort,
+    walk: Order,
+    /// The caller's filter and the page's cursors, on `orders`.
+    condition: &'a Condition,
+    /// The cursors, each with the direction its rows lie in.
+    cursors: &'a [(Order, &'a Cursor)],
+    /// Rows to take: the page and one more.
+    take: u64,
+}
+
+impl FirstRows<'_> {
+    const KEY: &'static str = "k";
+    const ID: &'static str = "id";
+
+    /// `SELECT k, id FROM (select ORDER BY key, id LIMIT take) AS name`.
+    fn cut(&self, mut select: SelectStatement, key: SimpleExpr, id: SimpleExpr, name: &str) -> SelectStatement {
+        select.order_by_expr(key, self.walk.clone()).order_by_expr(id, self.walk.clone()).limit(self.take);
+        Query::select()
+            .columns([Alias::new(Self::KEY), Alias::new(Self::ID)])
+            .from_subquery(select, Alias::new(name))
+            .take()
+    }
+}
+
+impl Arms for FirstRows<'_> {
+    fn orders(&self, arm: Condition) -> SelectStatement {
+        let (key, _) = sort_key(self.sort);
+        let id = Expr::col((orders::Entity, orders::Column::Id));
+        let select = Query::select()
+            .expr_as(key.clone(), Alias::new(Self::KEY))
+            .expr_as(id.clone(), Alias::new(Self::ID))
+            .from(orders::Entity)
+            .cond_where(arm.add(self.condition.clone()))
+            .take();
+        self.cut(select, key, id, "first_rows")
+    }
+
+    fn linked(&self, link: Link, user: &str, base: Condition) -> SelectStatement {
+        let table = Alias::new("link");
+        let column = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+        let (key, id) = (column(link_key(self.sort)), column("order_id"));
+        let mut walked = Condition::all().add(column("user_id").eq(user)).add(base).add(self.condition.clone());
+        // The cursors again, on the link's copy of the key: the walk of
+        // its index starts there.
+        for (towards, cursor) in self.cursors {
+            walked = walked.add(beyond(key.clone(), id.clone(), towards, cursor));
+        }
+        let mut select = Query::select()
+            .expr_as(key.clone(), Alias::new(Self::KEY))
+            .expr_as(id.clone(), Alias::new(Self::ID))
+            .from_as(Alias::new(link.table()), table.clone())
+            .inner_join(
+                orders::Entity,
+                Expr::col((orders::Entity, orders::Column::Id)).equals((table, Alias::new("order_id"))),
+            )
+            .cond_where(walked)
+            .take();
+        if link.repeats_orders() {
+            select.distinct();
+        }
+        self.cut(select, key, id, "first_rows")
+    }
+
+    fn united(&self, union: SelectStatement) -> SelectStatement {
+        let mut first = Query::select()
+            .distinct()
+            .columns([Alias::new(Self::KEY), Alias::new(Self::ID)])
+            .from_subquery(union, Alias::new("arms"))
+            .take();
+        first
+            .order_by(Alias::new(Self::KEY), self.walk.clone())
+            .order_by(Alias::new(Self::ID), self.walk.clone())
+            .limit(self.take);
+        Query::select().column(Alias::new(Self::ID)).from_subquery(first, Alias::new("page")).take()
+    }
 }
 
 /// One page of orders and where it sits.
@@ -215,31 +315,20 @@ pub async fn page<C: ConnectionTrait>(
     let limit = last.or(first).unwrap_or(DEFAULT_PAGE);
 
     let (key, direction) = sort_key(sort);
-    let mut condition = condition;
+    let mut cursors = Vec::new();
     if let Some(after) = &after {
-        condition = condition.add(beyond(&key, &direction, after));
+        cursors.push((direction.clone(), after));
     }
     if let Some(before) = &before {
-        condition = condition.add(beyond(&key, &reverse(&direction), before));
+        cursors.push((reverse(&direction), before));
+    }
+    let mut condition = condition;
+    for (towards, cursor) in &cursors {
+        let id = Expr::col((orders::Entity, orders::Column::Id));
+        condition = condition.add(beyond(key.clone(), id, towards, cursor));
     }
     let walk = if backwards { reverse(&direction) } else { direction };
-    // The ids of the first rows of this page among the orders meeting
-    // `arm`, as a subquery in FROM (SQLite allows no ORDER BY or LIMIT in
-    // the arm of a UNION). Its LIMIT stays bound whatever the plan: the
-    // union of a principal bound to some sites is planned for its values
-    // at every request even with it written (BENCHMARKS.md, "A page's plan
-    // kept").
-    let first_rows = |arm: Condition| {
-        let first = Query::select()
-            .column((orders::Entity, orders::Column::Id))
-            .from(orders::Entity)
-            .cond_where(arm.add(condition.clone()))
-            .order_by_expr(key.clone(), walk.clone())
-            .order_by((orders::Entity, orders::Column::Id), walk.clone())
-            .limit(limit + 1)
-            .take();
-        Query::select().column(Alias::new("id")).from_subquery(first, Alias::new("first_rows")).take()
-    };
+    let first_rows = FirstRows { sort, walk: walk.clone(), condition: &condition, cursors: &cursors, take: limit + 1 };
     let visible = visible_orders_for_page(principal, &first_rows);
     let mut select = orders::Entity::find()
         .filter(visible.add(condition))

@@ -21,9 +21,7 @@ const VIEWING_ROLES: [Role; 5] = [Role::Admin, Role::Planner, Role::Approver, Ro
 
 /// The orders `principal` may see (not deleted, in its organization).
 pub fn visible_orders(principal: &Principal) -> Condition {
-    visible(principal, None, &|arm| {
-        Query::select().column((orders::Entity, orders::Column::Id)).from(orders::Entity).cond_where(arm).take()
-    })
+    visible(principal, None, &Every)
 }
 
 /// The order `id`, if `principal` may see it: [`visible_orders`] with each
@@ -35,15 +33,89 @@ pub fn visible_orders(principal: &Principal) -> Condition {
 /// A function of `principal` and `id` alone, and `id` is only ever bound
 /// as a value: a caller may keep its text by principal (`orders::record`).
 pub fn visible_order(principal: &Principal, id: &str) -> Condition {
-    let this = || Condition::all().add(orders::Column::Id.eq(id));
-    visible(principal, Some(id), &|arm| {
-        Query::select()
-            .column((orders::Entity, orders::Column::Id))
-            .from(orders::Entity)
-            .cond_where(arm.add(this()))
-            .take()
-    })
-    .add(this())
+    visible(principal, Some(id), &One(id)).add(orders::Column::Id.eq(id))
+}
+
+/// A relation that a link table holds between people and orders: an arm of
+/// a person's visibility that is not a condition on `orders`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// `order_assignees`: the orders a person is assigned to.
+    Assignee,
+    /// `approval_step_approvers`: the orders a person is a designated
+    /// approver of (one row per step).
+    Approver,
+}
+
+impl Link {
+    /// The link table.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Assignee => "order_assignees",
+            Self::Approver => "approval_step_approvers",
+        }
+    }
+
+    /// Whether the table may hold an order more than once for a person
+    /// (a designated approver of two of its steps).
+    pub fn repeats_orders(self) -> bool {
+        matches!(self, Self::Approver)
+    }
+
+    /// The ids of the orders this link relates `user` to (of them, `only`
+    /// when given).
+    fn orders_of(self, user: &str, only: Option<&str>) -> SelectStatement {
+        match self {
+            Self::Assignee => {
+                related(assignees::Entity, assignees::Column::OrderId, assignees::Column::UserId, user, only)
+            }
+            Self::Approver => {
+                related(approvers::Entity, approvers::Column::OrderId, approvers::Column::UserId, user, only)
+            }
+        }
+    }
+}
+
+/// How the arms of a site-bound principal's visibility are read, each as
+/// the ids of its orders, and how their union becomes the visible ids.
+/// What the arms are is this module's decision ([`visible`]); an `Arms`
+/// only chooses the statement that reads each.
+pub trait Arms {
+    /// The orders meeting `arm`, a condition on `orders`.
+    fn orders(&self, arm: Condition) -> SelectStatement;
+    /// The orders `link` relates `user` to; `base` is what every visible
+    /// order meets, for an `Arms` that reads the orders themselves.
+    fn linked(&self, link: Link, user: &str, base: Condition) -> SelectStatement;
+    /// The visible ids, given the union of the arms' ids.
+    fn united(&self, union: SelectStatement) -> SelectStatement {
+        union
+    }
+}
+
+/// Every order of each arm.
+struct Every;
+
+impl Arms for Every {
+    fn orders(&self, arm: Condition) -> SelectStatement {
+        Query::select().column((orders::Entity, orders::Column::Id)).from(orders::Entity).cond_where(arm).take()
+    }
+
+    fn linked(&self, link: Link, user: &str, _base: Condition) -> SelectStatement {
+        link.orders_of(user, None)
+    }
+}
+
+/// Of each arm, the one order.
+struct One<'a>(&'a str);
+
+impl Arms for One<'_> {
+    fn orders(&self, arm: Condition) -> SelectStatement {
+        Every.orders(arm.add(orders::Column::Id.eq(self.0)))
+    }
+
+    fn linked(&self, link: Link, user: &str, _base: Condition) -> SelectStatement {
+        link.orders_of(user, Some(self.0))
+    }
 }
 
 /// Whether `principal` sees every order of its organization: [`visible`]'s
@@ -57,15 +129,36 @@ fn sees_whole_organization(principal: &Principal) -> bool {
 }
 
 /// [`visible_orders`] for a query that keeps only the first rows of its
-/// sort (a page): `first_rows` turns a condition on `orders` into the ids of
-/// the first rows the page could take among the orders meeting it (the
-/// page's own filter, order and limit applied). Where roles reach only some
-/// sites, each arm of the visibility that selects from `orders` is cut to
-/// those rows, since an order among the page's first rows is among its arm's
-/// first rows too: a technician's page reads a page's worth of orders of
-/// their site, not all of them. Elsewhere it is [`visible_orders`].
-pub fn visible_orders_for_page(principal: &Principal, first_rows: &dyn Fn(Condition) -> SelectStatement) -> Condition {
-    visible(principal, None, &|arm| first_rows(base(principal).add(arm)))
+/// sort (a page). Where roles reach only some sites, `page` reads each arm
+/// of the visibility as the first rows the page could take among its
+/// orders (the page's own filter, order and limit applied) and their union
+/// as the page's first rows among those, since an order among the page's
+/// first rows is among its arm's first rows too: a technician's page reads
+/// a page's worth of orders of their site, of their assignments and of
+/// their designations, not all of them. Each arm is given [`base`].
+/// Elsewhere it is [`visible_orders`].
+pub fn visible_orders_for_page(principal: &Principal, page: &dyn Arms) -> Condition {
+    visible(principal, None, &WithBase { principal, arms: page })
+}
+
+/// `arms`, with [`base`] added to each.
+struct WithBase<'a> {
+    principal: &'a Principal,
+    arms: &'a dyn Arms,
+}
+
+impl Arms for WithBase<'_> {
+    fn orders(&self, arm: Condition) -> SelectStatement {
+        self.arms.orders(base(self.principal).add(arm))
+    }
+
+    fn linked(&self, link: Link, user: &str, base: Condition) -> SelectStatement {
+        self.arms.linked(link, user, base)
+    }
+
+    fn united(&self, union: SelectStatement) -> SelectStatement {
+        self.arms.united(union)
+    }
 }
 
 /// What every visible order is: in the principal's organization, not
@@ -76,10 +169,9 @@ fn base(principal: &Principal) -> Condition {
         .add(orders::Column::DeletedAt.is_null())
 }
 
-/// `arm_ids` gives the ids of the orders meeting one arm of a site-bound
-/// principal's visibility; `only`, an order the arms that read the link
-/// tables are cut to.
-fn visible(principal: &Principal, only: Option<&str>, arm_ids: &dyn Fn(Condition) -> SelectStatement) -> Condition {
+/// `arms` reads the arms of a site-bound principal's visibility; `only`,
+/// an order the one-condition form's link subqueries are cut to.
+fn visible(principal: &Principal, only: Option<&str>, arms: &dyn Arms) -> Condition {
     let base = base(principal);
     if sees_whole_organization(principal) {
         return base;
@@ -99,40 +191,39 @@ fn visible(principal: &Principal, only: Option<&str>, arm_ids: &dyn Fn(Condition
             let me = user.user_id.as_str();
             let by_role = reach(user, &VIEWING_ROLES);
             let everywhere = matches!(by_role, Reach::Everywhere);
-            let mut arms: Vec<Condition> = Vec::new();
+            let mut conditions: Vec<Condition> = Vec::new();
             if let Some(covered) = covered(principal, by_role, None) {
-                arms.push(covered);
+                conditions.push(covered);
             }
             if principal.settings.requester_sees_asset_orders {
                 let asset_orders = Condition::all().add(orders::Column::AssetId.is_not_null());
                 if let Some(by_role) = covered(principal, reach(user, &[Role::Requester]), Some(asset_orders)) {
-                    arms.push(by_role);
+                    conditions.push(by_role);
                 }
             }
-            arms.push(Condition::all().add(orders::Column::CreatorId.eq(me)));
-            arms.push(Condition::all().add(orders::Column::OwnerId.eq(me)));
-            let assigned = related(assignees::Entity, assignees::Column::OrderId, assignees::Column::UserId, me, only);
-            let designated =
-                related(approvers::Entity, approvers::Column::OrderId, approvers::Column::UserId, me, only);
+            conditions.push(Condition::all().add(orders::Column::CreatorId.eq(me)));
+            conditions.push(Condition::all().add(orders::Column::OwnerId.eq(me)));
+            let links = [Link::Assignee, Link::Approver];
             if everywhere {
                 // A role covers every order in scope: one OR, which the
                 // database evaluates while walking the sort's index (most
                 // orders pass).
-                let any = arms.into_iter().fold(Condition::any(), Condition::add);
-                let any =
-                    any.add(orders::Column::Id.in_subquery(assigned)).add(orders::Column::Id.in_subquery(designated));
+                let any = conditions.into_iter().fold(Condition::any(), Condition::add);
+                let any = links
+                    .into_iter()
+                    .fold(any, |any, link| any.add(orders::Column::Id.in_subquery(link.orders_of(me, only))));
                 return base.add(any);
             }
             // Roles at some sites only: the ids of each arm, united. Each arm
             // is an index lookup, so the cost follows the orders visible,
             // not the organization's size (an OR holding subqueries cannot
             // use indexes and is evaluated on every order).
-            let mut ids = assigned;
-            ids.union(UnionType::All, designated);
-            for arm in arms {
-                ids.union(UnionType::All, arm_ids(arm));
+            let mut ids = arms.linked(Link::Assignee, me, base.clone());
+            ids.union(UnionType::All, arms.linked(Link::Approver, me, base.clone()));
+            for condition in conditions {
+                ids.union(UnionType::All, arms.orders(condition));
             }
-            base.add(orders::Column::Id.in_subquery(ids))
+            base.add(orders::Column::Id.in_subquery(arms.united(ids)))
         }
     }
 }

@@ -317,6 +317,20 @@ impl TestApp {
         id
     }
 
+    /// Designates `user` at one more (undecided, later) step of `order`:
+    /// an order whose steps name the same approver twice.
+    pub async fn designate_again(&self, order: &str, user: &str) {
+        let step = self.approval_step(order, 2, "rule").await;
+        approval_step_approvers::ActiveModel {
+            step_id: Set(step),
+            user_id: Set(user.to_owned()),
+            order_id: Set(order.to_owned()),
+        }
+        .insert(&self.db)
+        .await
+        .expect("approver inserted");
+    }
+
     /// An undecided approval step of `order`.
     async fn approval_step(&self, order: &str, position: i32, source: &str) -> String {
         let step = IdKind::ApprovalStep.new_id();
