@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{Backend, TestDatabase};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 backend_tests!(history_goes_down_and_up_again, link_rows_carry_their_orders_sort_keys);
 
@@ -44,7 +44,7 @@ async fn history_goes_down_and_up_again(backend: Backend) {
 
 /// Columns that hold a code from the gateway's own vocabularies, beside the
 /// ids (`id`, `*_id`, `*_by`, `scope_target`).
-const CODES: [&str; 18] = [
+const CODES: [&str; 19] = [
     "number",
     "kind",
     "status",
@@ -63,6 +63,7 @@ const CODES: [&str; 18] = [
     "queue",
     "trigger",
     "state",
+    "order_status",
 ];
 
 /// On PostgreSQL, every text column holding an id or a code compares byte by
@@ -144,7 +145,8 @@ async fn link_rows_carry_their_orders_sort_keys(backend: Backend) {
                 let sql = format!(
                     "SELECT COUNT(*) AS n, SUM(CASE WHEN l.order_created_at = o.created_at \
                      AND l.order_updated_at = o.updated_at AND l.order_priority = o.priority \
-                     AND l.order_due = COALESCE(o.due_at, 9223372036854775807) THEN 0 ELSE 1 END) AS wrong \
+                     AND l.order_due = COALESCE(o.due_at, 9223372036854775807) \
+                     AND l.order_status = o.status THEN 0 ELSE 1 END) AS wrong \
                      FROM {table} l JOIN orders o ON o.id = l.order_id"
                 );
                 let row = conn
@@ -174,9 +176,131 @@ async fn link_rows_carry_their_orders_sort_keys(backend: Backend) {
     )
     .await
     .expect("orders change");
+    // The status alone, of orders with links of both kinds.
+    conn.execute_unprepared(
+        "UPDATE orders SET status = 'CANCELLED' WHERE status <> 'CANCELLED' AND id IN \
+         (SELECT order_id FROM order_assignees UNION SELECT order_id FROM approval_step_approvers)",
+    )
+    .await
+    .expect("orders change");
     conn.execute_unprepared("UPDATE orders SET created_at = created_at - 1 WHERE created_at % 3 = 0")
         .await
         .expect("orders change");
     assert_eq!(wrong(&conn).await, none, "links of orders that changed");
+    conn.close().await.expect("closes");
+}
+
+/// On PostgreSQL, a link inserted while its order's update is under way,
+/// and an order updated while a link to it is being inserted, each wait
+/// for the other (the link's trigger reads its order `FOR SHARE`), so the
+/// copy ends as the order does. Without the row lock, both orders of
+/// events left the copy stale for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_writers_leave_no_stale_copy_on_postgres() {
+    if !common::postgres_available() {
+        return;
+    }
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let conn = workgate::db::connect_url(&database.url, 4).await.expect("connects");
+    Migrator::up(&conn, None).await.expect("every migration applies");
+    let shape = workgate::seed::Shape { orders: 50, sites: 2, users: 20, seed: 3 };
+    workgate::seed::synthetic(&conn, shape).await.expect("seeds");
+    let sql = |text: String| sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, text);
+    let unlinked = "SELECT o.id AS o, u.id AS u FROM orders o JOIN users u ON u.organization_id = o.organization_id \
+         WHERE NOT EXISTS (SELECT 1 FROM order_assignees a WHERE a.order_id = o.id AND a.user_id = u.id) \
+         ORDER BY o.id, u.id LIMIT 2";
+    let pairs: Vec<(String, String)> = conn
+        .query_all_raw(sql(unlinked.to_owned()))
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|row| (row.try_get("", "o").expect("order"), row.try_get("", "u").expect("user")))
+        .collect();
+    assert_eq!(pairs.len(), 2, "two orders and people not yet linked");
+    let copy = |order: String, user: String| {
+        let conn = conn.clone();
+        async move {
+            let row = conn
+                .query_one_raw(sql(format!(
+                    "SELECT a.order_updated_at = o.updated_at AS same FROM order_assignees a \
+                     JOIN orders o ON o.id = a.order_id WHERE a.order_id = '{order}' AND a.user_id = '{user}'"
+                )))
+                .await
+                .expect("reads")
+                .expect("the link");
+            row.try_get::<bool>("", "same").expect("a comparison")
+        }
+    };
+    // A writer waits on a lock, or is done: either way it has gone as far
+    // as it can while the other is open.
+    let stuck_or_done = |done: &tokio::task::JoinHandle<()>| {
+        let (conn, finished) = (conn.clone(), done.is_finished());
+        async move {
+            finished
+                || !conn
+                    .query_all_raw(sql("SELECT 1 AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                         AND datname = current_database()"
+                        .to_owned()))
+                    .await
+                    .expect("reads")
+                    .is_empty()
+        }
+    };
+    let until = |what: &'static str| {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        move || assert!(tokio::time::Instant::now() < deadline, "{what} in 10 s")
+    };
+
+    // An order's update open, then a link to it inserted.
+    let (order, user) = pairs[0].clone();
+    let update = conn.begin().await.expect("begins");
+    update
+        .execute_unprepared(&format!("UPDATE orders SET updated_at = updated_at + 7 WHERE id = '{order}'"))
+        .await
+        .expect("updates");
+    let insert = tokio::spawn({
+        let (conn, order, user) = (conn.clone(), order.clone(), user.clone());
+        async move {
+            conn.execute_unprepared(&format!(
+                "INSERT INTO order_assignees (order_id, user_id, assigned_at) VALUES ('{order}', '{user}', 0)"
+            ))
+            .await
+            .expect("inserts");
+        }
+    });
+    let check = until("the insert waits or is done");
+    while !stuck_or_done(&insert).await {
+        check();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    update.commit().await.expect("commits");
+    insert.await.expect("the insert ends");
+    assert!(copy(order, user).await, "a link inserted during its order's update");
+
+    // A link's insert open, then its order updated.
+    let (order, user) = pairs[1].clone();
+    let insert = conn.begin().await.expect("begins");
+    insert
+        .execute_unprepared(&format!(
+            "INSERT INTO order_assignees (order_id, user_id, assigned_at) VALUES ('{order}', '{user}', 0)"
+        ))
+        .await
+        .expect("inserts");
+    let update = tokio::spawn({
+        let (conn, order) = (conn.clone(), order.clone());
+        async move {
+            conn.execute_unprepared(&format!("UPDATE orders SET updated_at = updated_at + 7 WHERE id = '{order}'"))
+                .await
+                .expect("updates");
+        }
+    });
+    let check = until("the update waits or is done");
+    while !stuck_or_done(&update).await {
+        check();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    insert.commit().await.expect("commits");
+    update.await.expect("the update ends");
+    assert!(copy(order, user).await, "an order updated during a link's insert");
     conn.close().await.expect("closes");
 }

@@ -449,10 +449,24 @@ async fn a_persons_pages_follow_changes_to_their_orders(backend: Backend) {
     app.graphql(Some(&admin), assign, variables).await.assert_ok();
     hers.push(others[0].clone());
     let mine = app.token_for(&tech);
+    // She starts two of her assignments: their status, too, is copied to
+    // the links, where a page filtered on statuses tests it.
+    let start = "mutation($id: ID!, $v: Int!) { start(id: $id, version: $v) { status } }";
+    for id in [&hers[0], &hers[2]] {
+        let variables = json!({ "id": id, "v": version(&app, &mine, id).await });
+        let started = app.graphql(Some(&mine), start, variables).await;
+        assert_eq!(started.assert_ok()["start"]["status"], "IN_PROGRESS");
+    }
     for sort in ["CREATED_DESC", "CREATED_ASC", "UPDATED_DESC", "PRIORITY_DESC", "DUE_ASC"] {
-        let expected = listed_in_order(&app, &admin, sort, &hers).await;
+        let expected = listed_in_order(&app, &admin, sort, &json!({}), &hers).await;
         assert_eq!(expected.len(), 8, "{sort}: the admin lists every order of hers");
-        assert_eq!(walk_pages(&app, &mine, sort, 2).await, expected, "{sort}");
+        assert_eq!(walk_pages(&app, &mine, sort, &json!({}), 2).await, expected, "{sort}");
+        for (status, count) in [("IN_PROGRESS", 2), ("OPEN", 6)] {
+            let filter = json!({ "status": [status] });
+            let expected = listed_in_order(&app, &admin, sort, &filter, &hers).await;
+            assert_eq!(expected.len(), count, "{sort}: the admin lists {count} of hers {status}");
+            assert_eq!(walk_pages(&app, &mine, sort, &filter, 2).await, expected, "{sort}, {status}");
+        }
     }
 
     // Someone whose list is three designations, paged one by one: two at
@@ -471,8 +485,8 @@ async fn a_persons_pages_follow_changes_to_their_orders(backend: Backend) {
     theirs.push(app.order(&spec).await);
     let token = app.token_for(&dee);
     for sort in ["CREATED_DESC", "CREATED_ASC"] {
-        let expected = listed_in_order(&app, &admin, sort, &theirs).await;
-        assert_eq!(walk_pages(&app, &token, sort, 1).await, expected, "{sort}, one by one");
+        let expected = listed_in_order(&app, &admin, sort, &json!({}), &theirs).await;
+        assert_eq!(walk_pages(&app, &token, sort, &json!({}), 1).await, expected, "{sort}, one by one");
     }
 }
 
@@ -482,10 +496,11 @@ async fn version(app: &TestApp, token: &str, id: &str) -> i64 {
     data.assert_ok()["order"]["version"].as_i64().expect("a version")
 }
 
-/// Of `ids`, those `token`'s list holds, in the list's order by `sort`.
-async fn listed_in_order(app: &TestApp, token: &str, sort: &str, ids: &[String]) -> Vec<Value> {
-    let query = "query($sort: OrderSort) { orders(first: 100, sort: $sort) { edges { node { id } } } }";
-    let whole = app.graphql(Some(token), query, json!({ "sort": sort })).await;
+/// Of `ids`, those `token`'s list by `filter` holds, in its order by `sort`.
+async fn listed_in_order(app: &TestApp, token: &str, sort: &str, filter: &Value, ids: &[String]) -> Vec<Value> {
+    let query = "query($sort: OrderSort, $filter: OrderFilter) {
+        orders(first: 100, sort: $sort, filter: $filter) { edges { node { id } } } }";
+    let whole = app.graphql(Some(token), query, json!({ "sort": sort, "filter": filter })).await;
     whole.assert_ok()["orders"]["edges"]
         .as_array()
         .expect("edges")
@@ -495,13 +510,16 @@ async fn listed_in_order(app: &TestApp, token: &str, sort: &str, ids: &[String])
         .collect()
 }
 
-/// Every order of `token`'s list by `sort`, read in pages of `size`.
-async fn walk_pages(app: &TestApp, token: &str, sort: &str, size: i64) -> Vec<Value> {
-    let query = "query($first: Int, $after: Cursor, $sort: OrderSort) {
-        orders(first: $first, after: $after, sort: $sort) { edges { node { id } } pageInfo { hasNextPage endCursor } } }";
+/// Every order of `token`'s list by `filter` and `sort`, read in pages of
+/// `size`.
+async fn walk_pages(app: &TestApp, token: &str, sort: &str, filter: &Value, size: i64) -> Vec<Value> {
+    let query = "query($first: Int, $after: Cursor, $sort: OrderSort, $filter: OrderFilter) {
+        orders(first: $first, after: $after, sort: $sort, filter: $filter) {
+            edges { node { id } } pageInfo { hasNextPage endCursor } } }";
     let (mut walked, mut after) = (Vec::new(), Value::Null);
     loop {
-        let data = app.graphql(Some(token), query, json!({ "first": size, "after": after, "sort": sort })).await;
+        let variables = json!({ "first": size, "after": after, "sort": sort, "filter": filter });
+        let data = app.graphql(Some(token), query, variables).await;
         let list = data.assert_ok()["orders"].clone();
         walked.extend(list["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].clone()));
         if list["pageInfo"]["hasNextPage"] != json!(true) {

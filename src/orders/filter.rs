@@ -59,13 +59,17 @@ impl OrderFilter {
         .map(|(_, filter_field, order_field)| (filter_field, order_field))
     }
 
+    /// The statuses the filter keeps, sorted and once each, so that the
+    /// same set is the same statement.
+    pub fn statuses(&self) -> Option<BTreeSet<&'static str>> {
+        self.status.as_ref().map(|statuses| statuses.iter().map(|s| s.as_str()).collect())
+    }
+
     /// The filter as SQL; BAD_USER_INPUT (naming the field) for bad values.
     pub fn condition(&self) -> AppResult<Condition> {
         let column = |c: orders::Column| Expr::col((orders::Entity, c));
         let mut c = Condition::all().add(column(orders::Column::Archived).eq(written(self.archived.unwrap_or(false))));
-        // Sorted and once each, so that the same set is the same statement.
-        if let Some(statuses) = &self.status {
-            let statuses: BTreeSet<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        if let Some(statuses) = self.statuses() {
             c = c.add(column(orders::Column::Status).is_in(statuses.into_iter().map(written)));
         }
         if let Some(kinds) = &self.kind {
@@ -186,7 +190,7 @@ fn linked<T: EntityTrait, C: ColumnTrait>(table: T, order: C, column: C, value: 
 /// the flags and the enums' names a list filters on, so that a page's
 /// statement can keep one plan ([`Plan::Kept`]). Each combination of them
 /// is a statement of its own.
-fn written(value: impl Into<Value>) -> Expr {
+pub(super) fn written(value: impl Into<Value>) -> Expr {
     Expr::Constant(value.into())
 }
 

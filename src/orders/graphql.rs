@@ -6,7 +6,7 @@
 //! who may not read them. A guarded field the caller may not read is `null`
 //! with a FORBIDDEN error at its path; the rest of the response stands.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -724,17 +724,19 @@ impl OrderConnection {
     }
 }
 
-/// Runs one page of the orders the caller may see that match `condition`.
+/// Runs one page of the orders the caller may see that match `condition`
+/// (of `statuses`, when it keeps only those).
 pub async fn connection(
     ctx: &Context<'_>,
     condition: Condition,
+    statuses: Option<&BTreeSet<&'static str>>,
     plan: Plan,
     sort: OrderSort,
     request: &PageRequest,
 ) -> Result<OrderConnection> {
     let db = ctx.reads()?;
     let principal = ctx.principal()?;
-    let page = list::page(db, principal, condition.clone(), plan, sort, request).await?;
+    let page = list::page(db, principal, condition.clone(), statuses, plan, sort, request).await?;
     let condition = visible_orders(principal).add(condition);
     let (cursors, models): (Vec<String>, Vec<_>) = page.rows.into_iter().unzip();
     let node = ctx.look_ahead().field("edges").field("node");
@@ -1015,7 +1017,8 @@ impl OrderQuery {
         }
         let condition = filter.condition()?;
         let request = PageRequest { first, after: after.map(|c| c.0), last, before: before.map(|c| c.0) };
-        connection(ctx, condition, filter.plan(), sort.unwrap_or_default(), &request).await
+        let statuses = filter.statuses();
+        connection(ctx, condition, statuses.as_ref(), filter.plan(), sort.unwrap_or_default(), &request).await
     }
 
     /// A saved view (DOMAIN.md section 8), within what the caller may see.
@@ -1031,7 +1034,7 @@ impl OrderQuery {
         let principal = ctx.principal()?;
         let condition = queue.contents(principal, site_id.as_ref().map(|s| s.as_str()))?;
         let request = PageRequest { first, after: after.map(|c| c.0), last: None, before: None };
-        connection(ctx, condition, queue.plan(), queue.sort(), &request).await
+        connection(ctx, condition, None, queue.plan(), queue.sort(), &request).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! sort and keyset pagination. A cursor carries the sort it belongs to, the
 //! sort key and the id, so any page costs what the first page costs.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use async_graphql::Enum;
@@ -14,7 +15,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::filter::Plan;
+use super::filter::{Plan, written};
 use crate::auth::Principal;
 use crate::db::rows::{self, OrderRow};
 use crate::error::{AppError, AppResult};
@@ -207,6 +208,9 @@ struct FirstRows<'a> {
     condition: &'a Condition,
     /// The cursors, each with the direction its rows lie in.
     cursors: &'a [(Order, &'a Cursor)],
+    /// The statuses `condition` keeps, if it keeps only some: a link arm
+    /// tests its copy of the order's status in the index it walks.
+    statuses: Option<&'a BTreeSet<&'static str>>,
     /// Rows to take: the page and one more.
     take: u64,
 }
@@ -241,12 +245,17 @@ impl Arms for FirstRows<'_> {
     fn linked(&self, link: Link, user: &str, base: Condition) -> SelectStatement {
         let table = Alias::new("link");
         let column = |name: &str| Expr::col((table.clone(), Alias::new(name)));
-        let (key, id) = (column(link_key(self.sort)), column("order_id"));
-        let mut walked = Condition::all().add(column("user_id").eq(user)).add(base).add(self.condition.clone());
+        let (key, id) = (column(link_key(self.sort)), column(Link::ORDER));
+        let mut walked = Condition::all().add(column(Link::USER).eq(user)).add(base).add(self.condition.clone());
         // The cursors again, on the link's copy of the key: the walk of
         // its index starts there.
         for (towards, cursor) in self.cursors {
             walked = walked.add(beyond(key.clone(), id.clone(), towards, cursor));
+        }
+        // And the statuses, on the link's copy: a link of another status is
+        // passed over in the index, its order not read.
+        if let Some(statuses) = self.statuses {
+            walked = walked.add(column("order_status").is_in(statuses.iter().map(|&status| written(status))));
         }
         let mut select = Query::select()
             .expr_as(key.clone(), Alias::new(Self::KEY))
@@ -254,7 +263,7 @@ impl Arms for FirstRows<'_> {
             .from_as(Alias::new(link.table()), table.clone())
             .inner_join(
                 orders::Entity,
-                Expr::col((orders::Entity, orders::Column::Id)).equals((table, Alias::new("order_id"))),
+                Expr::col((orders::Entity, orders::Column::Id)).equals((table, Alias::new(Link::ORDER))),
             )
             .cond_where(walked)
             .take();
@@ -295,11 +304,12 @@ fn page_size(field: &str, value: Option<i32>) -> AppResult<Option<u64>> {
 
 /// Fetches one page of the orders `principal` may see that match
 /// `condition` (the policy's visibility is added here), planned as `plan`
-/// says.
+/// says. `statuses` are those `condition` keeps, when it keeps only some.
 pub async fn page<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
     condition: Condition,
+    statuses: Option<&BTreeSet<&'static str>>,
     plan: Plan,
     sort: OrderSort,
     request: &PageRequest,
@@ -328,7 +338,8 @@ pub async fn page<C: ConnectionTrait>(
         condition = condition.add(beyond(key.clone(), id, towards, cursor));
     }
     let walk = if backwards { reverse(&direction) } else { direction };
-    let first_rows = FirstRows { sort, walk: walk.clone(), condition: &condition, cursors: &cursors, take: limit + 1 };
+    let first_rows =
+        FirstRows { sort, walk: walk.clone(), condition: &condition, cursors: &cursors, statuses, take: limit + 1 };
     let visible = visible_orders_for_page(principal, &first_rows);
     let mut select = orders::Entity::find()
         .filter(visible.add(condition))

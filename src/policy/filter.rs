@@ -48,6 +48,11 @@ pub enum Link {
 }
 
 impl Link {
+    /// The column of both link tables that names the order.
+    pub const ORDER: &'static str = "order_id";
+    /// The column of both link tables that names the person.
+    pub const USER: &'static str = "user_id";
+
     /// The link table.
     pub fn table(self) -> &'static str {
         match self {
