@@ -1,9 +1,10 @@
 //! `order_assignees`: A user assigned to an order.
 //!
-//! The table also holds copies of the order's sort keys (`order_created_at`,
-//! `order_updated_at`, `order_priority`, `order_due`), which the database's
-//! triggers keep (migration 11) and only a page's statement reads
-//! (`orders::list`); they are not fields here, so no writer sets them.
+//! The table also holds copies of the order's sort keys and status
+//! (`order_created_at`, `order_updated_at`, `order_priority`, `order_due`,
+//! `order_status`), which the database's triggers keep (migration 11) and
+//! only a page's statement reads (`orders::list`); they are not fields
+//! here, so no writer sets them.
 
 use sea_orm::entity::prelude::*;
 
