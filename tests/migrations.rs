@@ -231,76 +231,40 @@ async fn racing_writers_leave_no_stale_copy_on_postgres() {
             row.try_get::<bool>("", "same").expect("a comparison")
         }
     };
-    // A writer waits on a lock, or is done: either way it has gone as far
-    // as it can while the other is open.
-    let stuck_or_done = |done: &tokio::task::JoinHandle<()>| {
-        let (conn, finished) = (conn.clone(), done.is_finished());
-        async move {
-            finished
-                || !conn
-                    .query_all_raw(sql("SELECT 1 AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                         AND datname = current_database()"
-                        .to_owned()))
-                    .await
-                    .expect("reads")
-                    .is_empty()
-        }
+    let insert = |order: &str, user: &str| {
+        format!("INSERT INTO order_assignees (order_id, user_id, assigned_at) VALUES ('{order}', '{user}', 0)")
     };
-    let until = |what: &'static str| {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        move || assert!(tokio::time::Instant::now() < deadline, "{what} in 10 s")
-    };
+    let update = |order: &str| format!("UPDATE orders SET updated_at = updated_at + 7 WHERE id = '{order}'");
 
-    // An order's update open, then a link to it inserted.
-    let (order, user) = pairs[0].clone();
-    let update = conn.begin().await.expect("begins");
-    update
-        .execute_unprepared(&format!("UPDATE orders SET updated_at = updated_at + 7 WHERE id = '{order}'"))
-        .await
-        .expect("updates");
-    let insert = tokio::spawn({
-        let (conn, order, user) = (conn.clone(), order.clone(), user.clone());
-        async move {
-            conn.execute_unprepared(&format!(
-                "INSERT INTO order_assignees (order_id, user_id, assigned_at) VALUES ('{order}', '{user}', 0)"
-            ))
-            .await
-            .expect("inserts");
-        }
-    });
-    let check = until("the insert waits or is done");
-    while !stuck_or_done(&insert).await {
-        check();
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    update.commit().await.expect("commits");
-    insert.await.expect("the insert ends");
-    assert!(copy(order, user).await, "a link inserted during its order's update");
-
-    // A link's insert open, then its order updated.
-    let (order, user) = pairs[1].clone();
-    let insert = conn.begin().await.expect("begins");
-    insert
-        .execute_unprepared(&format!(
-            "INSERT INTO order_assignees (order_id, user_id, assigned_at) VALUES ('{order}', '{user}', 0)"
-        ))
-        .await
-        .expect("inserts");
-    let update = tokio::spawn({
-        let (conn, order) = (conn.clone(), order.clone());
-        async move {
-            conn.execute_unprepared(&format!("UPDATE orders SET updated_at = updated_at + 7 WHERE id = '{order}'"))
-                .await
-                .expect("updates");
-        }
-    });
-    let check = until("the update waits or is done");
-    while !stuck_or_done(&update).await {
-        check();
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    insert.commit().await.expect("commits");
-    update.await.expect("the update ends");
-    assert!(copy(order, user).await, "an order updated during a link's insert");
+    let (order, user) = &pairs[0];
+    race(&conn, update(order), insert(order, user)).await;
+    assert!(copy(order.clone(), user.clone()).await, "a link inserted during its order's update");
+    let (order, user) = &pairs[1];
+    race(&conn, insert(order, user), update(order)).await;
+    assert!(copy(order.clone(), user.clone()).await, "an order updated during a link's insert");
     conn.close().await.expect("closes");
+}
+
+/// Runs `open` in a transaction and, beside it, `next`, until `next`
+/// waits for a lock or is done (either way it has gone as far as it can
+/// while `open` is open); then commits `open` and waits for `next`.
+async fn race(conn: &sea_orm::DatabaseConnection, open: String, next: String) {
+    let sql = |text: &str| sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, text);
+    let transaction = conn.begin().await.expect("begins");
+    transaction.execute_unprepared(&open).await.expect("the first statement runs");
+    let next = tokio::spawn({
+        let conn = conn.clone();
+        async move {
+            conn.execute_unprepared(&next).await.expect("the second statement runs");
+        }
+    });
+    let waiting = "SELECT 1 AS waiting FROM pg_stat_activity \
+         WHERE wait_event_type = 'Lock' AND datname = current_database()";
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !next.is_finished() && conn.query_all_raw(sql(waiting)).await.expect("reads").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the second statement neither waits nor ends in 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    transaction.commit().await.expect("commits");
+    next.await.expect("the second statement ends");
 }
