@@ -14,10 +14,7 @@ backend_tests!(history_goes_down_and_up_again, link_rows_carry_their_orders_sort
 
 async fn history_goes_down_and_up_again(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let url = match backend {
-        Backend::Sqlite => format!("{}?mode=rwc", database.url),
-        Backend::Postgres => database.url.clone(),
-    };
+    let url = creatable(backend, &database);
     // A pool of several connections, as the server migrates on its pool: a
     // migration's statements may run on different connections.
     let conn = workgate::db::connect_url(&url, 4).await.expect("connects");
@@ -40,6 +37,14 @@ async fn history_goes_down_and_up_again(backend: Backend) {
     let token = app.token_for(&admin);
     let answer = app.graphql(Some(&token), "{ orders(first: 1) { totalCount } }", serde_json::json!({})).await;
     assert_eq!(answer.assert_ok()["orders"]["totalCount"], 0);
+}
+
+/// `database`'s URL, for a SQLite file that the first connection creates.
+fn creatable(backend: Backend, database: &TestDatabase) -> String {
+    match backend {
+        Backend::Sqlite => format!("{}?mode=rwc", database.url),
+        Backend::Postgres => database.url.clone(),
+    }
 }
 
 /// Columns that hold a code from the gateway's own vocabularies, beside the
@@ -129,10 +134,7 @@ async fn ids_and_codes_compare_byte_by_byte_on_postgres() {
 /// before it (migrated down and up again), and after the orders change.
 async fn link_rows_carry_their_orders_sort_keys(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let url = match backend {
-        Backend::Sqlite => format!("{}?mode=rwc", database.url),
-        Backend::Postgres => database.url.clone(),
-    };
+    let url = creatable(backend, &database);
     let conn = workgate::db::connect_url(&url, 2).await.expect("connects");
     Migrator::up(&conn, None).await.expect("every migration applies");
     let shape = workgate::seed::Shape { orders: 600, sites: 5, users: 40, seed: 7 };

@@ -327,8 +327,7 @@ async fn pages_filters_and_sorts(backend: Backend) {
 async fn a_site_bound_persons_pages_keep_the_lists_order(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = world(&app).await;
-    let tech = app.user(&w.org, &w.north, "Tina Tech").await;
-    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let tech = technician_at_n1(&app, &w, "Tina Tech").await;
     let base = 1_700_000_000_000_000_i64;
     let hour = 3_600_000_000_i64;
     let mut seen = BTreeSet::new();
@@ -409,8 +408,7 @@ async fn a_site_bound_persons_pages_keep_the_lists_order(backend: Backend) {
 async fn a_persons_pages_follow_changes_to_their_orders(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = world(&app).await;
-    let tech = app.user(&w.org, &w.north, "Tina Tech").await;
-    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let tech = technician_at_n1(&app, &w, "Tina Tech").await;
     let base = 1_700_000_000_000_000_i64;
     let hour = 3_600_000_000_i64;
     let (mut hers, mut others) = (Vec::new(), Vec::new());
@@ -473,8 +471,7 @@ async fn a_persons_pages_follow_changes_to_their_orders(backend: Backend) {
     // two steps each, one at their site (so in two arms of their
     // visibility). A page reads the row after it, which is another order
     // whichever comes first.
-    let dee = app.user(&w.org, &w.north, "Dee Signee").await;
-    app.grant(&w.org, &dee, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    let dee = technician_at_n1(&app, &w, "Dee Signee").await;
     let mut spec = w.spec(&w.s1, &w.south);
     spec.designated = vec![dee.clone()];
     let mut theirs = vec![app.order(&spec).await, app.order(&spec).await];
@@ -488,6 +485,13 @@ async fn a_persons_pages_follow_changes_to_their_orders(backend: Backend) {
         let expected = listed_in_order(&app, &admin, sort, &json!({}), &theirs).await;
         assert_eq!(walk_pages(&app, &token, sort, &json!({}), 1).await, expected, "{sort}, one by one");
     }
+}
+
+/// A TECHNICIAN of the north account bound to the site `n1` alone.
+async fn technician_at_n1(app: &TestApp, w: &World, name: &str) -> String {
+    let tech = app.user(&w.org, &w.north, name).await;
+    app.grant(&w.org, &tech, Role::Technician, &Bind::Site(w.n1.clone())).await;
+    tech
 }
 
 /// The version of order `id`, as `token` reads it.

@@ -219,34 +219,35 @@ impl FirstRows<'_> {
     const KEY: &'static str = "k";
     const ID: &'static str = "id";
 
-    /// `SELECT k, id FROM (select ORDER BY key, id LIMIT take) AS name`.
-    fn cut(&self, mut select: SelectStatement, key: SimpleExpr, id: SimpleExpr, name: &str) -> SelectStatement {
+    /// `SELECT k, id FROM (select ORDER BY key, id LIMIT take) AS first_rows`.
+    fn cut(&self, mut select: SelectStatement, key: SimpleExpr, id: SimpleExpr) -> SelectStatement {
         select.order_by_expr(key, self.walk.clone()).order_by_expr(id, self.walk.clone()).limit(self.take);
         Query::select()
             .columns([Alias::new(Self::KEY), Alias::new(Self::ID)])
-            .from_subquery(select, Alias::new(name))
+            .from_subquery(select, Alias::new("first_rows"))
             .take()
     }
 }
 
 impl Arms for FirstRows<'_> {
-    fn orders(&self, arm: Condition) -> SelectStatement {
+    fn orders(&self, arm: Condition, base: &Condition) -> SelectStatement {
         let (key, _) = sort_key(self.sort);
         let id = Expr::col((orders::Entity, orders::Column::Id));
         let select = Query::select()
             .expr_as(key.clone(), Alias::new(Self::KEY))
             .expr_as(id.clone(), Alias::new(Self::ID))
             .from(orders::Entity)
-            .cond_where(arm.add(self.condition.clone()))
+            .cond_where(base.clone().add(arm).add(self.condition.clone()))
             .take();
-        self.cut(select, key, id, "first_rows")
+        self.cut(select, key, id)
     }
 
-    fn linked(&self, link: Link, user: &str, base: Condition) -> SelectStatement {
+    fn linked(&self, link: Link, user: &str, base: &Condition) -> SelectStatement {
         let table = Alias::new("link");
         let column = |name: &str| Expr::col((table.clone(), Alias::new(name)));
         let (key, id) = (column(link_key(self.sort)), column(Link::ORDER));
-        let mut walked = Condition::all().add(column(Link::USER).eq(user)).add(base).add(self.condition.clone());
+        let mut walked =
+            Condition::all().add(column(Link::USER).eq(user)).add(base.clone()).add(self.condition.clone());
         // The cursors again, on the link's copy of the key: the walk of
         // its index starts there.
         for (towards, cursor) in self.cursors {
@@ -270,7 +271,7 @@ impl Arms for FirstRows<'_> {
         if link.repeats_orders() {
             select.distinct();
         }
-        self.cut(select, key, id, "first_rows")
+        self.cut(select, key, id)
     }
 
     fn united(&self, union: SelectStatement) -> SelectStatement {

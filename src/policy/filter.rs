@@ -5,10 +5,8 @@
 //! It must agree with [`super::decide`] for `Action::View` on every order;
 //! the property test in `tests/visibility.rs` checks exactly that.
 
-use entity::{
-    approval_step_approvers as approvers, order_assignees as assignees, orders, site_group_members, sites, users,
-};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
+use entity::{orders, site_group_members, sites, users};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::order::ORDERS_READ;
@@ -21,7 +19,7 @@ const VIEWING_ROLES: [Role; 5] = [Role::Admin, Role::Planner, Role::Approver, Ro
 
 /// The orders `principal` may see (not deleted, in its organization).
 pub fn visible_orders(principal: &Principal) -> Condition {
-    visible(principal, None, &Every)
+    visible(principal, &Every)
 }
 
 /// The order `id`, if `principal` may see it: [`visible_orders`] with each
@@ -33,7 +31,7 @@ pub fn visible_orders(principal: &Principal) -> Condition {
 /// A function of `principal` and `id` alone, and `id` is only ever bound
 /// as a value: a caller may keep its text by principal (`orders::record`).
 pub fn visible_order(principal: &Principal, id: &str) -> Condition {
-    visible(principal, Some(id), &One(id)).add(orders::Column::Id.eq(id))
+    visible(principal, &One(id)).add(orders::Column::Id.eq(id))
 }
 
 /// A relation that a link table holds between people and orders: an arm of
@@ -70,14 +68,16 @@ impl Link {
     /// The ids of the orders this link relates `user` to (of them, `only`
     /// when given).
     fn orders_of(self, user: &str, only: Option<&str>) -> SelectStatement {
-        match self {
-            Self::Assignee => {
-                related(assignees::Entity, assignees::Column::OrderId, assignees::Column::UserId, user, only)
-            }
-            Self::Approver => {
-                related(approvers::Entity, approvers::Column::OrderId, approvers::Column::UserId, user, only)
-            }
+        let column = |name| Expr::col(Alias::new(name));
+        let mut select = Query::select()
+            .column(Alias::new(Self::ORDER))
+            .from(Alias::new(self.table()))
+            .and_where(column(Self::USER).eq(user))
+            .take();
+        if let Some(order) = only {
+            select.and_where(column(Self::ORDER).eq(order));
         }
+        select
     }
 }
 
@@ -85,15 +85,22 @@ impl Link {
 /// the ids of its orders, and how their union becomes the visible ids.
 /// What the arms are is this module's decision ([`visible`]); an `Arms`
 /// only chooses the statement that reads each.
+///
+/// `base` is what every visible order meets ([`base`]), which the outer
+/// condition holds too: for an `Arms` that cuts each arm to its first rows,
+/// which must be visible ones.
 pub trait Arms {
     /// The orders meeting `arm`, a condition on `orders`.
-    fn orders(&self, arm: Condition) -> SelectStatement;
-    /// The orders `link` relates `user` to; `base` is what every visible
-    /// order meets, for an `Arms` that reads the orders themselves.
-    fn linked(&self, link: Link, user: &str, base: Condition) -> SelectStatement;
+    fn orders(&self, arm: Condition, base: &Condition) -> SelectStatement;
+    /// The orders `link` relates `user` to.
+    fn linked(&self, link: Link, user: &str, base: &Condition) -> SelectStatement;
     /// The visible ids, given the union of the arms' ids.
     fn united(&self, union: SelectStatement) -> SelectStatement {
         union
+    }
+    /// The one order the arms are cut to, if they are.
+    fn only(&self) -> Option<&str> {
+        None
     }
 }
 
@@ -101,11 +108,11 @@ pub trait Arms {
 struct Every;
 
 impl Arms for Every {
-    fn orders(&self, arm: Condition) -> SelectStatement {
+    fn orders(&self, arm: Condition, _base: &Condition) -> SelectStatement {
         Query::select().column((orders::Entity, orders::Column::Id)).from(orders::Entity).cond_where(arm).take()
     }
 
-    fn linked(&self, link: Link, user: &str, _base: Condition) -> SelectStatement {
+    fn linked(&self, link: Link, user: &str, _base: &Condition) -> SelectStatement {
         link.orders_of(user, None)
     }
 }
@@ -114,12 +121,16 @@ impl Arms for Every {
 struct One<'a>(&'a str);
 
 impl Arms for One<'_> {
-    fn orders(&self, arm: Condition) -> SelectStatement {
-        Every.orders(arm.add(orders::Column::Id.eq(self.0)))
+    fn orders(&self, arm: Condition, base: &Condition) -> SelectStatement {
+        Every.orders(arm.add(orders::Column::Id.eq(self.0)), base)
     }
 
-    fn linked(&self, link: Link, user: &str, _base: Condition) -> SelectStatement {
+    fn linked(&self, link: Link, user: &str, _base: &Condition) -> SelectStatement {
         link.orders_of(user, Some(self.0))
+    }
+
+    fn only(&self) -> Option<&str> {
+        Some(self.0)
     }
 }
 
@@ -140,30 +151,10 @@ fn sees_whole_organization(principal: &Principal) -> bool {
 /// as the page's first rows among those, since an order among the page's
 /// first rows is among its arm's first rows too: a technician's page reads
 /// a page's worth of orders of their site, of their assignments and of
-/// their designations, not all of them. Each arm is given [`base`].
-/// Elsewhere it is [`visible_orders`].
+/// their designations, not all of them. Elsewhere it is
+/// [`visible_orders`].
 pub fn visible_orders_for_page(principal: &Principal, page: &dyn Arms) -> Condition {
-    visible(principal, None, &WithBase { principal, arms: page })
-}
-
-/// `arms`, with [`base`] added to each.
-struct WithBase<'a> {
-    principal: &'a Principal,
-    arms: &'a dyn Arms,
-}
-
-impl Arms for WithBase<'_> {
-    fn orders(&self, arm: Condition) -> SelectStatement {
-        self.arms.orders(base(self.principal).add(arm))
-    }
-
-    fn linked(&self, link: Link, user: &str, base: Condition) -> SelectStatement {
-        self.arms.linked(link, user, base)
-    }
-
-    fn united(&self, union: SelectStatement) -> SelectStatement {
-        self.arms.united(union)
-    }
+    visible(principal, page)
 }
 
 /// What every visible order is: in the principal's organization, not
@@ -174,9 +165,9 @@ fn base(principal: &Principal) -> Condition {
         .add(orders::Column::DeletedAt.is_null())
 }
 
-/// `arms` reads the arms of a site-bound principal's visibility; `only`,
-/// an order the one-condition form's link subqueries are cut to.
-fn visible(principal: &Principal, only: Option<&str>, arms: &dyn Arms) -> Condition {
+/// `arms` reads the arms of a site-bound principal's visibility; the
+/// one-condition form's link subqueries are cut to its one order, if any.
+fn visible(principal: &Principal, arms: &dyn Arms) -> Condition {
     let base = base(principal);
     if sees_whole_organization(principal) {
         return base;
@@ -216,37 +207,21 @@ fn visible(principal: &Principal, only: Option<&str>, arms: &dyn Arms) -> Condit
                 let any = conditions.into_iter().fold(Condition::any(), Condition::add);
                 let any = links
                     .into_iter()
-                    .fold(any, |any, link| any.add(orders::Column::Id.in_subquery(link.orders_of(me, only))));
+                    .fold(any, |any, link| any.add(orders::Column::Id.in_subquery(link.orders_of(me, arms.only()))));
                 return base.add(any);
             }
             // Roles at some sites only: the ids of each arm, united. Each arm
             // is an index lookup, so the cost follows the orders visible,
             // not the organization's size (an OR holding subqueries cannot
             // use indexes and is evaluated on every order).
-            let mut ids = arms.linked(Link::Assignee, me, base.clone());
-            ids.union(UnionType::All, arms.linked(Link::Approver, me, base.clone()));
+            let mut ids = arms.linked(Link::Assignee, me, &base);
+            ids.union(UnionType::All, arms.linked(Link::Approver, me, &base));
             for condition in conditions {
-                ids.union(UnionType::All, arms.orders(condition));
+                ids.union(UnionType::All, arms.orders(condition, &base));
             }
             base.add(orders::Column::Id.in_subquery(arms.united(ids)))
         }
     }
-}
-
-/// The orders `user_column` relates `user` to through `table` (of them,
-/// `only` when given).
-fn related<T: sea_orm::EntityTrait, C: sea_orm::ColumnTrait>(
-    table: T,
-    order_column: C,
-    user_column: C,
-    user: &str,
-    only: Option<&str>,
-) -> SelectStatement {
-    let mut select = Query::select().column(order_column).from(table).and_where(user_column.eq(user)).take();
-    if let Some(order) = only {
-        select.and_where(order_column.eq(order));
-    }
-    select
 }
 
 /// The orders on which a user holds one of `roles` (in scope, at the
