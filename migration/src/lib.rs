@@ -15,6 +15,7 @@ mod m20261205_000008_order_created_index;
 mod m20261206_000009_person_order_indexes;
 mod m20261207_000010_identifiers_bytewise;
 mod m20261207_000011_link_sort_keys;
+mod m20261208_000012_order_person_sort_indexes;
 mod order_indexes;
 
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_person_order_indexes::Migration),
             Box::new(m20261207_000010_identifiers_bytewise::Migration),
             Box::new(m20261207_000011_link_sort_keys::Migration),
+            Box::new(m20261208_000012_order_person_sort_indexes::Migration),
         ]
     }
 }

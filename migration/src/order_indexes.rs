@@ -1,6 +1,6 @@
 //! Indexes on `orders` written as plain `CREATE INDEX` and `DROP INDEX`,
 //! the same on SQLite and PostgreSQL, for the migrations that index the
-//! order list's sort keys (5 to 8). Each index is a name and its
+//! order list's sort keys (5 to 8, and 12). Each index is a name and its
 //! column list; an expression such as `COALESCE(due_at, ...)` must be
 //! written exactly as `orders::list` writes it for the planner to use it.
 

@@ -1,0 +1,51 @@
+//! An index per order list sort by creator and by owner. A site-bound
+//! person's page is a union of arms (`orders::list::FirstRows`): their
+//! sites, their links (walked by migration 11's copies), and the orders
+//! they created and own. Migration 1 indexed `creator_id` and `owner_id`
+//! alone, so each of the last two arms read every order of the person and
+//! sorted them to keep the first page's worth, where PostgreSQL's merge
+//! of the arms needed two or three of them (a TECHNICIAN's page: 115
+//! orders read twice of the 534 buffers the statement touched; 312 with
+//! these; BENCHMARKS.md). Walked in the sort, each arm stops where the
+//! page does. Lists filtered by `ownerId` and the `MY_REQUESTS` queue
+//! walk them too. The single-column indexes are their prefixes, so they
+//! go.
+
+use sea_orm_migration::prelude::*;
+
+use crate::order_indexes::{self, OrderIndex};
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261208_000012_order_person_sort_indexes"
+    }
+}
+
+const INDEXES: [OrderIndex; 8] = [
+    ("orders_creator_created", "creator_id, created_at, id"),
+    ("orders_creator_updated", "creator_id, updated_at, id"),
+    ("orders_creator_priority", "creator_id, priority, id"),
+    ("orders_creator_due", "creator_id, COALESCE(due_at, 9223372036854775807), id"),
+    ("orders_owner_created", "owner_id, created_at, id"),
+    ("orders_owner_updated", "owner_id, updated_at, id"),
+    ("orders_owner_priority", "owner_id, priority, id"),
+    ("orders_owner_due", "owner_id, COALESCE(due_at, 9223372036854775807), id"),
+];
+
+/// Migration 1's, now the leading column of wider indexes.
+const SUPERSEDED: [OrderIndex; 2] = [("orders_creator", "creator_id"), ("orders_owner", "owner_id")];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        order_indexes::create(manager, &INDEXES).await?;
+        order_indexes::drop(manager, &SUPERSEDED).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        order_indexes::create(manager, &SUPERSEDED).await?;
+        order_indexes::drop(manager, &INDEXES).await
+    }
+}
