@@ -5,7 +5,7 @@
 # database's side is pgbench's. Results: BENCHMARKS.md.
 #
 #   scripts/callgrind-requests.sh dashboard|detail [REQUESTS]
-#   WGBENCH_AS=partner|child-admin scripts/callgrind-requests.sh dashboard|detail
+#   WGBENCH_AS=partner|child-admin|technician scripts/callgrind-requests.sh dashboard|detail
 #
 # 1. creates a scratch database and seeds it (`workgate seed --synthetic`,
 #    100,000 orders, as the load generator does);
@@ -14,7 +14,9 @@
 #    token`) or, with WGBENCH_AS=partner, as a partner token (an API token
 #    bound to the seed's partner vendor, created by that ADMIN), or with
 #    WGBENCH_AS=child-admin, as the seed's ADMIN of a child account (its
-#    scope's orders: not the whole organization's);
+#    scope's orders: not the whole organization's), or with
+#    WGBENCH_AS=technician, as the seed's TECHNICIAN of one site (her
+#    site's orders and those she is linked to: a union of arms);
 # 3. sends 30 requests unmeasured (caches, prepared statements), zeroes
 #    the counters, sends REQUESTS [dashboard 48, detail 200] one after
 #    another, dumps the counters;
@@ -28,8 +30,9 @@
 # the dashboard's page of 50 with its four sorts and three filters in turn,
 # and the PLANNER's detail document over 100 orders in turn, both asked as
 # the root ADMIN; with WGBENCH_AS=partner, the partner's documents over the
-# partner's orders; with WGBENCH_AS=child-admin, the PLANNER's documents
-# (the child ADMIN's are the same) over the first 100 orders it sees.
+# partner's orders; with WGBENCH_AS=child-admin or technician, the
+# PLANNER's dashboard (theirs is the same), the principal's own detail,
+# over the first 100 orders it sees.
 #
 # Environment (defaults in brackets):
 #   WGBENCH_PG   [postgres://postgres@%2Fvar%2Frun%2Fpostgresql]  superuser URL, no db
@@ -38,7 +41,7 @@
 #   WORKGATE_BIN [target/release/workgate, built with cargo if unset]
 #   LOAD_BIN     [target/release/workgate-load, likewise]
 #   KEEP_DB      [0]
-#   WGBENCH_AS   [admin]                                         admin | partner | child-admin
+#   WGBENCH_AS   [admin]                                         admin | partner | child-admin | technician
 # Needs psql, curl, jq and valgrind. Nothing outside the scratch database is
 # changed.
 set -euo pipefail
@@ -60,7 +63,8 @@ case "$AS" in
     admin) documents_of=planner ;;
     partner) documents_of=partner ;;
     child-admin) documents_of=child-admin ;;
-    *) echo "WGBENCH_AS must be admin, partner or child-admin" >&2; exit 2 ;;
+    technician) documents_of=technician ;;
+    *) echo "WGBENCH_AS must be admin, partner, child-admin or technician" >&2; exit 2 ;;
 esac
 [[ "$DB" =~ ^[a-z0-9_]+$ ]] || { echo "WGBENCH_DB must be lower-case letters, digits and _" >&2; exit 2; }
 if [[ -z "${WORKGATE_BIN:-}" || -z "${LOAD_BIN:-}" ]]; then
@@ -104,14 +108,15 @@ if [[ "$AS" == partner ]]; then
     vendor=$(jq -er .partnerVendor "$OUT/seed.json")
     [[ "$vendor" =~ ^[A-Za-z0-9_]+$ ]] || { echo "unexpected partner vendor id: $vendor" >&2; exit 1; }
     db -c "SELECT id FROM orders WHERE deleted_at IS NULL AND vendor_id = '$vendor' ORDER BY id LIMIT 100" > "$OUT/orders.txt"
-elif [[ "$AS" == child-admin ]]; then
-    child_admin=$(jq -er .childAdmin "$OUT/seed.json") || { echo "$OUT/seed.json names no childAdmin" >&2; exit 1; }
-    token=$("$WORKGATE_BIN" token --user "$child_admin" | tail -1)
+elif [[ "$AS" == child-admin || "$AS" == technician ]]; then
+    key=$([[ "$AS" == child-admin ]] && echo childAdmin || echo siteTechnician)
+    person=$(jq -er ".$key" "$OUT/seed.json") || { echo "$OUT/seed.json names no $key" >&2; exit 1; }
+    token=$("$WORKGATE_BIN" token --user "$person" | tail -1)
 else
     db -c "SELECT id FROM orders WHERE deleted_at IS NULL ORDER BY id LIMIT 100 OFFSET 5000" > "$OUT/orders.txt"
 fi
-# The child ADMIN's orders are those it sees, asked of the server below.
-[[ "$AS" == child-admin || -s "$OUT/orders.txt" ]] || { echo "no orders to ask for in $DB" >&2; exit 1; }
+# A person's orders are those they see, asked of the server below.
+[[ "$AS" == child-admin || "$AS" == technician || -s "$OUT/orders.txt" ]] || { echo "no orders to ask for in $DB" >&2; exit 1; }
 
 echo "== serving under callgrind"
 rm -f "$OUT"/callgrind.out.*
@@ -136,11 +141,11 @@ if [[ "$AS" == partner ]]; then
         -d "$(jq -cn --arg q "$create" --arg v "$vendor" '{query: $q, variables: {v: $v}}')" \
         | jq -er .data.createApiToken.secret)
 fi
-if [[ "$AS" == child-admin ]]; then
+if [[ "$AS" == child-admin || "$AS" == technician ]]; then
     curl -sf "$base/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
         -d '{"query": "{ orders(first: 100) { edges { node { id } } } }"}' \
         | jq -r '.data.orders.edges[]?.node.id' > "$OUT/orders.txt"
-    [[ -s "$OUT/orders.txt" ]] || { echo "the child ADMIN sees no orders in $DB" >&2; exit 1; }
+    [[ -s "$OUT/orders.txt" ]] || { echo "the $AS sees no orders in $DB" >&2; exit 1; }
 fi
 mapfile -t orders < "$OUT/orders.txt"
 sorts=(UPDATED_DESC CREATED_DESC PRIORITY_DESC DUE_ASC)
