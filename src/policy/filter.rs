@@ -65,6 +65,31 @@ impl Link {
         matches!(self, Self::Approver)
     }
 
+    /// Whether this link relates `user` to the order of the row at hand: a
+    /// condition on `orders`, correlated by its id.
+    ///
+    /// Written as `EXISTS`, not as `id IN (the user's orders)`: PostgreSQL
+    /// estimates the `IN`'s rows without the user's id at the average
+    /// person's (303 designations in the synthetic data), so a prepared
+    /// page holding it never found a plan made without the values cheap
+    /// enough, and planned every execution for them (a child account
+    /// ADMIN's page: 0.32–0.37 ms to plan, more than running it). The
+    /// `EXISTS` runs the same way (as a hash of the user's orders, or one
+    /// index probe for one order) and its plan is kept (BENCHMARKS.md, "A
+    /// child account's page planned once").
+    fn holds(self, user: &str) -> Expr {
+        let table = Alias::new(self.table());
+        let column = |name| Expr::col((table.clone(), Alias::new(name)));
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(table.clone())
+                .and_where(column(Self::USER).eq(user))
+                .and_where(column(Self::ORDER).equals((orders::Entity, orders::Column::Id)))
+                .take(),
+        )
+    }
+
     /// The ids of the orders this link relates `user` to (of them, `only`
     /// when given).
     fn orders_of(self, user: &str, only: Option<&str>) -> SelectStatement {
@@ -98,10 +123,6 @@ pub trait Arms {
     fn united(&self, union: SelectStatement) -> SelectStatement {
         union
     }
-    /// The one order the arms are cut to, if they are.
-    fn only(&self) -> Option<&str> {
-        None
-    }
 }
 
 /// Every order of each arm.
@@ -127,10 +148,6 @@ impl Arms for One<'_> {
 
     fn linked(&self, link: Link, user: &str, _base: &Condition) -> SelectStatement {
         link.orders_of(user, Some(self.0))
-    }
-
-    fn only(&self) -> Option<&str> {
-        Some(self.0)
     }
 }
 
@@ -165,8 +182,7 @@ fn base(principal: &Principal) -> Condition {
         .add(orders::Column::DeletedAt.is_null())
 }
 
-/// `arms` reads the arms of a site-bound principal's visibility; the
-/// one-condition form's link subqueries are cut to its one order, if any.
+/// `arms` reads the arms of a site-bound principal's visibility.
 fn visible(principal: &Principal, arms: &dyn Arms) -> Condition {
     let base = base(principal);
     if sees_whole_organization(principal) {
@@ -205,10 +221,7 @@ fn visible(principal: &Principal, arms: &dyn Arms) -> Condition {
                 // database evaluates while walking the sort's index (most
                 // orders pass).
                 let any = conditions.into_iter().fold(Condition::any(), Condition::add);
-                let any = links
-                    .into_iter()
-                    .fold(any, |any, link| any.add(orders::Column::Id.in_subquery(link.orders_of(me, arms.only()))));
-                return base.add(any);
+                return base.add(links.into_iter().fold(any, |any, link| any.add(link.holds(me))));
             }
             // Roles at some sites only: the ids of each arm, united. Each arm
             // is an index lookup, so the cost follows the orders visible,
