@@ -26,12 +26,10 @@ const MIGRATION_1S: [OrderIndex; 1] = [("orders_created", "organization_id, crea
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        order_indexes::create(manager, &WITH_ID).await?;
-        order_indexes::drop(manager, &MIGRATION_1S).await
+        order_indexes::replace(manager, &WITH_ID, &MIGRATION_1S).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        order_indexes::create(manager, &MIGRATION_1S).await?;
-        order_indexes::drop(manager, &WITH_ID).await
+        order_indexes::replace(manager, &MIGRATION_1S, &WITH_ID).await
     }
 }

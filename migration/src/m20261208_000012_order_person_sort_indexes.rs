@@ -40,12 +40,10 @@ const SUPERSEDED: [OrderIndex; 2] = [("orders_creator", "creator_id"), ("orders_
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        order_indexes::create(manager, &INDEXES).await?;
-        order_indexes::drop(manager, &SUPERSEDED).await
+        order_indexes::replace(manager, &INDEXES, &SUPERSEDED).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        order_indexes::create(manager, &SUPERSEDED).await?;
-        order_indexes::drop(manager, &INDEXES).await
+        order_indexes::replace(manager, &SUPERSEDED, &INDEXES).await
     }
 }

@@ -25,3 +25,15 @@ pub async fn drop(manager: &SchemaManager<'_>, indexes: &[OrderIndex]) -> Result
     }
     Ok(())
 }
+
+/// Creates `indexes`, then drops `superseded`, indexes they make redundant
+/// (their prefixes): the new exist before the old go. Its `down` is the
+/// same call with the two swapped.
+pub async fn replace(
+    manager: &SchemaManager<'_>,
+    indexes: &[OrderIndex],
+    superseded: &[OrderIndex],
+) -> Result<(), DbErr> {
+    create(manager, indexes).await?;
+    drop(manager, superseded).await
+}
