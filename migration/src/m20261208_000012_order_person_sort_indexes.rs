@@ -2,15 +2,14 @@
 //! person's page is a union of arms (`orders::list::FirstRows`): their
 //! sites, their links (walked by migration 11's copies), and the orders
 //! they created and own. Migration 1 indexed `creator_id` and `owner_id`
-//! alone, so each of the last two arms read every order of the person and
-//! sorted them to keep the first page's worth, where PostgreSQL's merge
-//! of the arms needed two or three of them (a TECHNICIAN's page: 115
-//! orders read twice of the 534 buffers the statement touched; 312 with
-//! these; BENCHMARKS.md). Walked in the sort, each arm stops where the
-//! page does. A list filtered by `ownerId` walks them too (the root
-//! ADMIN's 20,156 orders: a walk of 51). The single-column indexes are
-//! their prefixes, so they go; the `MY_REQUESTS` queue (creator or owner)
-//! finds a person's orders through them as it did through those.
+//! alone, so each of the last two arms read every order of the person
+//! (115 for the synthetic TECHNICIAN) and sorted them, where PostgreSQL's
+//! merge of the arms took two from each (232 of the statement's 534
+//! buffers; 312 in all with these; BENCHMARKS.md). Walked in the sort,
+//! each arm stops where the page does. A list filtered by `ownerId` walks
+//! them too. The single-column indexes are their prefixes, so they go;
+//! the `MY_REQUESTS` queue (creator or owner) finds a person's orders
+//! through them as it did through those.
 
 use sea_orm_migration::prelude::*;
 
@@ -46,5 +45,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         order_indexes::replace(manager, &SUPERSEDED, &INDEXES).await
+    }
+
+    /// On SQLite too (sea-orm's default there is none): ten statements,
+    /// five seconds on 100,000 orders, and a run stopped between them
+    /// would leave indexes that the next run's `CREATE INDEX` fails on.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
     }
 }
