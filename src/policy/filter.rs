@@ -78,16 +78,10 @@ impl Link {
     /// index probe for one order) and its plan is kept (BENCHMARKS.md, "A
     /// child account's page planned once").
     fn holds(self, user: &str) -> Expr {
-        let table = Alias::new(self.table());
-        let column = |name| Expr::col((table.clone(), Alias::new(name)));
-        Expr::exists(
-            Query::select()
-                .expr(Expr::val(1))
-                .from(table.clone())
-                .and_where(column(Self::USER).eq(user))
-                .and_where(column(Self::ORDER).equals((orders::Entity, orders::Column::Id)))
-                .take(),
-        )
+        let mut linked = self.orders_of(user, None);
+        // `order_id` is the link table's: `orders` has no such column.
+        linked.and_where(Expr::col(Alias::new(Self::ORDER)).equals((orders::Entity, orders::Column::Id)));
+        Expr::exists(linked)
     }
 
     /// The ids of the orders this link relates `user` to (of them, `only`
